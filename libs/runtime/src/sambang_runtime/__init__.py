@@ -1,0 +1,1 @@
+"""Sambang runtime: the plumbing every service runs on."""

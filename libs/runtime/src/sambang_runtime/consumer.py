@@ -1,0 +1,128 @@
+"""The event consumer: batches in one transaction with their inbox rows, retries, parking."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sambang_contracts import CloudEvent, InvalidEvent, parse_event
+
+from .bus.transport import Delivery, Transport, TransportUnavailable, topic_matches
+from .inbox import claim
+from .logs import bind_context, get_logger
+from .metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_PARKED, EVENTS_RETRIED
+from .uow import UnitOfWork, UnitOfWorkFactory
+
+log = get_logger(__name__)
+
+Handler = Callable[[CloudEvent[Any], UnitOfWork], Awaitable[None]]
+HandlerTable = Mapping[str, Sequence[Handler]]
+
+
+class EventConsumer:
+    """Applies a service's handler table to its queue; acknowledges only after commit.
+
+    A prefetched batch is handled in one transaction with its inbox rows (the transaction,
+    not the broker, is the cost). If the batch fails, each event is tried alone, so one
+    poison event is retried and parked by itself while the rest commit.
+    """
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, transport: Transport, *, queue: str,
+                 handlers: HandlerTable, service: str, max_retries: int = 5) -> None:
+        self.uow_factory = uow_factory
+        self.transport = transport
+        self.queue = queue
+        self.handlers = handlers
+        self.service = service
+        self.max_retries = max_retries
+        self._resolve = lru_cache(maxsize=256)(self._handlers_for)
+
+    @property
+    def routing_keys(self) -> list[str]:
+        """The queue bindings, derived from the handler table."""
+        return sorted(self.handlers)
+
+    def _handlers_for(self, event_type: str) -> tuple[Handler, ...]:
+        found: list[Handler] = []
+        for pattern, hs in self.handlers.items():
+            if topic_matches(pattern, event_type):
+                found.extend(hs)
+        return tuple(found)
+
+    async def start(self) -> None:
+        """Declare the topology and start consuming."""
+        await self.transport.declare_service_queue(self.queue, self.routing_keys)
+        await self.transport.consume(self.queue, self.on_batch)
+
+    async def on_batch(self, deliveries: list[Delivery]) -> None:
+        """Handle a batch; malformed messages are parked at once, never dropped."""
+        parsed: list[tuple[Delivery, CloudEvent[Any]]] = []
+        for d in deliveries:
+            try:
+                parsed.append((d, parse_event(d.body)))
+            except InvalidEvent as exc:
+                await self._park(d, None, f"malformed event: {exc}")
+        if not parsed:
+            return
+        try:
+            await self._apply(parsed)
+        except Exception as exc:
+            if len(parsed) == 1:
+                await self._fail(*parsed[0], exc)
+                return
+            log.warning("consumer.batch_failed_isolating", size=len(parsed), error=type(exc).__name__)
+            for item in parsed:
+                try:
+                    await self._apply([item])
+                except Exception as one_exc:
+                    await self._fail(*item, one_exc)
+                else:
+                    await self._ack(item[0])
+            return
+        for d, _ in parsed:
+            await self._ack(d)
+
+    async def _apply(self, items: Sequence[tuple[Delivery, CloudEvent[Any]]]) -> None:
+        async with self.uow_factory() as uow:
+            fresh = await claim(uow.session, self.uow_factory.tables.inbox, [(ev.id, ev.type) for _, ev in items])
+            done: set[str] = set()
+            for _, ev in items:
+                if ev.id not in fresh or ev.id in done:
+                    EVENTS_DUPLICATE.labels(self.service, ev.type).inc()
+                    continue
+                done.add(ev.id)
+                uow.correlation_id = ev.id
+                bind_context(event_id=ev.id, event_type=ev.type, receipt_number=ev.subject)
+                for handler in self._resolve(ev.type):
+                    await handler(ev, uow)
+            await uow.commit()
+        for _, ev in items:
+            if ev.id in done:
+                EVENTS_CONSUMED.labels(self.service, ev.type).inc()
+
+    async def _ack(self, d: Delivery) -> None:
+        await d.ack()
+
+    async def _fail(self, d: Delivery, ev: CloudEvent[Any], exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if d.attempt < self.max_retries:
+            log.warning("consumer.handler_failed_retrying", event_id=ev.id, event_type=ev.type,
+                        attempt=d.attempt + 1, max_retries=self.max_retries, error=reason)
+            try:
+                await d.retry(reason)
+                EVENTS_RETRIED.labels(self.service, ev.type).inc()
+            except TransportUnavailable:
+                log.warning("consumer.retry_publish_failed", event_id=ev.id)
+            return
+        await self._park(d, ev, f"handler failed after {d.attempt + 1} attempts: {reason}")
+
+    async def _park(self, d: Delivery, ev: CloudEvent[Any] | None, reason: str) -> None:
+        event_type = ev.type if ev is not None else (d.routing_key or "unknown")
+        log.error("consumer.event_parked", event_id=d.event_id, event_type=event_type, reason=reason)
+        try:
+            await d.park(reason)
+            EVENTS_PARKED.labels(self.service, event_type).inc()
+        except TransportUnavailable:
+            # Not acknowledged either: the broker redelivers it when the connection is back.
+            log.warning("consumer.park_publish_failed", event_id=d.event_id)

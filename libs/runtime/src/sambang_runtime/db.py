@@ -1,0 +1,107 @@
+"""Database engines for PostgreSQL (asyncpg) and SQLite (aiosqlite), created if missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+#: Constraint names that Alembic can diff and drop (STYLE.md: an explicit naming convention).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """A MetaData with the house naming convention; one per service."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def is_postgres(url: str | URL) -> bool:
+    """Whether the URL names a PostgreSQL database."""
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # asyncpg's statement cache is on by default; keep SQLAlchemy's prepared statements too.
+        connect_args={"server_settings": {"application_name": "sambang"}},
+    )
+
+
+def asyncpg_dsn(url: str | URL) -> str:
+    """The plain ``postgresql://`` DSN asyncpg wants, from a SQLAlchemy URL."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database (PostgreSQL) or its folder (SQLite) when it does not exist yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return
+    name = parsed.database
+    if not name:
+        raise ValueError("the database URL names no database")
+    admin = asyncpg_dsn(parsed.set(database="postgres"))
+    conn = await asyncpg.connect(admin)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{_quote_ident(name)}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it between our check and our create
+    finally:
+        await conn.close()
+
+
+async def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database (tests) or delete a SQLite file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(parsed.database + suffix).unlink(missing_ok=True)
+        return
+    admin = asyncpg_dsn(parsed.set(database="postgres"))
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{_quote_ident(parsed.database or "")}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _quote_ident(name: str) -> str:
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("database names may hold letters, digits, '_' and '-' only")
+    return name

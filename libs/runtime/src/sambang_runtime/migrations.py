@@ -1,0 +1,59 @@
+"""Alembic per service: one history in ``services/<name>/migrations``, run from settings' URL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def alembic_config(script_location: Path, url: str) -> Config:
+    """An Alembic config for one service's history and database, without an ini file."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["sambang_url"] = url
+    return cfg
+
+
+def upgrade_to_head(script_location: Path, url: str) -> None:
+    """Apply every migration (blocking; call through ``asyncio.to_thread`` from async code)."""
+    command.upgrade(alembic_config(script_location, url), "head")
+
+
+def run_env(target_metadata: MetaData) -> None:
+    """The body of a service's ``migrations/env.py``: online, async, batch mode on SQLite."""
+    config = context.config
+    url = config.attributes.get("sambang_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: set SAMBANG_DATABASE_URL or use `make migrate`")
+
+    def do_run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            # SQLite cannot ALTER most things; batch mode copies the table instead.
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as conn:
+            await conn.run_sync(do_run)
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                          render_as_batch=url.startswith("sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(run_async())

@@ -1,0 +1,221 @@
+"""The transactional outbox and inbox tables, and the relay that publishes the outbox.
+
+A state change and the events it causes are written in one transaction (``outbox_message``).
+The relay reads committed rows, publishes them with publisher confirms in batches and deletes
+what the broker confirmed. Two relays may run: rows are taken with ``FOR UPDATE SKIP LOCKED``
+on PostgreSQL. A crash between commit and publish leaves the rows for the next round; a crash
+after publish and before delete republishes, and the consumers' inbox drops the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    DDL,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .bus.transport import OutgoingMessage, PublishOutcome, Transport, TransportUnavailable
+from .db import asyncpg_dsn, is_postgres
+from .logs import get_logger
+from .metrics import EVENTS_PUBLISHED, EVENTS_UNROUTABLE, OUTBOX_LAG, OUTBOX_PENDING
+
+log = get_logger(__name__)
+
+NOTIFY_CHANNEL = "sambang_outbox"
+
+
+@dataclass(frozen=True)
+class BusTables:
+    """The outbox and inbox tables of one service's metadata."""
+
+    outbox: Table
+    inbox: Table
+
+
+def define_bus_tables(metadata: MetaData) -> BusTables:
+    """Add ``outbox_message`` and ``inbox_message`` to a service's metadata."""
+    outbox = Table(
+        "outbox_message", metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("subject", String(64)),
+        Column("office", String(8)),
+        Column("body", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+        # Set when the broker returned the event as unroutable: kept, counted and logged, not resent.
+        Column("unroutable_at", DateTime(timezone=True)),
+    )
+    Index("ix_outbox_message_pending", outbox.c.id, postgresql_where=outbox.c.unroutable_at.is_(None),
+          sqlite_where=outbox.c.unroutable_at.is_(None))
+    inbox = Table(
+        "inbox_message", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+    )
+    for stmt in notify_trigger_ddl(outbox.name):
+        event.listen(outbox, "after_create", DDL(stmt).execute_if(dialect="postgresql"))
+    return BusTables(outbox, inbox)
+
+
+def notify_trigger_ddl(table: str = "outbox_message") -> list[str]:
+    """SQL that makes every insert into the outbox wake the relays (LISTEN/NOTIFY, on commit)."""
+    return [
+        f"""CREATE OR REPLACE FUNCTION {table}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$""",
+        f"DROP TRIGGER IF EXISTS {table}_notify ON {table}",
+        f"""CREATE TRIGGER {table}_notify AFTER INSERT ON {table}
+FOR EACH STATEMENT EXECUTE FUNCTION {table}_notify()""",
+    ]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows; woken by NOTIFY (PostgreSQL), in-process signals, or polling."""
+
+    def __init__(self, engine: AsyncEngine, tables: BusTables, transport: Transport, *, service: str,
+                 batch_max: int = 500, poll_seconds: float = 1.0, max_backoff: float = 10.0) -> None:
+        self.engine = engine
+        self.outbox = tables.outbox
+        self.transport = transport
+        self.service = service
+        self.batch_max = batch_max
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._postgres = is_postgres(engine.url)
+        self.last_success: float | None = None
+
+    def wake(self) -> None:
+        """Ask for a round now (called after a commit in this process)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start the relay loop (and the LISTEN connection on PostgreSQL)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.service}")
+
+    async def stop(self) -> None:
+        """Stop the loop; unpublished rows stay for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self._close_listener()
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
+
+    async def _listen(self) -> None:
+        if not self._postgres or (self._listener is not None and not self._listener.is_closed()):
+            return
+        await self._close_listener()
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(self.engine.url))
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            self._listener = conn
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("outbox.listen_failed", error=type(exc).__name__)
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            await self._listen()
+            try:
+                published = await self.publish_pending()
+                backoff = 0.05
+                self.last_success = time.monotonic()
+                if published >= self.batch_max:
+                    continue  # more may be waiting: don't sleep
+            except TransportUnavailable as exc:
+                log.warning("outbox.broker_unavailable", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # database hiccup: keep the loop alive
+                log.error("outbox.relay_error", error=type(exc).__name__, detail=str(exc)[:200])
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """One round: lock a batch, publish it, delete the confirmed rows. Returns rows handled."""
+        o = self.outbox
+        async with self.engine.begin() as conn:
+            query = (select(o.c.id, o.c.event_id, o.c.event_type, o.c.subject, o.c.office, o.c.body, o.c.created_at)
+                     .where(o.c.unroutable_at.is_(None)).order_by(o.c.id).limit(self.batch_max))
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await conn.execute(query)).all()
+            if not rows:
+                OUTBOX_LAG.labels(self.service).set(0)
+                OUTBOX_PENDING.labels(self.service).set(0)
+                return 0
+            oldest = rows[0].created_at
+            if oldest.tzinfo is None:  # SQLite returns naive datetimes
+                oldest = oldest.replace(tzinfo=UTC)
+            OUTBOX_LAG.labels(self.service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+            OUTBOX_PENDING.labels(self.service).set(len(rows))
+            messages = [OutgoingMessage(r.event_id, r.event_type, r.body, r.subject, r.office) for r in rows]
+            try:
+                outcomes = await self.transport.publish_batch(messages)
+            except TransportUnavailable as exc:
+                await conn.execute(update(o).where(o.c.id.in_([r.id for r in rows]))
+                                   .values(attempts=o.c.attempts + 1, last_error=str(exc)[:500]))
+                raise
+            confirmed = [r.id for r, out in zip(rows, outcomes, strict=True) if out is PublishOutcome.CONFIRMED]
+            unroutable = [r for r, out in zip(rows, outcomes, strict=True) if out is PublishOutcome.UNROUTABLE]
+            if confirmed:
+                await conn.execute(delete(o).where(o.c.id.in_(confirmed)))
+            if unroutable:
+                now = datetime.now(UTC)
+                await conn.execute(update(o).where(o.c.id.in_([r.id for r in unroutable]))
+                                   .values(unroutable_at=now, last_error="unroutable: no queue bound"))
+        for r, out in zip(rows, outcomes, strict=True):
+            if out is PublishOutcome.CONFIRMED:
+                EVENTS_PUBLISHED.labels(self.service, r.event_type).inc()
+            else:
+                EVENTS_UNROUTABLE.labels(self.service, r.event_type).inc()
+                log.warning("outbox.event_unroutable", event_id=r.event_id, event_type=r.event_type)
+        return len(rows)
+
+
+async def drain(relay: OutboxRelay, *, timeout: float = 10.0) -> None:
+    """Publish until the outbox is empty (tools and tests)."""
+    deadline = time.monotonic() + timeout
+    while await relay.publish_pending():
+        if time.monotonic() > deadline:
+            raise TimeoutError("outbox did not drain in time")

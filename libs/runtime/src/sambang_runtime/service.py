@@ -1,0 +1,184 @@
+"""The app factory: a service's spec (its domain) plus the runtime (plumbing) make a FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .auth import TokenVerifier
+from .bus.amqp import AmqpTransport
+from .bus.memory import InMemoryBroker
+from .bus.transport import Transport
+from .consumer import EventConsumer, HandlerTable
+from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, PiiCipher, cipher_from_settings
+from .db import create_engine, ensure_database
+from .health import router as health_router
+from .logs import RequestContextMiddleware, configure_logging, get_logger
+from .metrics import MetricsMiddleware
+from .migrations import upgrade_to_head
+from .outbox import BusTables, OutboxRelay
+from .problems import install_problem_handlers
+from .settings import RuntimeSettings
+from .uow import UnitOfWork, UnitOfWorkFactory
+
+log = get_logger(__name__)
+
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What makes a service itself: tables, handler table, routers, migrations, startup hooks."""
+
+    name: str
+    metadata: MetaData
+    tables: BusTables
+    handlers: HandlerTable = field(default_factory=dict)
+    routers: Sequence[APIRouter] = ()
+    migrations: Path | None = None
+    on_startup: Sequence[StartupHook] = ()
+    title: str = ""
+    description: str = ""
+
+
+def build_transport(settings: RuntimeSettings) -> Transport:
+    """RabbitMQ for ``amqp://`` URLs, a private in-memory broker for ``memory://``."""
+    if settings.amqp_url.startswith("memory://"):
+        return InMemoryBroker(retry_delay_ms=settings.retry_delay_ms, delivery_limit=settings.delivery_limit,
+                              prefetch=settings.consumer_prefetch, batch_max=settings.consumer_batch_max)
+    return AmqpTransport(settings.amqp_url, exchange=settings.exchange, prefetch=settings.consumer_prefetch,
+                         batch_max=settings.consumer_batch_max, retry_delay_ms=settings.retry_delay_ms,
+                         delivery_limit=settings.delivery_limit)
+
+
+class ServiceRuntime:
+    """Engine, unit of work, bus, relay and consumer of one service, started and stopped together."""
+
+    def __init__(self, spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None,
+                 engine: AsyncEngine | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.url = settings.service_db_url
+        self.engine = engine or create_engine(self.url, pool_size=settings.database_pool_size)
+        self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name)
+        self._owns_transport = transport is None
+        self.transport: Transport = transport or build_transport(settings)
+        self.relay = OutboxRelay(self.engine, spec.tables, self.transport, service=spec.name,
+                                 batch_max=settings.relay_batch_max, poll_seconds=settings.relay_poll_seconds)
+        self.uow_factory.on_commit = self.relay.wake
+        self.consumer: EventConsumer | None = None
+        if spec.handlers:
+            self.consumer = EventConsumer(self.uow_factory, self.transport, queue=settings.queue_name,
+                                          handlers=spec.handlers, service=spec.name,
+                                          max_retries=settings.max_retries)
+        if settings.pii_keys and settings.blind_index_key:
+            self.cipher = cipher_from_settings(settings.pii_keys, settings.blind_index_key)
+        else:
+            self.cipher = cipher_from_settings(DEV_PII_KEYS, DEV_BLIND_INDEX_KEY)
+        self.started = False
+
+    def uow(self, correlation_id: str | None = None) -> UnitOfWork:
+        """A new unit of work."""
+        return self.uow_factory(correlation_id)
+
+    def relay_running(self) -> bool:
+        """Whether the outbox relay loop is alive."""
+        task = self.relay._task  # noqa: SLF001 - the runtime owns its relay
+        return task is not None and not task.done()
+
+    async def prepare_database(self) -> None:
+        """Create the database if missing and bring its schema to head."""
+        await ensure_database(self.url)
+        if self.spec.migrations is not None and self.spec.migrations.exists():
+            await asyncio.to_thread(upgrade_to_head, self.spec.migrations, self.url)
+        else:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(self.spec.metadata.create_all)
+
+    async def start(self, *, prepare: bool = True) -> None:
+        """Database, bus, consumer, relay, then the service's own startup hooks."""
+        if prepare:
+            await self.prepare_database()
+        if self._owns_transport:
+            await self.transport.start()
+        if self.consumer is not None:
+            await self.consumer.start()
+        await self.relay.start()
+        for hook in self.spec.on_startup:
+            await hook(self)
+        self.started = True
+        log.info("service.started", service=self.spec.name, database=self.engine.url.get_backend_name(),
+                 bus="memory" if isinstance(self.transport, InMemoryBroker) else "rabbitmq")
+
+    async def stop(self) -> None:
+        """Stop the relay and the bus; unpublished events stay in the outbox."""
+        await self.relay.stop()
+        if self._owns_transport:
+            await self.transport.close()
+        await self.engine.dispose()
+        self.started = False
+
+
+def create_service_app(spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None,
+                       configure_logs: bool = True) -> FastAPI:
+    """The FastAPI app of a service: routers, problem responses, auth, health, metrics, lifespan."""
+    if configure_logs:
+        configure_logging(settings.log_level, json=settings.log_json)
+    runtime = ServiceRuntime(spec, settings, transport=transport)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title or f"Sambang {spec.name}", description=spec.description, version="1.0.0",
+                  lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(
+        hs256_secret=None if settings.auth_jwks_url else settings.auth_hs256_secret,
+        jwks_url=settings.auth_jwks_url,
+    )
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, service=spec.name)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    """The runtime of the app serving this request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for one request, correlated with its request id."""
+    runtime = get_runtime(request)
+    async with runtime.uow(request.headers.get("x-request-id")) as uow:
+        yield uow
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def cipher_of(request: Request) -> PiiCipher:
+    """The personal-data cipher of this service."""
+    return get_runtime(request).cipher
+
+
+CipherDep = Annotated[PiiCipher, Depends(cipher_of)]

@@ -1,0 +1,76 @@
+"""Settings every service shares, read from the environment with the prefix ``SAMBANG_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secrets that ship in the repository for development; refused outside development and test.
+_PLACEHOLDER_SECRETS = frozenset(
+    {"sambang-dev-secret-change-me-0123456789abcdef", "changeme", "secret", ""}
+)
+
+DEV_HS256_SECRET = "sambang-dev-secret-change-me-0123456789abcdef"
+
+
+class RuntimeSettings(BaseSettings):
+    """The knobs of one service process; every field can be set as ``SAMBANG_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SAMBANG_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "sambang"
+    #: ``{service}`` is replaced by the service name with dashes as underscores, so one
+    #: variable gives every service its own database.
+    database_url: str = "sqlite+aiosqlite:///./var/{service}.db"
+    database_pool_size: int = 10
+    #: ``memory://`` selects the in-process bus of the embedded mode.
+    amqp_url: str = "memory://"
+    exchange: str = "sambang.events"
+    queue_prefix: str = "sambang"
+    consumer_prefetch: int = Field(default=200, ge=1, le=5000)
+    consumer_batch_max: int = Field(default=100, ge=1, le=1000)
+    #: Handler failures are retried this many times (after the first try) before parking.
+    max_retries: int = Field(default=5, ge=0, le=50)
+    retry_delay_ms: int = Field(default=5000, ge=10)
+    #: Broker-side cap on redeliveries of one message (a consumer that crashes on it).
+    delivery_limit: int = Field(default=20, ge=1)
+    relay_batch_max: int = Field(default=500, ge=1, le=5000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    auth_hs256_secret: str | None = DEV_HS256_SECRET
+    auth_jwks_url: str | None = None
+    pii_keys: str | None = None
+    blind_index_key: str | None = None
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets_in_production(self) -> RuntimeSettings:
+        if self.environment == "production":
+            if self.auth_jwks_url is None and (self.auth_hs256_secret or "") in _PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    "production needs SAMBANG_AUTH_JWKS_URL or a real SAMBANG_AUTH_HS256_SECRET"
+                )
+            if not self.pii_keys or not self.blind_index_key:
+                raise ValueError("production needs SAMBANG_PII_KEYS and SAMBANG_BLIND_INDEX_KEY")
+        return self
+
+    @property
+    def service_db_url(self) -> str:
+        """The database URL with ``{service}`` filled in."""
+        return self.database_url.replace("{service}", self.service_name.replace("-", "_"))
+
+    @property
+    def queue_name(self) -> str:
+        """This service's durable quorum queue, e.g. ``sambang.payment``."""
+        return f"{self.queue_prefix}.{self.service_name}"
+
+
+@lru_cache
+def get_settings() -> RuntimeSettings:
+    """The process's settings, read once; tests build their own instead of calling this."""
+    return RuntimeSettings()

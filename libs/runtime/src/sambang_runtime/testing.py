@@ -1,0 +1,214 @@
+"""Pytest plugin: real RabbitMQ and PostgreSQL for every test run, each run isolated.
+
+The servers come from ``SAMBANG_TEST_AMQP_URL`` / ``SAMBANG_TEST_DATABASE_URL``, else those on
+localhost, else testcontainers where a Docker engine answers. Each run gets its own RabbitMQ
+virtual host and its own databases, so runs never collide; both are removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .db import drop_database, ensure_database
+from .settings import RuntimeSettings
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]  # noqa: PLC0415 - only where testcontainers is used
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+class Servers:
+    """Where this run's broker and database server are, and what was created on them."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.run_id = uuid.uuid4().hex[:8]
+        self._stack = stack
+        self.base_amqp = self._find_amqp()
+        self.base_pg = self._find_pg()
+        self.vhost: str | None = None
+        self.databases: list[str] = []
+
+    def _find_amqp(self) -> str:
+        url = os.environ.get("SAMBANG_TEST_AMQP_URL")
+        if url:
+            return url
+        if _port_open("127.0.0.1", 5672):
+            return DEFAULT_AMQP
+        if _docker_answers():
+            from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-untyped]  # noqa: PLC0415
+
+            c = self._stack.enter_context(RabbitMqContainer("rabbitmq:3.13-management"))
+            return f"amqp://guest:guest@{c.get_container_host_ip()}:{c.get_exposed_port(5672)}/"
+        raise RuntimeError(
+            "No RabbitMQ for the tests: set SAMBANG_TEST_AMQP_URL, start one on localhost "
+            "(rabbitmq-server -detached), or run where a Docker engine answers."
+        )
+
+    def _find_pg(self) -> str:
+        url = os.environ.get("SAMBANG_TEST_DATABASE_URL")
+        if url:
+            return url
+        if _port_open("127.0.0.1", 5432):
+            return DEFAULT_PG
+        if _docker_answers():
+            from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]  # noqa: PLC0415
+
+            c = self._stack.enter_context(PostgresContainer("postgres:16", driver="asyncpg"))
+            return str(c.get_connection_url())
+        raise RuntimeError(
+            "No PostgreSQL for the tests: set SAMBANG_TEST_DATABASE_URL, start one on localhost, "
+            "or run where a Docker engine answers."
+        )
+
+    # -- RabbitMQ virtual host per run -------------------------------------------------------
+    def amqp_url(self) -> str:
+        """This run's AMQP URL, in its own virtual host when one can be made."""
+        if self.vhost is None:
+            self.vhost = f"sambang-test-{self.run_id}"
+            if not self._create_vhost(self.vhost):
+                self.vhost = ""  # fall back to unique names in the given vhost
+        if not self.vhost:
+            return self.base_amqp
+        parts = urllib.parse.urlsplit(self.base_amqp)
+        return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(self.vhost, safe="")))
+
+    def _management(self, method: str, path: str, body: dict[str, Any] | None = None) -> bool:
+        parts = urllib.parse.urlsplit(self.base_amqp)
+        auth = base64.b64encode(f"{parts.username or 'guest'}:{parts.password or 'guest'}".encode()).decode()
+        req = urllib.request.Request(
+            f"http://{parts.hostname}:15672/api/{path}", method=method,
+            data=json.dumps(body or {}).encode(), headers={"Authorization": f"Basic {auth}",
+                                                          "content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _create_vhost(self, vhost: str) -> bool:
+        user = urllib.parse.urlsplit(self.base_amqp).username or "guest"
+        ctl = shutil.which("rabbitmqctl")
+        if ctl:
+            ok = subprocess.run([ctl, "add_vhost", vhost], capture_output=True, timeout=60).returncode == 0
+            if ok:
+                subprocess.run([ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+                               capture_output=True, timeout=60, check=True)
+                return True
+        q = urllib.parse.quote(vhost, safe="")
+        return self._management("PUT", f"vhosts/{q}") and self._management(
+            "PUT", f"permissions/{q}/{user}", {"configure": ".*", "write": ".*", "read": ".*"})
+
+    def _delete_vhost(self) -> None:
+        if not self.vhost:
+            return
+        ctl = shutil.which("rabbitmqctl")
+        if ctl and subprocess.run([ctl, "delete_vhost", self.vhost], capture_output=True,
+                                  timeout=60).returncode == 0:
+            return
+        self._management("DELETE", f"vhosts/{urllib.parse.quote(self.vhost, safe='')}")
+
+    # -- PostgreSQL databases per run ---------------------------------------------------------
+    def pg_url(self, name: str) -> str:
+        """A URL for this run's database ``name`` (created by ``ensure_database``)."""
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+        db = f"sambang_t{self.run_id}_{name}".replace("-", "_")
+        self.databases.append(db)
+        return make_url(self.base_pg).set(database=db).render_as_string(hide_password=False)
+
+    async def cleanup(self) -> None:
+        """Drop this run's databases and virtual host."""
+        for db in set(self.databases):
+            from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+            with suppress(Exception):
+                await drop_database(make_url(self.base_pg).set(database=db).render_as_string(hide_password=False))
+        await asyncio.to_thread(self._delete_vhost)
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    """The run's servers; databases and vhost are removed afterwards."""
+    with ExitStack() as stack:
+        s = Servers(stack)
+        yield s
+        asyncio.run(s.cleanup())
+
+
+@pytest.fixture(scope="session")
+def amqp_url(servers: Servers) -> str:
+    """This run's AMQP URL (own virtual host)."""
+    return servers.amqp_url()
+
+
+SettingsFactory = Callable[..., RuntimeSettings]
+
+
+@pytest.fixture
+def make_settings(servers: Servers, tmp_path: Path) -> SettingsFactory:
+    """Build settings for a service on ``backend`` "postgres+amqp" or "sqlite+memory", isolated per test."""
+    uniq = uuid.uuid4().hex[:6]
+
+    def factory(service: str, backend: str = "postgres+amqp", *, db_name: str | None = None,
+                **overrides: Any) -> RuntimeSettings:
+        db_kind, bus_kind = backend.split("+")
+        name = db_name or f"{service}_{uniq}"
+        if db_kind == "postgres":
+            url = servers.pg_url(name)
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path / name}.db"
+        values: dict[str, Any] = {
+            "environment": "test",
+            "service_name": service,
+            "database_url": url,
+            "amqp_url": servers.amqp_url() if bus_kind == "amqp" else "memory://",
+            "exchange": f"sambang.events.{uniq}",
+            "queue_prefix": f"sambang.{uniq}",
+            "retry_delay_ms": 200,
+            "relay_poll_seconds": 0.5,
+            "log_json": True,
+        }
+        values.update(overrides)
+        return RuntimeSettings(**values)
+
+    return factory
+
+
+@pytest.fixture
+async def fresh_pg_url(servers: Servers) -> AsyncIterator[str]:
+    """An empty PostgreSQL database of this run."""
+    url = servers.pg_url(f"x{uuid.uuid4().hex[:8]}")
+    await ensure_database(url)
+    yield url
+    await drop_database(url)

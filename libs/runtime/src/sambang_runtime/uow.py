@@ -1,0 +1,86 @@
+"""The unit of work: one transaction holding a state change and the events it causes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from sambang_contracts import CloudEvent, EventData, dump_event, new_event
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .outbox import BusTables
+
+
+class UnitOfWork:
+    """Rolls back unless ``commit()`` is called; events emitted go into the outbox in the same commit."""
+
+    def __init__(self, factory: UnitOfWorkFactory, correlation_id: str | None = None) -> None:
+        self._factory = factory
+        self.session: AsyncSession = factory.sessionmaker()
+        self.correlation_id = correlation_id
+        self.events: list[CloudEvent[Any]] = []
+        self._committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    def emit(self, data: EventData, *, subject: str | None = None, office: str | None = None) -> CloudEvent[Any]:
+        """Record an event to publish when (and only if) this unit of work commits."""
+        ev = new_event(data, source=f"sambang/{self._factory.service}", subject=subject, office=office,
+                       correlationid=self.correlation_id)
+        self.events.append(ev)
+        return ev
+
+    async def flush_events(self) -> None:
+        """Write the emitted events into the outbox inside the open transaction."""
+        if not self.events:
+            return
+        now = datetime.now(UTC)
+        rows = [{"event_id": ev.id, "event_type": ev.type, "subject": ev.subject, "office": ev.office,
+                 "body": dump_event(ev), "created_at": now, "attempts": 0} for ev in self.events]
+        conn = await self.session.connection()
+        await conn.execute(insert(self._factory.tables.outbox), rows)
+        self._factory.emitted_total += len(rows)
+        self.events = []
+
+    async def commit(self) -> None:
+        """Write the outbox rows and commit; then wake the relay of this process."""
+        had_events = bool(self.events)
+        await self.flush_events()
+        await self.session.commit()
+        self._committed = True
+        if had_events and self._factory.on_commit is not None:
+            self._factory.on_commit()
+
+    async def rollback(self) -> None:
+        """Discard the change and its events."""
+        self.events = []
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Builds units of work on one engine; ``on_commit`` wakes the outbox relay."""
+
+    def __init__(self, engine: AsyncEngine, tables: BusTables, service: str) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.service = service
+        self.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self.on_commit: Callable[[], None] | None = None
+        self.emitted_total = 0
+
+    def __call__(self, correlation_id: str | None = None) -> UnitOfWork:
+        """A new unit of work (use as ``async with factory() as uow``)."""
+        return UnitOfWork(self, correlation_id)
