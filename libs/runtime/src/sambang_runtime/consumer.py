@@ -28,8 +28,16 @@ class EventConsumer:
     poison event is retried and parked by itself while the rest commit.
     """
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, transport: Transport, *, queue: str,
-                 handlers: HandlerTable, service: str, max_retries: int = 5) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        transport: Transport,
+        *,
+        queue: str,
+        handlers: HandlerTable,
+        service: str,
+        max_retries: int = 5,
+    ) -> None:
         self.uow_factory = uow_factory
         self.transport = transport
         self.queue = queue
@@ -107,8 +115,14 @@ class EventConsumer:
     async def _fail(self, d: Delivery, ev: CloudEvent[Any], exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {str(exc)[:300]}"
         if d.attempt < self.max_retries:
-            log.warning("consumer.handler_failed_retrying", event_id=ev.id, event_type=ev.type,
-                        attempt=d.attempt + 1, max_retries=self.max_retries, error=reason)
+            log.warning(
+                "consumer.handler_failed_retrying",
+                event_id=ev.id,
+                event_type=ev.type,
+                attempt=d.attempt + 1,
+                max_retries=self.max_retries,
+                error=reason,
+            )
             try:
                 await d.retry(reason)
                 EVENTS_RETRIED.labels(self.service, ev.type).inc()

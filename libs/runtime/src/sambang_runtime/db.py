@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per transaction; dead connections are dropped on error
+        # and recycled hourly instead.
+        pool_recycle=3600,
         # asyncpg's statement cache is on by default; keep SQLAlchemy's prepared statements too.
         connect_args={"server_settings": {"application_name": "sambang"}},
     )
@@ -67,7 +72,8 @@ async def ensure_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = str(Path(parsed.database).parent)
+            await asyncio.to_thread(os.makedirs, folder, exist_ok=True)
         return
     name = parsed.database
     if not name:
@@ -77,10 +83,9 @@ async def ensure_database(url: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            # Another process may create it between our check and our create.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{_quote_ident(name)}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it between our check and our create
     finally:
         await conn.close()
 
@@ -91,7 +96,8 @@ async def drop_database(url: str) -> None:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             for suffix in ("", "-wal", "-shm"):
-                Path(parsed.database + suffix).unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(parsed.database + suffix)
         return
     admin = asyncpg_dsn(parsed.set(database="postgres"))
     conn = await asyncpg.connect(admin)

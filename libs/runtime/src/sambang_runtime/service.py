@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
@@ -52,18 +52,33 @@ class ServiceSpec:
 def build_transport(settings: RuntimeSettings) -> Transport:
     """RabbitMQ for ``amqp://`` URLs, a private in-memory broker for ``memory://``."""
     if settings.amqp_url.startswith("memory://"):
-        return InMemoryBroker(retry_delay_ms=settings.retry_delay_ms, delivery_limit=settings.delivery_limit,
-                              prefetch=settings.consumer_prefetch, batch_max=settings.consumer_batch_max)
-    return AmqpTransport(settings.amqp_url, exchange=settings.exchange, prefetch=settings.consumer_prefetch,
-                         batch_max=settings.consumer_batch_max, retry_delay_ms=settings.retry_delay_ms,
-                         delivery_limit=settings.delivery_limit)
+        return InMemoryBroker(
+            retry_delay_ms=settings.retry_delay_ms,
+            delivery_limit=settings.delivery_limit,
+            prefetch=settings.consumer_prefetch,
+            batch_max=settings.consumer_batch_max,
+        )
+    return AmqpTransport(
+        settings.amqp_url,
+        exchange=settings.exchange,
+        prefetch=settings.consumer_prefetch,
+        batch_max=settings.consumer_batch_max,
+        retry_delay_ms=settings.retry_delay_ms,
+        delivery_limit=settings.delivery_limit,
+    )
 
 
 class ServiceRuntime:
     """Engine, unit of work, bus, relay and consumer of one service, started and stopped together."""
 
-    def __init__(self, spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None,
-                 engine: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: RuntimeSettings,
+        *,
+        transport: Transport | None = None,
+        engine: AsyncEngine | None = None,
+    ) -> None:
         self.spec = spec
         self.settings = settings
         self.url = settings.service_db_url
@@ -71,14 +86,25 @@ class ServiceRuntime:
         self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name)
         self._owns_transport = transport is None
         self.transport: Transport = transport or build_transport(settings)
-        self.relay = OutboxRelay(self.engine, spec.tables, self.transport, service=spec.name,
-                                 batch_max=settings.relay_batch_max, poll_seconds=settings.relay_poll_seconds)
+        self.relay = OutboxRelay(
+            self.engine,
+            spec.tables,
+            self.transport,
+            service=spec.name,
+            batch_max=settings.relay_batch_max,
+            poll_seconds=settings.relay_poll_seconds,
+        )
         self.uow_factory.on_commit = self.relay.wake
         self.consumer: EventConsumer | None = None
         if spec.handlers:
-            self.consumer = EventConsumer(self.uow_factory, self.transport, queue=settings.queue_name,
-                                          handlers=spec.handlers, service=spec.name,
-                                          max_retries=settings.max_retries)
+            self.consumer = EventConsumer(
+                self.uow_factory,
+                self.transport,
+                queue=settings.queue_name,
+                handlers=spec.handlers,
+                service=spec.name,
+                max_retries=settings.max_retries,
+            )
         if settings.pii_keys and settings.blind_index_key:
             self.cipher = cipher_from_settings(settings.pii_keys, settings.blind_index_key)
         else:
@@ -91,7 +117,7 @@ class ServiceRuntime:
 
     def relay_running(self) -> bool:
         """Whether the outbox relay loop is alive."""
-        task = self.relay._task  # noqa: SLF001 - the runtime owns its relay
+        task = self.relay._task
         return task is not None and not task.done()
 
     async def prepare_database(self) -> None:
@@ -115,8 +141,12 @@ class ServiceRuntime:
         for hook in self.spec.on_startup:
             await hook(self)
         self.started = True
-        log.info("service.started", service=self.spec.name, database=self.engine.url.get_backend_name(),
-                 bus="memory" if isinstance(self.transport, InMemoryBroker) else "rabbitmq")
+        log.info(
+            "service.started",
+            service=self.spec.name,
+            database=self.engine.url.get_backend_name(),
+            bus="memory" if isinstance(self.transport, InMemoryBroker) else "rabbitmq",
+        )
 
     async def stop(self) -> None:
         """Stop the relay and the bus; unpublished events stay in the outbox."""
@@ -127,8 +157,9 @@ class ServiceRuntime:
         self.started = False
 
 
-def create_service_app(spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None,
-                       configure_logs: bool = True) -> FastAPI:
+def create_service_app(
+    spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None, configure_logs: bool = True
+) -> FastAPI:
     """The FastAPI app of a service: routers, problem responses, auth, health, metrics, lifespan."""
     if configure_logs:
         configure_logging(settings.log_level, json=settings.log_json)
@@ -142,8 +173,9 @@ def create_service_app(spec: ServiceSpec, settings: RuntimeSettings, *, transpor
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title or f"Sambang {spec.name}", description=spec.description, version="1.0.0",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title=spec.title or f"Sambang {spec.name}", description=spec.description, version="1.0.0", lifespan=lifespan
+    )
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(

@@ -8,12 +8,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: Secrets that ship in the repository for development; refused outside development and test.
-_PLACEHOLDER_SECRETS = frozenset(
-    {"sambang-dev-secret-change-me-0123456789abcdef", "changeme", "secret", ""}
-)
+from .auth import DEV_HS256_SECRET
 
-DEV_HS256_SECRET = "sambang-dev-secret-change-me-0123456789abcdef"
+#: Secrets that ship in the repository for development; refused outside development and test.
+_PLACEHOLDER_SECRETS = frozenset({DEV_HS256_SECRET, "changeme", "secret", ""})
 
 
 class RuntimeSettings(BaseSettings):
@@ -52,9 +50,7 @@ class RuntimeSettings(BaseSettings):
     def _refuse_placeholder_secrets_in_production(self) -> RuntimeSettings:
         if self.environment == "production":
             if self.auth_jwks_url is None and (self.auth_hs256_secret or "") in _PLACEHOLDER_SECRETS:
-                raise ValueError(
-                    "production needs SAMBANG_AUTH_JWKS_URL or a real SAMBANG_AUTH_HS256_SECRET"
-                )
+                raise ValueError("production needs SAMBANG_AUTH_JWKS_URL or a real SAMBANG_AUTH_HS256_SECRET")
             if not self.pii_keys or not self.blind_index_key:
                 raise ValueError("production needs SAMBANG_PII_KEYS and SAMBANG_BLIND_INDEX_KEY")
         return self

@@ -40,7 +40,7 @@ def _port_open(host: str, port: int) -> bool:
 
 def _docker_answers() -> bool:
     try:
-        import docker  # type: ignore[import-untyped]  # noqa: PLC0415 - only where testcontainers is used
+        import docker  # type: ignore[import-untyped]
 
         docker.from_env().ping()
         return True
@@ -66,7 +66,7 @@ class Servers:
         if _port_open("127.0.0.1", 5672):
             return DEFAULT_AMQP
         if _docker_answers():
-            from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-untyped]  # noqa: PLC0415
+            from testcontainers.rabbitmq import RabbitMqContainer
 
             c = self._stack.enter_context(RabbitMqContainer("rabbitmq:3.13-management"))
             return f"amqp://guest:guest@{c.get_container_host_ip()}:{c.get_exposed_port(5672)}/"
@@ -82,7 +82,7 @@ class Servers:
         if _port_open("127.0.0.1", 5432):
             return DEFAULT_PG
         if _docker_answers():
-            from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]  # noqa: PLC0415
+            from testcontainers.postgres import PostgresContainer
 
             c = self._stack.enter_context(PostgresContainer("postgres:16", driver="asyncpg"))
             return str(c.get_connection_url())
@@ -107,9 +107,11 @@ class Servers:
         parts = urllib.parse.urlsplit(self.base_amqp)
         auth = base64.b64encode(f"{parts.username or 'guest'}:{parts.password or 'guest'}".encode()).decode()
         req = urllib.request.Request(
-            f"http://{parts.hostname}:15672/api/{path}", method=method,
-            data=json.dumps(body or {}).encode(), headers={"Authorization": f"Basic {auth}",
-                                                          "content-type": "application/json"})
+            f"http://{parts.hostname}:15672/api/{path}",
+            method=method,
+            data=json.dumps(body or {}).encode(),
+            headers={"Authorization": f"Basic {auth}", "content-type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=5):
                 return True
@@ -122,26 +124,30 @@ class Servers:
         if ctl:
             ok = subprocess.run([ctl, "add_vhost", vhost], capture_output=True, timeout=60).returncode == 0
             if ok:
-                subprocess.run([ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
-                               capture_output=True, timeout=60, check=True)
+                subprocess.run(
+                    [ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+                    capture_output=True,
+                    timeout=60,
+                    check=True,
+                )
                 return True
         q = urllib.parse.quote(vhost, safe="")
         return self._management("PUT", f"vhosts/{q}") and self._management(
-            "PUT", f"permissions/{q}/{user}", {"configure": ".*", "write": ".*", "read": ".*"})
+            "PUT", f"permissions/{q}/{user}", {"configure": ".*", "write": ".*", "read": ".*"}
+        )
 
     def _delete_vhost(self) -> None:
         if not self.vhost:
             return
         ctl = shutil.which("rabbitmqctl")
-        if ctl and subprocess.run([ctl, "delete_vhost", self.vhost], capture_output=True,
-                                  timeout=60).returncode == 0:
+        if ctl and subprocess.run([ctl, "delete_vhost", self.vhost], capture_output=True, timeout=60).returncode == 0:
             return
         self._management("DELETE", f"vhosts/{urllib.parse.quote(self.vhost, safe='')}")
 
     # -- PostgreSQL databases per run ---------------------------------------------------------
     def pg_url(self, name: str) -> str:
         """A URL for this run's database ``name`` (created by ``ensure_database``)."""
-        from sqlalchemy.engine import make_url  # noqa: PLC0415
+        from sqlalchemy.engine import make_url
 
         db = f"sambang_t{self.run_id}_{name}".replace("-", "_")
         self.databases.append(db)
@@ -150,7 +156,7 @@ class Servers:
     async def cleanup(self) -> None:
         """Drop this run's databases and virtual host."""
         for db in set(self.databases):
-            from sqlalchemy.engine import make_url  # noqa: PLC0415
+            from sqlalchemy.engine import make_url
 
             with suppress(Exception):
                 await drop_database(make_url(self.base_pg).set(database=db).render_as_string(hide_password=False))
@@ -180,14 +186,12 @@ def make_settings(servers: Servers, tmp_path: Path) -> SettingsFactory:
     """Build settings for a service on ``backend`` "postgres+amqp" or "sqlite+memory", isolated per test."""
     uniq = uuid.uuid4().hex[:6]
 
-    def factory(service: str, backend: str = "postgres+amqp", *, db_name: str | None = None,
-                **overrides: Any) -> RuntimeSettings:
+    def factory(
+        service: str, backend: str = "postgres+amqp", *, db_name: str | None = None, **overrides: Any
+    ) -> RuntimeSettings:
         db_kind, bus_kind = backend.split("+")
         name = db_name or f"{service}_{uniq}"
-        if db_kind == "postgres":
-            url = servers.pg_url(name)
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path / name}.db"
+        url = servers.pg_url(name) if db_kind == "postgres" else f"sqlite+aiosqlite:///{tmp_path / name}.db"
         values: dict[str, Any] = {
             "environment": "test",
             "service_name": service,

@@ -28,8 +28,9 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if not self._committed:
                 await self.session.rollback()
@@ -38,8 +39,13 @@ class UnitOfWork:
 
     def emit(self, data: EventData, *, subject: str | None = None, office: str | None = None) -> CloudEvent[Any]:
         """Record an event to publish when (and only if) this unit of work commits."""
-        ev = new_event(data, source=f"sambang/{self._factory.service}", subject=subject, office=office,
-                       correlationid=self.correlation_id)
+        ev = new_event(
+            data,
+            source=f"sambang/{self._factory.service}",
+            subject=subject,
+            office=office,
+            correlationid=self.correlation_id,
+        )
         self.events.append(ev)
         return ev
 
@@ -48,8 +54,18 @@ class UnitOfWork:
         if not self.events:
             return
         now = datetime.now(UTC)
-        rows = [{"event_id": ev.id, "event_type": ev.type, "subject": ev.subject, "office": ev.office,
-                 "body": dump_event(ev), "created_at": now, "attempts": 0} for ev in self.events]
+        rows = [
+            {
+                "event_id": ev.id,
+                "event_type": ev.type,
+                "subject": ev.subject,
+                "office": ev.office,
+                "body": dump_event(ev),
+                "created_at": now,
+                "attempts": 0,
+            }
+            for ev in self.events
+        ]
         conn = await self.session.connection()
         await conn.execute(insert(self._factory.tables.outbox), rows)
         self._factory.emitted_total += len(rows)

@@ -28,7 +28,8 @@ BACKENDS = ["postgres+amqp", "sqlite+memory"]
 probe_metadata = new_metadata()
 probe_tables = define_bus_tables(probe_metadata)
 effect = Table(
-    "effect", probe_metadata,
+    "effect",
+    probe_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     # Deliberately not unique: a doubly applied event shows up as two rows.
     Column("event_id", String(36), nullable=False),
@@ -54,13 +55,18 @@ class Probe:
             await self.gate.wait()
         if event.subject in self.poison:
             raise RuntimeError("poisoned receipt (probe)")
-        await (await uow.session.connection()).execute(insert(effect).values(event_id=event.id, receipt_number=event.subject))
+        conn = await uow.session.connection()
+        await conn.execute(insert(effect).values(event_id=event.id, receipt_number=event.subject))
 
 
 def probe_spec(probe: Probe) -> ServiceSpec:
     """The probe consumer service."""
-    return ServiceSpec(name="probe", metadata=probe_metadata, tables=probe_tables,
-                       handlers={"queue.application.cancelled": [probe.when_application_cancelled_record_effect]})
+    return ServiceSpec(
+        name="probe",
+        metadata=probe_metadata,
+        tables=probe_tables,
+        handlers={"queue.application.cancelled": [probe.when_application_cancelled_record_effect]},
+    )
 
 
 def producer_spec() -> ServiceSpec:

@@ -58,8 +58,11 @@ async def test_events_flow_from_outbox_to_inbox_and_apply_once(harness: Harness)
 async def test_malformed_message_is_parked_and_later_messages_keep_flowing(harness: Harness) -> None:
     consumer = await harness.start(probe_spec(harness.probe))
     garbage = OutgoingMessage("not-an-event", "queue.application.cancelled", b"{not json", None, None)
-    missing_id = OutgoingMessage("x", "queue.application.cancelled",
-                                 b'{"specversion":"1.0","type":"queue.application.cancelled","source":"sambang/x"}')
+    missing_id = OutgoingMessage(
+        "x",
+        "queue.application.cancelled",
+        b'{"specversion":"1.0","type":"queue.application.cancelled","source":"sambang/x"}',
+    )
     await consumer.transport.publish_batch([garbage, missing_id])
     producer = await harness.start(producer_spec())
     ids = await emit_cancellations(producer, 5)
@@ -218,8 +221,10 @@ async def test_two_relays_on_one_outbox_publish_each_event_once(harness: Harness
     producer = await harness.start(producer_spec())
     await producer.relay.stop()
     ids = await emit_cancellations(producer, 300)
-    relays = [OutboxRelay(producer.engine, producer.spec.tables, producer.transport, service="producer",
-                          batch_max=20) for _ in range(2)]
+    relays = [
+        OutboxRelay(producer.engine, producer.spec.tables, producer.transport, service="producer", batch_max=20)
+        for _ in range(2)
+    ]
     counts = await asyncio.gather(*(_drain_counting(r) for r in relays))
     assert sum(counts) == 300, counts  # each row handled by exactly one relay
     assert all(c > 0 for c in counts), counts

@@ -51,9 +51,18 @@ class _Consumer:
 class AmqpTransport:
     """The production bus: one robust connection, a confirming publish channel, one channel per consumer."""
 
-    def __init__(self, url: str, *, exchange: str = "sambang.events", prefetch: int = 200,
-                 batch_max: int = 100, retry_delay_ms: int = 5000, delivery_limit: int = 20,
-                 watchdog_seconds: float = 2.0, publish_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = "sambang.events",
+        prefetch: int = 200,
+        batch_max: int = 100,
+        retry_delay_ms: int = 5000,
+        delivery_limit: int = 20,
+        watchdog_seconds: float = 2.0,
+        publish_timeout: float = 10.0,
+    ) -> None:
         self.url = url
         self.exchange_name = exchange
         self.prefetch = prefetch
@@ -86,10 +95,12 @@ class AmqpTransport:
             if self._connection is None:
                 try:
                     self._connection = await aio_pika.connect_robust(
-                        self.url, client_properties={"connection_name": "sambang"}, timeout=5,
+                        self.url,
+                        client_properties={"connection_name": "sambang"},
+                        timeout=5,
                         reconnect_interval=1,
                     )
-                except (OSError, aiormq.exceptions.AMQPError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError, aiormq.exceptions.AMQPError) as exc:
                     raise TransportUnavailable(f"cannot reach RabbitMQ: {type(exc).__name__}") from exc
             if self._channel is None:
                 self._channel = await self._connection.channel(publisher_confirms=True)
@@ -121,8 +132,13 @@ class AmqpTransport:
     def is_connected(self) -> bool:
         """Whether the connection and the publish channel are open now."""
         c = self._connection
-        return bool(c is not None and not c.is_closed and c.connected.is_set()
-                    and self._channel is not None and not self._channel.is_closed)
+        return bool(
+            c is not None
+            and not c.is_closed
+            and c.connected.is_set()
+            and self._channel is not None
+            and not self._channel.is_closed
+        )
 
     def consumers_ready(self) -> bool:
         """Whether each consumer's tag is registered on an open channel (what /readyz reports)."""
@@ -135,7 +151,7 @@ class AmqpTransport:
         try:
             # aio-pika keeps no public view of the broker-side consumers of a channel;
             # the underlying aiormq channel does.
-            underlay = consumer.channel._channel  # noqa: SLF001
+            underlay = getattr(consumer.channel, "_channel", None)
             return underlay is not None and consumer.tag in underlay.channel.consumers
         except (AttributeError, aiormq.exceptions.ChannelInvalidStateError):
             return False
@@ -153,7 +169,9 @@ class AmqpTransport:
                 for consumer in list(self._consumers.values()):
                     if not consumer.channel.is_closed and not self._consumer_registered(consumer):
                         log.warning("bus.consumer_missing_reconsuming", queue=consumer.queue_name)
-                        consumer.tag = await consumer.queue.consume(self._on_message(consumer), consumer_tag=consumer.tag)
+                        consumer.tag = await consumer.queue.consume(
+                            self._on_message(consumer), consumer_tag=consumer.tag
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the watchdog must outlive any single failure
@@ -169,24 +187,32 @@ class AmqpTransport:
         retry = retry_queue_name(queue)
         # Parking keeps whatever it gets; nothing expires from it.
         await ch.declare_queue(parked, durable=True, arguments={"x-queue-type": "quorum"})
-        main = await ch.declare_queue(queue, durable=True, arguments={
-            "x-queue-type": "quorum",
-            # A message that keeps killing its consumer is dead-lettered to parking by the broker.
-            "x-delivery-limit": self.delivery_limit,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": parked,
-            # at-least-once dead-lettering needs reject-publish overflow (RabbitMQ >= 3.10).
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-        })
-        await ch.declare_queue(retry, durable=True, arguments={
-            "x-queue-type": "quorum",
-            "x-message-ttl": self.retry_delay_ms,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": queue,
-            "x-dead-letter-strategy": "at-least-once",
-            "x-overflow": "reject-publish",
-        })
+        main = await ch.declare_queue(
+            queue,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                # A message that keeps killing its consumer is dead-lettered to parking by the broker.
+                "x-delivery-limit": self.delivery_limit,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": parked,
+                # at-least-once dead-lettering needs reject-publish overflow (RabbitMQ >= 3.10).
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+        await ch.declare_queue(
+            retry,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-message-ttl": self.retry_delay_ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": queue,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
         for key in routing_keys:
             await main.bind(self._exchange, routing_key=key)
 
@@ -206,8 +232,9 @@ class AmqpTransport:
             if isinstance(r, BaseException):
                 # A nack or a dropped connection: the caller keeps these rows for the next round.
                 raise TransportUnavailable(f"publish not confirmed: {type(r).__name__}") from r
-            outcomes.append(PublishOutcome.UNROUTABLE if isinstance(r, aiormq.abc.DeliveredMessage)
-                            else PublishOutcome.CONFIRMED)
+            outcomes.append(
+                PublishOutcome.UNROUTABLE if isinstance(r, aiormq.abc.DeliveredMessage) else PublishOutcome.CONFIRMED
+            )
         return outcomes
 
     @staticmethod
@@ -226,11 +253,16 @@ class AmqpTransport:
         await self._ensure_connected()
         assert self._channel is not None
         copy = aio_pika.Message(
-            msg.body, content_type=msg.content_type, message_id=msg.message_id, type=msg.type,
-            delivery_mode=DeliveryMode.PERSISTENT, headers=headers,
+            msg.body,
+            content_type=msg.content_type,
+            message_id=msg.message_id,
+            type=msg.type,
+            delivery_mode=DeliveryMode.PERSISTENT,
+            headers=headers,
         )
-        result = await self._channel.default_exchange.publish(copy, routing_key=routing_queue, mandatory=True,
-                                                              timeout=self.publish_timeout)
+        result = await self._channel.default_exchange.publish(
+            copy, routing_key=routing_queue, mandatory=True, timeout=self.publish_timeout
+        )
         if isinstance(result, aiormq.abc.DeliveredMessage):
             raise TransportUnavailable(f"queue {routing_queue} does not exist")
 
@@ -252,6 +284,7 @@ class AmqpTransport:
     def _on_message(self, consumer: _Consumer) -> Any:
         async def on_message(message: AbstractIncomingMessage) -> None:
             consumer.inbox.put_nowait(message)
+
         return on_message
 
     async def _work(self, consumer: _Consumer) -> None:
@@ -268,10 +301,10 @@ class AmqpTransport:
                 log.error("bus.batch_callback_failed", queue=consumer.queue_name, error=type(exc).__name__)
 
     def _delivery(self, consumer: _Consumer, msg: AbstractIncomingMessage) -> Delivery:
-        headers = dict(msg.headers or {})
+        headers: dict[str, Any] = dict(msg.headers or {})
         try:
-            attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)  # type: ignore[call-overload]
-        except (TypeError, ValueError):
+            attempt = int(str(headers.get(ATTEMPT_HEADER, 0) or 0))
+        except ValueError:
             attempt = 0
 
         async def ack() -> None:
@@ -287,8 +320,7 @@ class AmqpTransport:
             await ack()
 
         async def park(reason: str) -> None:
-            new_headers = {**headers, PARK_REASON_HEADER: reason[:500],
-                           ORIGINAL_KEY_HEADER: msg.routing_key or ""}
+            new_headers = {**headers, PARK_REASON_HEADER: reason[:500], ORIGINAL_KEY_HEADER: msg.routing_key or ""}
             await self._republish(parked_queue_name(consumer.queue_name), msg, new_headers)
             await ack()
 
@@ -311,8 +343,14 @@ class AmqpTransport:
                 headers[ATTEMPT_HEADER] = 0
                 headers.pop(PARK_REASON_HEADER, None)
                 headers.pop("x-death", None)
-                copy = aio_pika.Message(msg.body, content_type=msg.content_type, message_id=msg.message_id,
-                                        type=msg.type, delivery_mode=DeliveryMode.PERSISTENT, headers=headers)
+                copy = aio_pika.Message(
+                    msg.body,
+                    content_type=msg.content_type,
+                    message_id=msg.message_id,
+                    type=msg.type,
+                    delivery_mode=DeliveryMode.PERSISTENT,
+                    headers=headers,
+                )
                 await channel.default_exchange.publish(copy, routing_key=queue, mandatory=True)
                 await msg.ack()
                 moved += 1
@@ -327,8 +365,11 @@ class AmqpTransport:
         channel = await self._connection.channel(publisher_confirms=False)
         try:
             depths: dict[str, int] = {}
-            for label, name in (("ready", queue), ("retry", retry_queue_name(queue)),
-                                ("parked", parked_queue_name(queue))):
+            for label, name in (
+                ("ready", queue),
+                ("retry", retry_queue_name(queue)),
+                ("parked", parked_queue_name(queue)),
+            ):
                 q = await channel.declare_queue(name, passive=True)
                 depths[label] = int(q.declaration_result.message_count or 0)
             return depths

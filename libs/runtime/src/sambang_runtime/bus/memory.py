@@ -52,8 +52,9 @@ class _Queue:
 class InMemoryBroker:
     """One broker shared by every service of the process (embedded mode)."""
 
-    def __init__(self, *, retry_delay_ms: int = 5000, delivery_limit: int = 20,
-                 prefetch: int = 200, batch_max: int = 100) -> None:
+    def __init__(
+        self, *, retry_delay_ms: int = 5000, delivery_limit: int = 20, prefetch: int = 200, batch_max: int = 100
+    ) -> None:
         self.retry_delay = retry_delay_ms / 1000
         self.delivery_limit = delivery_limit
         self.prefetch = prefetch

@@ -1,0 +1,377 @@
+"""Events per second through outbox -> RabbitMQ -> inbox consumer, beside raw aio-pika.
+
+Both paths use quorum queues and publisher confirms on the same broker in the same run.
+Phase 1 (throughput): N events are put in the outbox in bulk, then the relay publishes them
+and the consumer handles them with their inbox rows; raw: publish N with confirms and
+consume-and-ack N. Phase 2 (latency): events offered at a fixed rate (default 200/s), each
+committed in its own transaction as a service would, delivery latency measured at the
+consumer's acknowledgement (after its commit). The last line is one JSON object.
+
+    python bench/bus.py [--events 20000] [--rate 200] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import aio_pika
+from sambang_contracts import ApplicationCancelled, CancelReason, CloudEvent, dump_event, new_event
+from sambang_contracts.values import generate_receipt_number
+from sambang_runtime.db import drop_database, new_metadata
+from sambang_runtime.outbox import define_bus_tables
+from sambang_runtime.service import ServiceRuntime, ServiceSpec
+from sambang_runtime.settings import RuntimeSettings
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import insert
+
+AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile in milliseconds."""
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return round(values[k] * 1000, 2)
+
+
+def sample_body() -> tuple[str, bytes]:
+    """A realistic event body."""
+    ev = new_event(
+        ApplicationCancelled(
+            receipt_number=generate_receipt_number("BLT", dt.date(2026, 12, 1)), reason=CancelReason.APPLICANT
+        ),
+        source="sambang/bench",
+    )
+    return ev.id, dump_event(ev)
+
+
+# -- raw aio-pika -------------------------------------------------------------------------------
+async def raw_throughput(n: int, run: str) -> dict[str, Any]:
+    """Publish n with confirms (pipelined) and consume-and-ack n on a quorum queue."""
+    conn = await aio_pika.connect_robust(AMQP)
+    pub = await conn.channel(publisher_confirms=True)
+    cons = await conn.channel()
+    await cons.set_qos(prefetch_count=200)
+    ex = await pub.declare_exchange(f"bench.raw.{run}", aio_pika.ExchangeType.TOPIC, auto_delete=True)
+    q = await cons.declare_queue(f"bench.raw.{run}", durable=True, arguments={"x-queue-type": "quorum"})
+    await q.bind(ex, "queue.application.cancelled")
+    bodies = [sample_body()[1] for _ in range(n)]
+    got = 0
+    done = asyncio.Event()
+
+    async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal got
+        await m.ack()
+        got += 1
+        if got >= n:
+            done.set()
+
+    await q.consume(on_msg)
+    start = time.perf_counter()
+    window = 500
+    for i in range(0, n, window):
+        await asyncio.gather(
+            *(
+                ex.publish(
+                    aio_pika.Message(b, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), "queue.application.cancelled"
+                )
+                for b in bodies[i : i + window]
+            )
+        )
+    await done.wait()
+    elapsed = time.perf_counter() - start
+    await q.delete(if_unused=False, if_empty=False)
+    await conn.close()
+    return {"events": n, "seconds": round(elapsed, 3), "events_per_second": round(n / elapsed, 1)}
+
+
+async def raw_latency(rate: float, seconds: float, run: str) -> dict[str, Any]:
+    """Offer events at a fixed rate; latency from publish start to the consumer's ack."""
+    conn = await aio_pika.connect_robust(AMQP)
+    pub = await conn.channel(publisher_confirms=True)
+    cons = await conn.channel()
+    await cons.set_qos(prefetch_count=200)
+    ex = await pub.declare_exchange(f"bench.rawlat.{run}", aio_pika.ExchangeType.TOPIC, auto_delete=True)
+    q = await cons.declare_queue(f"bench.rawlat.{run}", durable=True, arguments={"x-queue-type": "quorum"})
+    await q.bind(ex, "#")
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+
+    async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await m.ack()
+        t0 = sent.get(m.message_id or "")
+        if t0 is not None:
+            lat.append(time.perf_counter() - t0)
+
+    await q.consume(on_msg)
+    total = int(rate * seconds)
+    tasks = []
+    start = time.perf_counter()
+    for i in range(total):
+        target = start + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        eid, body = sample_body()
+        sent[eid] = time.perf_counter()
+        tasks.append(asyncio.create_task(ex.publish(aio_pika.Message(body, message_id=eid), "queue.x.y")))
+    await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 30
+    while len(lat) < total and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded wait, then report
+        await asyncio.sleep(0.05)
+    await q.delete(if_unused=False, if_empty=False)
+    await conn.close()
+    return {"offered_rate": rate, "delivered": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99)}
+
+
+# -- ours: outbox -> relay -> RabbitMQ -> consumer with inbox ------------------------------------
+class Sink:
+    """The bench consumer: counts events and when each was acknowledged after commit."""
+
+    def __init__(self) -> None:
+        self.acked: dict[str, float] = {}
+        self.emitted_at: dict[str, float] = {}
+        self.done = asyncio.Event()
+        self.expect = 0
+        self.expect_wall: bool | None = None
+
+    async def when_application_cancelled_count(self, event: CloudEvent[Any], uow: UnitOfWork) -> None:
+        """A handler that does no work of its own: what is measured is the plumbing."""
+        self.emitted_at[event.id] = event.time.timestamp()
+
+
+async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Throughput and fixed-rate latency of the real pipeline on PostgreSQL and RabbitMQ."""
+    from sqlalchemy.engine import make_url
+
+    producer_md, consumer_md = new_metadata(), new_metadata()
+    ptables, ctables = define_bus_tables(producer_md), define_bus_tables(consumer_md)
+    sink = Sink()
+    pspec = ServiceSpec(name="benchproducer", metadata=producer_md, tables=ptables)
+    cspec = ServiceSpec(
+        name="benchconsumer",
+        metadata=consumer_md,
+        tables=ctables,
+        handlers={"queue.application.cancelled": [sink.when_application_cancelled_count]},
+    )
+    urls = {
+        s: make_url(PG).set(database=f"sambang_bench_{run}_{s}").render_as_string(hide_password=False)
+        for s in ("p", "c")
+    }
+
+    def settings(name: str, url: str) -> RuntimeSettings:
+        return bench_settings(name, url, run)
+
+    producer = ServiceRuntime(pspec, settings("benchproducer", urls["p"]))
+    consumer = ServiceRuntime(cspec, settings("benchconsumer", urls["c"]))
+    try:
+        await consumer.start()
+        await producer.start()
+        assert consumer.consumer is not None
+        original_ack = consumer.consumer._ack
+
+        async def timed_ack(d: Any) -> None:
+            await original_ack(d)
+            sink.acked[d.event_id] = time.perf_counter() if sink.expect_wall is None else time.time()
+            if len(sink.acked) >= sink.expect:
+                sink.done.set()
+
+        consumer.consumer._ack = timed_ack  # type: ignore[method-assign]
+
+        # Phase 1: bulk-filled outbox, measure relay -> broker -> consumer with inbox.
+        await producer.relay.stop()
+        rows = []
+        now = dt.datetime.now(dt.UTC)
+        for _ in range(n):
+            eid, body = sample_body()
+            rows.append(
+                {
+                    "event_id": eid,
+                    "event_type": "queue.application.cancelled",
+                    "subject": None,
+                    "office": "BLT",
+                    "body": body,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+            )
+        async with producer.engine.begin() as conn:
+            for i in range(0, n, 5000):
+                await conn.execute(insert(ptables.outbox), rows[i : i + 5000])
+        sink.expect = n
+        start = time.perf_counter()
+        await producer.relay.start()
+        await asyncio.wait_for(sink.done.wait(), timeout=600)
+        elapsed = time.perf_counter() - start
+        thr = {"events": n, "seconds": round(elapsed, 3), "events_per_second": round(n / elapsed, 1)}
+
+        # Phase 2: fixed offered rate, one transaction per event as a service commits them. The
+        # producing service (its commits and its relay) runs in its own process, as deployed.
+        sink.acked.clear()
+        sink.done.clear()
+        total = int(rate * seconds)
+        sink.expect = total
+        sink.expect_wall = True
+        await producer.stop()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--produce",
+            urls["p"],
+            "--run",
+            run,
+            "--rate",
+            str(rate),
+            "--seconds",
+            str(seconds),
+        )
+        await asyncio.wait_for(sink.done.wait(), timeout=seconds + 60)
+        await proc.wait()
+        order = sorted(
+            (sink.emitted_at[k], sink.acked[k] - sink.emitted_at[k]) for k in sink.acked if k in sink.emitted_at
+        )
+        lat = [v for _, v in order]
+        print(
+            json.dumps(
+                {
+                    "latency_by_second_ms": [
+                        round(max(lat[i : i + int(rate)]) * 1000, 1) for i in range(0, len(lat), int(rate))
+                    ]
+                }
+            ),
+            file=sys.stderr,
+        )
+        latency = {
+            "offered_rate": rate,
+            "delivered": len(lat),
+            "p50_ms": pct(lat, 50),
+            "p99_ms": pct(lat, 99),
+            "measured": "event time (just before commit) to consumer ack after its commit",
+        }
+        return thr, latency
+    finally:
+        await producer.stop()
+        await consumer.stop()
+        for url in urls.values():
+            await drop_database(url)
+
+
+def bench_settings(name: str, url: str, run: str) -> RuntimeSettings:
+    """Settings of the bench's producer and consumer services."""
+    return RuntimeSettings(
+        environment="test",
+        service_name=name,
+        database_url=url,
+        amqp_url=AMQP,
+        exchange=f"bench.events.{run}",
+        queue_prefix=f"bench.{run}",
+        consumer_prefetch=1000,
+        consumer_batch_max=500,
+        relay_batch_max=500,
+    )
+
+
+async def produce(url: str, run: str, rate: float, seconds: float) -> None:
+    """The producing service of phase 2: one committed transaction per event at a fixed rate."""
+    md = new_metadata()
+    runtime = ServiceRuntime(
+        ServiceSpec(name="benchproducer", metadata=md, tables=define_bus_tables(md)),
+        bench_settings("benchproducer", url, run),
+    )
+    await runtime.start()
+    try:
+
+        async def one() -> None:
+            async with runtime.uow() as uow:
+                uow.emit(
+                    ApplicationCancelled(
+                        receipt_number=generate_receipt_number("BLT", dt.date(2026, 12, 1)),
+                        reason=CancelReason.APPLICANT,
+                    )
+                )
+                await uow.commit()
+
+        # A service in steady state has a warm connection pool; open it before measuring.
+        from sqlalchemy import text
+
+        async def touch() -> None:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(touch() for _ in range(10)))
+        total = int(rate * seconds)
+        tasks = []
+        begin = time.perf_counter()
+        for i in range(total):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+        o = runtime.spec.tables.outbox
+        from sqlalchemy import func, select
+
+        for _ in range(600):
+            async with runtime.engine.connect() as conn:
+                if not (await conn.execute(select(func.count()).select_from(o))).scalar_one():
+                    break
+            await asyncio.sleep(0.05)
+    finally:
+        await runtime.stop()
+
+
+async def main() -> None:
+    """Run both paths and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--produce", help=argparse.SUPPRESS)
+    ap.add_argument("--run", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.produce:
+        await produce(args.produce, args.run, args.rate, args.seconds)
+        return
+    run = uuid.uuid4().hex[:6]
+    raw_thr = await raw_throughput(args.events, run)
+    print(json.dumps({"phase": "raw_throughput", **raw_thr}), file=sys.stderr)
+    our_thr, our_lat = await ours(args.events, args.rate, args.seconds, run)
+    print(json.dumps({"phase": "ours", "throughput": our_thr, "latency": our_lat}), file=sys.stderr)
+    raw_lat = await raw_latency(args.rate, args.seconds, run)
+    ratio = our_thr["events_per_second"] / raw_thr["events_per_second"]
+    print(
+        json.dumps(
+            {
+                "bench": "bus",
+                "ours": {**our_thr, "latency": our_lat},
+                "raw": {**raw_thr, "latency": raw_lat},
+                "ratio": round(ratio, 3),
+                "goals": {"ratio_at_least": 0.5, "p99_ms_at_200_per_s_at_most": 100},
+                "pass": ratio >= 0.5 and our_lat["p99_ms"] <= 100,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    import logging
+
+    from sambang_runtime.logs import configure_logging
+
+    configure_logging("WARNING", json=True)
+    logging.getLogger().setLevel(logging.WARNING)
+    import uvloop
+
+    uvloop.run(main())  # both paths run on the same loop implementation as the services

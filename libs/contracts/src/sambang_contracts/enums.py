@@ -1,0 +1,189 @@
+"""Enumerations of the event catalogue (EVENTS.md) and the REST surface (API.md).
+
+Every member's value equals its name except `Language`, whose values are the ISO 639-1 codes.
+"""
+
+from enum import StrEnum
+
+__all__ = [
+    "CancelReason",
+    "CaptureItemKind",
+    "CaptureMode",
+    "CollectedBy",
+    "DiscrepancyKind",
+    "DocumentKind",
+    "DocumentStatus",
+    "HoldDecision",
+    "HoldKind",
+    "InterviewDecision",
+    "Lane",
+    "Language",
+    "NotificationChannel",
+    "PassportType",
+    "PaymentChannel",
+    "PaymentSource",
+    "PriorityCategory",
+    "ServiceType",
+    "Stage",
+]
+
+
+class ServiceType(StrEnum):
+    """What the applicant asks for."""
+
+    NEW = "NEW"
+    RENEWAL = "RENEWAL"
+    REPLACEMENT_LOST = "REPLACEMENT_LOST"
+    REPLACEMENT_DAMAGED = "REPLACEMENT_DAMAGED"
+
+
+class PassportType(StrEnum):
+    """The passport booklet requested."""
+
+    REGULAR = "REGULAR"
+    ELECTRONIC = "ELECTRONIC"
+    ELECTRONIC_POLYCARBONATE = "ELECTRONIC_POLYCARBONATE"
+
+
+class PriorityCategory(StrEnum):
+    """Why an applicant is served at a priority seat (sambang), or NONE."""
+
+    NONE = "NONE"
+    ELDERLY = "ELDERLY"
+    DISABLED = "DISABLED"
+    PREGNANT = "PREGNANT"
+    CHILD = "CHILD"
+    OTHER = "OTHER"
+
+
+class Lane(StrEnum):
+    """Queue lane; its ticket letter is A (regular), P (priority) or C (pickup)."""
+
+    REGULAR = "REGULAR"
+    PRIORITY = "PRIORITY"
+    PICKUP = "PICKUP"
+
+
+class Stage(StrEnum):
+    """Stage of a visit at which a ticket is called."""
+
+    VERIFICATION = "VERIFICATION"
+    INTERVIEW = "INTERVIEW"
+    PICKUP = "PICKUP"
+
+
+class CaptureMode(StrEnum):
+    """Where capture happened: at the priority seat (SAMBANG) or at a counter."""
+
+    SAMBANG = "SAMBANG"
+    COUNTER = "COUNTER"
+
+
+class InterviewDecision(StrEnum):
+    """Outcome of the interview (wawancara)."""
+
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    NEEDS_DOCUMENTS = "NEEDS_DOCUMENTS"
+
+
+class CancelReason(StrEnum):
+    """Why an application was cancelled."""
+
+    APPLICANT = "APPLICANT"
+    BILL_EXPIRED = "BILL_EXPIRED"
+    NO_SHOW = "NO_SHOW"
+    OFFICER = "OFFICER"
+
+
+class CollectedBy(StrEnum):
+    """Who collected the passport."""
+
+    SELF = "SELF"
+    PROXY = "PROXY"
+
+
+class PaymentChannel(StrEnum):
+    """Where the applicant paid."""
+
+    BANK = "BANK"
+    ATM = "ATM"
+    TELLER = "TELLER"
+    POST = "POST"
+    ONLINE = "ONLINE"
+
+
+class PaymentSource(StrEnum):
+    """How the payment became known: bank webhook or daily settlement file."""
+
+    WEBHOOK = "WEBHOOK"
+    SETTLEMENT = "SETTLEMENT"
+
+
+class DiscrepancyKind(StrEnum):
+    """Kind of payment discrepancy found while applying or reconciling payments."""
+
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    DOUBLE_PAYMENT = "DOUBLE_PAYMENT"
+    LATE_PAYMENT = "LATE_PAYMENT"
+    UNKNOWN_BILL = "UNKNOWN_BILL"
+    MISSING_IN_SETTLEMENT = "MISSING_IN_SETTLEMENT"
+
+
+class DocumentKind(StrEnum):
+    """Supporting document checked at verification (verifikasi berkas)."""
+
+    KTP = "KTP"
+    KK = "KK"
+    BIRTH_CERTIFICATE = "BIRTH_CERTIFICATE"
+    MARRIAGE_CERTIFICATE = "MARRIAGE_CERTIFICATE"
+    DIPLOMA = "DIPLOMA"
+    OLD_PASSPORT = "OLD_PASSPORT"
+    POLICE_REPORT = "POLICE_REPORT"
+    OTHER = "OTHER"
+
+
+class DocumentStatus(StrEnum):
+    """Result of checking one document."""
+
+    OK = "OK"
+    MISSING = "MISSING"
+    MISMATCH = "MISMATCH"
+
+
+class CaptureItemKind(StrEnum):
+    """Kind of biometric item captured."""
+
+    PHOTO = "PHOTO"
+    FINGERPRINT = "FINGERPRINT"
+    SIGNATURE = "SIGNATURE"
+
+
+class HoldKind(StrEnum):
+    """Why SIMKIM held an application: watch list (cekal) or an active passport."""
+
+    CEKAL = "CEKAL"
+    DUPLICATE_PASSPORT = "DUPLICATE_PASSPORT"
+
+
+class HoldDecision(StrEnum):
+    """The head of office's decision on a hold."""
+
+    RELEASE = "RELEASE"
+    DENY = "DENY"
+
+
+class NotificationChannel(StrEnum):
+    """Channel a notification went out on."""
+
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    TABLET = "TABLET"
+    DISPLAY = "DISPLAY"
+
+
+class Language(StrEnum):
+    """Applicant's language: Bahasa Indonesia or English."""
+
+    ID = "id"
+    EN = "en"
