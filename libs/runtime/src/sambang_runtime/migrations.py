@@ -58,3 +58,19 @@ def run_env(target_metadata: MetaData) -> None:
             context.run_migrations()
     else:
         asyncio.run(run_async())
+
+
+def create_outbox_notify_trigger() -> None:
+    """Inside a migration: on PostgreSQL, make outbox inserts wake the relays (LISTEN/NOTIFY)."""
+    from .outbox import notify_trigger_ddl  # noqa: PLC0415 - migrations import this lazily
+
+    if context.get_bind().dialect.name == "postgresql":
+        for stmt in notify_trigger_ddl():
+            context.execute(stmt)
+
+
+def new_revision(script_location: Path, metadata_url: str, message: str) -> None:
+    """Autogenerate a revision by comparing the models with a database migrated to head."""
+    cfg = alembic_config(script_location, metadata_url)
+    command.upgrade(cfg, "head")
+    command.revision(cfg, message=message, autogenerate=True)

@@ -49,6 +49,35 @@ class ServiceSpec:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class ServiceDescriptor:
+    """How the launcher finds a service: entry point group ``sambang.services`` names one of these."""
+
+    name: str
+    port: int
+    #: Path prefixes of API.md the front door routes to this service.
+    prefixes: tuple[str, ...]
+    #: ``create_app(settings, *, transport=None) -> FastAPI``
+    create_app: Callable[..., FastAPI]
+    #: The Alembic history of the service (``services/<name>/migrations``).
+    migrations: Path | None = None
+    #: The service's ServiceSpec factory, for tools (migrations check, replay).
+    spec: Callable[[], ServiceSpec] | None = None
+
+
+def discover_services() -> list[ServiceDescriptor]:
+    """Every installed service (entry points ``sambang.services``), ordered by port."""
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only tools need discovery
+
+    found = [ep.load() for ep in entry_points(group="sambang.services")]
+    return sorted((d for d in found if isinstance(d, ServiceDescriptor)), key=lambda d: d.port)
+
+
+def settings_for(service: str, **overrides: Any) -> RuntimeSettings:
+    """Settings of one service: the environment, with the service name fixed by code."""
+    return RuntimeSettings(service_name=service, **overrides)
+
+
 def build_transport(settings: RuntimeSettings) -> Transport:
     """RabbitMQ for ``amqp://`` URLs, a private in-memory broker for ``memory://``."""
     if settings.amqp_url.startswith("memory://"):
@@ -195,6 +224,19 @@ def get_runtime(request: Request) -> ServiceRuntime:
     """The runtime of the app serving this request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
+
+
+def run_service(descriptor: ServiceDescriptor) -> None:
+    """``python -m sambang_<name>``: serve one service on its port against the configured servers."""
+    import os  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    settings = settings_for(descriptor.name)
+    app = descriptor.create_app(settings)
+    port = int(os.environ.get("SAMBANG_PORT", descriptor.port))
+    host = os.environ.get("SAMBANG_HOST", "127.0.0.1")
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop")
 
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:

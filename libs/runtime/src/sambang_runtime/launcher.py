@@ -1,0 +1,208 @@
+"""The command line behind the Makefile: run, up, migrate, new-migration, replay-parked, token.
+
+    python -m sambang_runtime.launcher run              # embedded mode, one process
+    python -m sambang_runtime.launcher up               # each service its own process, real servers
+    python -m sambang_runtime.launcher migrate [svc]    # apply migrations to the configured databases
+    python -m sambang_runtime.launcher new-migration svc "message"
+    python -m sambang_runtime.launcher replay-parked svc
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .auth import DEV_HS256_SECRET, ROLES, issue_dev_token
+from .bus.amqp import AmqpTransport
+from .db import ensure_database
+from .migrations import new_revision, upgrade_to_head
+from .service import ServiceDescriptor, discover_services, settings_for
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sambang_{service}"
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+FRONT_DOOR_PORT = 8000
+
+
+def _find(name: str) -> ServiceDescriptor:
+    for d in discover_services():
+        if d.name == name:
+            return d
+    known = ", ".join(d.name for d in discover_services()) or "none"
+    raise SystemExit(f"unknown service {name!r} (installed: {known})")
+
+
+def _dev_tokens(office: str = "BLT") -> dict[str, str]:
+    secret = os.environ.get("SAMBANG_AUTH_HS256_SECRET", DEV_HS256_SECRET)
+    return {role: issue_dev_token(secret, sub=f"demo-{role.replace('_', '-')}", office=office, roles=[role])
+            for role in sorted(ROLES)}
+
+
+def _banner(services: Sequence[ServiceDescriptor], mode: str) -> str:
+    lines = [f"Sambang is running ({mode}).", "", f"  front door      http://127.0.0.1:{FRONT_DOOR_PORT}/"]
+    for d in services:
+        lines.append(f"  {d.name:<15} http://127.0.0.1:{d.port}/docs   (ready: /readyz)")
+    lines += ["", "Demo officer tokens for office BLT (Authorization: Bearer <token>):"]
+    for role, token in _dev_tokens().items():
+        lines.append(f"  {role:<16} {token}")
+    lines += ["", "Stop with Ctrl-C."]
+    return "\n".join(lines)
+
+
+async def _run_embedded(host: str) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from .bus.memory import InMemoryBroker  # noqa: PLC0415
+    from .frontdoor import build_front_door  # noqa: PLC0415
+    from .logs import configure_logging  # noqa: PLC0415
+
+    configure_logging(os.environ.get("SAMBANG_LOG_LEVEL", "INFO"))
+    var = Path(os.environ.get("SAMBANG_VAR_DIR", "var"))
+    var.mkdir(exist_ok=True)
+    services = discover_services()
+    broker = InMemoryBroker(retry_delay_ms=2000)
+    apps = []
+    for d in services:
+        settings = settings_for(d.name, database_url=f"sqlite+aiosqlite:///{var}/{{service}}.db",
+                                amqp_url="memory://", environment="development")
+        apps.append((d, d.create_app(settings, transport=broker)))
+    front = build_front_door({d.prefixes: app for d, app in apps}, services)
+    servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=d.port, log_config=None, access_log=False,
+                                             lifespan="on")) for d, app in apps]
+    servers.append(uvicorn.Server(uvicorn.Config(front, host=host, port=FRONT_DOOR_PORT, log_config=None,
+                                                 access_log=False, lifespan="off")))
+
+    async def announce() -> None:
+        while not all(s.started for s in servers):
+            await asyncio.sleep(0.1)
+        print(_banner(services, "embedded mode: in-memory bus, SQLite under ./var"), flush=True)
+
+    await broker.start()
+    try:
+        await asyncio.gather(*(s.serve() for s in servers), announce())
+    finally:
+        await broker.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Embedded mode: every service, the front door, in-memory bus, SQLite."""
+    import uvloop  # noqa: PLC0415
+
+    uvloop.run(_run_embedded(args.host))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Each service its own process against RabbitMQ and PostgreSQL, plus the front door proxy."""
+    env = dict(os.environ)
+    env.setdefault("SAMBANG_DATABASE_URL", DEFAULT_PG)
+    env.setdefault("SAMBANG_AMQP_URL", DEFAULT_AMQP)
+    services = discover_services()
+    procs: list[subprocess.Popen[bytes]] = []
+    for d in services:
+        module = f"sambang_{d.name.replace('-', '_')}"
+        procs.append(subprocess.Popen([sys.executable, "-m", module], env=env))
+    procs.append(subprocess.Popen([sys.executable, "-m", "sambang_runtime.frontdoor"], env=env))
+    print(_banner(services, "each service its own process on RabbitMQ and PostgreSQL"), flush=True)
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            try:
+                procs[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
+    return 1 if failed else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply every migration of each (or one) service to its configured database."""
+    services = [_find(args.service)] if args.service else discover_services()
+    for d in services:
+        url = settings_for(d.name).service_db_url
+        asyncio.run(ensure_database(url))
+        if d.migrations is not None:
+            upgrade_to_head(d.migrations, url)
+            print(f"{d.name}: migrated to head")
+    return 0
+
+
+def cmd_new_migration(args: argparse.Namespace) -> int:
+    """Autogenerate a revision for one service against a scratch SQLite database."""
+    d = _find(args.service)
+    if d.migrations is None:
+        raise SystemExit(f"{d.name} has no migrations folder")
+    with tempfile.TemporaryDirectory() as tmp:
+        new_revision(d.migrations, f"sqlite+aiosqlite:///{tmp}/scratch.db", args.message)
+    return 0
+
+
+def cmd_replay_parked(args: argparse.Namespace) -> int:
+    """Put the parked messages of one service back on its queue."""
+    d = _find(args.service)
+    settings = settings_for(d.name)
+    if settings.amqp_url.startswith("memory://"):
+        settings = settings_for(d.name, amqp_url=DEFAULT_AMQP)
+
+    async def replay() -> int:
+        transport = AmqpTransport(settings.amqp_url, exchange=settings.exchange)
+        await transport.start()
+        try:
+            before = await transport.queue_depths(settings.queue_name)
+            moved = await transport.replay_parked(settings.queue_name, limit=args.limit)
+            print(f"{d.name}: {moved} of {before['parked']} parked message(s) put back on {settings.queue_name}")
+            return moved
+        finally:
+            await transport.close()
+
+    asyncio.run(replay())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    ap = argparse.ArgumentParser(prog="sambang", description="Run and operate Sambang.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="embedded mode (no servers needed)")
+    run.add_argument("--host", default=os.environ.get("SAMBANG_HOST", "127.0.0.1"))
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("up", help="each service its own process on RabbitMQ and PostgreSQL").set_defaults(func=cmd_up)
+    mig = sub.add_parser("migrate", help="apply migrations")
+    mig.add_argument("service", nargs="?")
+    mig.set_defaults(func=cmd_migrate)
+    new = sub.add_parser("new-migration", help="autogenerate a migration")
+    new.add_argument("service")
+    new.add_argument("message")
+    new.set_defaults(func=cmd_new_migration)
+    rp = sub.add_parser("replay-parked", help="put parked messages back on the service queue")
+    rp.add_argument("service")
+    rp.add_argument("--limit", type=int, default=None)
+    rp.set_defaults(func=cmd_replay_parked)
+    args = ap.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Sambang payment service: fee schedule, bills and billing codes, bank notifications, settlement reconciliation."""

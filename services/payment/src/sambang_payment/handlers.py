@@ -1,0 +1,7 @@
+"""Event handlers of the payment service, registered in one table (STYLE.md rule 5)."""
+
+from __future__ import annotations
+
+from sambang_runtime.consumer import HandlerTable
+
+HANDLERS: HandlerTable = {}
