@@ -35,7 +35,10 @@ async def readiness(runtime: ServiceRuntime) -> dict[str, Any]:
     checks["broker"] = "ok" if runtime.transport.is_connected() else "down"
     if runtime.consumer is not None:
         checks["consumers"] = "ok" if runtime.transport.consumers_ready() else "not consuming"
-    checks["relay"] = "ok" if runtime.relay_running() else "stopped"
+    if not runtime.relay_running():
+        checks["relay"] = "stopped"
+    else:
+        checks["relay"] = "ok" if runtime.relay.last_error is None else f"failing: {runtime.relay.last_error}"
     return {"service": runtime.spec.name, "ready": all(v == "ok" for v in checks.values()), "checks": checks}
 
 

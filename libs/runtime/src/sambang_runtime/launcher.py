@@ -1,10 +1,10 @@
 """The command line behind the Makefile: run, up, migrate, new-migration, replay-parked, token.
 
-    python -m sambang_runtime.launcher run              # embedded mode, one process
-    python -m sambang_runtime.launcher up               # each service its own process, real servers
-    python -m sambang_runtime.launcher migrate [svc]    # apply migrations to the configured databases
-    python -m sambang_runtime.launcher new-migration svc "message"
-    python -m sambang_runtime.launcher replay-parked svc
+python -m sambang_runtime.launcher run              # embedded mode, one process
+python -m sambang_runtime.launcher up               # each service its own process, real servers
+python -m sambang_runtime.launcher migrate [svc]    # apply migrations to the configured databases
+python -m sambang_runtime.launcher new-migration svc "message"
+python -m sambang_runtime.launcher replay-parked svc
 """
 
 from __future__ import annotations
@@ -40,14 +40,16 @@ def _find(name: str) -> ServiceDescriptor:
 
 def _dev_tokens(office: str = "BLT") -> dict[str, str]:
     secret = os.environ.get("SAMBANG_AUTH_HS256_SECRET", DEV_HS256_SECRET)
-    return {role: issue_dev_token(secret, sub=f"demo-{role.replace('_', '-')}", office=office, roles=[role])
-            for role in sorted(ROLES)}
+    return {
+        role: issue_dev_token(secret, sub=f"demo-{role.replace('_', '-')}", office=office, roles=[role])
+        for role in sorted(ROLES)
+    }
 
 
-def _banner(services: Sequence[ServiceDescriptor], mode: str) -> str:
-    lines = [f"Sambang is running ({mode}).", "", f"  front door      http://127.0.0.1:{FRONT_DOOR_PORT}/"]
+def _banner(services: Sequence[ServiceDescriptor], mode: str, offset: int = 0) -> str:
+    lines = [f"Sambang is running ({mode}).", "", f"  front door      http://127.0.0.1:{FRONT_DOOR_PORT + offset}/"]
     for d in services:
-        lines.append(f"  {d.name:<15} http://127.0.0.1:{d.port}/docs   (ready: /readyz)")
+        lines.append(f"  {d.name:<15} http://127.0.0.1:{d.port + offset}/docs   (ready: /readyz)")
     lines += ["", "Demo officer tokens for office BLT (Authorization: Bearer <token>):"]
     for role, token in _dev_tokens().items():
         lines.append(f"  {role:<16} {token}")
@@ -55,33 +57,48 @@ def _banner(services: Sequence[ServiceDescriptor], mode: str) -> str:
     return "\n".join(lines)
 
 
-async def _run_embedded(host: str) -> None:
-    import uvicorn  # noqa: PLC0415
+async def _run_embedded(host: str, offset: int = 0) -> None:
+    import uvicorn
 
-    from .bus.memory import InMemoryBroker  # noqa: PLC0415
-    from .frontdoor import build_front_door  # noqa: PLC0415
-    from .logs import configure_logging  # noqa: PLC0415
+    from .bus.memory import InMemoryBroker
+    from .frontdoor import build_front_door
+    from .logs import configure_logging
 
     configure_logging(os.environ.get("SAMBANG_LOG_LEVEL", "INFO"))
     var = Path(os.environ.get("SAMBANG_VAR_DIR", "var"))
-    var.mkdir(exist_ok=True)
     services = discover_services()
     broker = InMemoryBroker(retry_delay_ms=2000)
     apps = []
     for d in services:
-        settings = settings_for(d.name, database_url=f"sqlite+aiosqlite:///{var}/{{service}}.db",
-                                amqp_url="memory://", environment="development")
+        settings = settings_for(
+            d.name,
+            database_url=f"sqlite+aiosqlite:///{var}/{{service}}.db",
+            amqp_url="memory://",
+            environment="development",
+        )
         apps.append((d, d.create_app(settings, transport=broker)))
-    front = build_front_door({d.prefixes: app for d, app in apps}, services)
-    servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=d.port, log_config=None, access_log=False,
-                                             lifespan="on")) for d, app in apps]
-    servers.append(uvicorn.Server(uvicorn.Config(front, host=host, port=FRONT_DOOR_PORT, log_config=None,
-                                                 access_log=False, lifespan="off")))
+    from .health import readiness
+
+    probes = {d.name: (lambda a=app: readiness(a.state.runtime)) for d, app in apps}
+    front = build_front_door({d.prefixes: app for d, app in apps}, services, probes)
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(app, host=host, port=d.port + offset, log_config=None, access_log=False, lifespan="on")
+        )
+        for d, app in apps
+    ]
+    servers.append(
+        uvicorn.Server(
+            uvicorn.Config(
+                front, host=host, port=FRONT_DOOR_PORT + offset, log_config=None, access_log=False, lifespan="off"
+            )
+        )
+    )
 
     async def announce() -> None:
-        while not all(s.started for s in servers):
+        while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn offers no started event
             await asyncio.sleep(0.1)
-        print(_banner(services, "embedded mode: in-memory bus, SQLite under ./var"), flush=True)
+        print(_banner(services, "embedded mode: in-memory bus, SQLite under ./var", offset), flush=True)
 
     await broker.start()
     try:
@@ -92,9 +109,10 @@ async def _run_embedded(host: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Embedded mode: every service, the front door, in-memory bus, SQLite."""
-    import uvloop  # noqa: PLC0415
+    import uvloop
 
-    uvloop.run(_run_embedded(args.host))
+    Path(os.environ.get("SAMBANG_VAR_DIR", "var")).mkdir(exist_ok=True)
+    uvloop.run(_run_embedded(args.host, args.port_offset))
     return 0
 
 
@@ -103,13 +121,28 @@ def cmd_up(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env.setdefault("SAMBANG_DATABASE_URL", DEFAULT_PG)
     env.setdefault("SAMBANG_AMQP_URL", DEFAULT_AMQP)
+    env.setdefault("SAMBANG_ENVIRONMENT", "development")
+    offset = args.port_offset
+    env["SAMBANG_PORT_OFFSET"] = str(offset)
     services = discover_services()
+    for d in services:  # migrations applied before anything serves, one service at a time
+        url = settings_for(d.name, database_url=env["SAMBANG_DATABASE_URL"]).service_db_url
+        asyncio.run(ensure_database(url))
+        if d.migrations is not None:
+            upgrade_to_head(d.migrations, url)
     procs: list[subprocess.Popen[bytes]] = []
     for d in services:
         module = f"sambang_{d.name.replace('-', '_')}"
-        procs.append(subprocess.Popen([sys.executable, "-m", module], env=env))
-    procs.append(subprocess.Popen([sys.executable, "-m", "sambang_runtime.frontdoor"], env=env))
-    print(_banner(services, "each service its own process on RabbitMQ and PostgreSQL"), flush=True)
+        procs.append(
+            subprocess.Popen([sys.executable, "-m", module], env={**env, "SAMBANG_PORT": str(d.port + offset)})
+        )
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "sambang_runtime.frontdoor"],
+            env={**env, "SAMBANG_PORT": str(FRONT_DOOR_PORT + offset)},
+        )
+    )
+    print(_banner(services, "each service its own process on RabbitMQ and PostgreSQL", offset), flush=True)
 
     def stop(*_: object) -> None:
         for p in procs:
@@ -186,8 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="embedded mode (no servers needed)")
     run.add_argument("--host", default=os.environ.get("SAMBANG_HOST", "127.0.0.1"))
+    run.add_argument(
+        "--port-offset",
+        type=int,
+        default=int(os.environ.get("SAMBANG_PORT_OFFSET", "0")),
+        help="add this to every port (to run beside another instance)",
+    )
     run.set_defaults(func=cmd_run)
-    sub.add_parser("up", help="each service its own process on RabbitMQ and PostgreSQL").set_defaults(func=cmd_up)
+    up = sub.add_parser("up", help="each service its own process on RabbitMQ and PostgreSQL")
+    up.add_argument("--port-offset", type=int, default=int(os.environ.get("SAMBANG_PORT_OFFSET", "0")))
+    up.set_defaults(func=cmd_up)
     mig = sub.add_parser("migrate", help="apply migrations")
     mig.add_argument("service", nargs="?")
     mig.set_defaults(func=cmd_migrate)

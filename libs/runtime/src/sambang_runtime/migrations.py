@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from alembic import command, context
@@ -21,9 +22,15 @@ def alembic_config(script_location: Path, url: str) -> Config:
     return cfg
 
 
+#: Alembic's ``context`` is a module-level proxy, so two services migrating at once in one
+#: process (embedded mode) would share it; migrations run one at a time.
+_ALEMBIC_LOCK = threading.Lock()
+
+
 def upgrade_to_head(script_location: Path, url: str) -> None:
     """Apply every migration (blocking; call through ``asyncio.to_thread`` from async code)."""
-    command.upgrade(alembic_config(script_location, url), "head")
+    with _ALEMBIC_LOCK:
+        command.upgrade(alembic_config(script_location, url), "head")
 
 
 def run_env(target_metadata: MetaData) -> None:
@@ -62,7 +69,7 @@ def run_env(target_metadata: MetaData) -> None:
 
 def create_outbox_notify_trigger() -> None:
     """Inside a migration: on PostgreSQL, make outbox inserts wake the relays (LISTEN/NOTIFY)."""
-    from .outbox import notify_trigger_ddl  # noqa: PLC0415 - migrations import this lazily
+    from .outbox import notify_trigger_ddl
 
     if context.get_bind().dialect.name == "postgresql":
         for stmt in notify_trigger_ddl():
@@ -72,5 +79,6 @@ def create_outbox_notify_trigger() -> None:
 def new_revision(script_location: Path, metadata_url: str, message: str) -> None:
     """Autogenerate a revision by comparing the models with a database migrated to head."""
     cfg = alembic_config(script_location, metadata_url)
-    command.upgrade(cfg, "head")
-    command.revision(cfg, message=message, autogenerate=True)
+    with _ALEMBIC_LOCK:
+        command.upgrade(cfg, "head")
+        command.revision(cfg, message=message, autogenerate=True)

@@ -126,6 +126,8 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._postgres = is_postgres(engine.url)
         self.last_success: float | None = None
+        #: Set when a round failed for a reason other than the broker (e.g. the database).
+        self.last_error: str | None = None
 
     def wake(self) -> None:
         """Ask for a round now (called after a commit in this process)."""
@@ -169,6 +171,7 @@ class OutboxRelay:
                 published = await self.publish_pending()
                 backoff = 0.05
                 self.last_success = time.monotonic()
+                self.last_error = None
                 if published >= self.batch_max:
                     continue  # more may be waiting: don't sleep
             except TransportUnavailable as exc:
@@ -179,6 +182,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database hiccup: keep the loop alive
+                self.last_error = type(exc).__name__
                 log.error("outbox.relay_error", error=type(exc).__name__, detail=str(exc)[:200])
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData
@@ -67,7 +67,7 @@ class ServiceDescriptor:
 
 def discover_services() -> list[ServiceDescriptor]:
     """Every installed service (entry points ``sambang.services``), ordered by port."""
-    from importlib.metadata import entry_points  # noqa: PLC0415 - only tools need discovery
+    from importlib.metadata import entry_points
 
     found = [ep.load() for ep in entry_points(group="sambang.services")]
     return sorted((d for d in found if isinstance(d, ServiceDescriptor)), key=lambda d: d.port)
@@ -228,11 +228,14 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 def run_service(descriptor: ServiceDescriptor) -> None:
     """``python -m sambang_<name>``: serve one service on its port against the configured servers."""
-    import os  # noqa: PLC0415
+    import os
 
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
+
+    from .logs import configure_logging
 
     settings = settings_for(descriptor.name)
+    configure_logging(settings.log_level, json=settings.log_json)
     app = descriptor.create_app(settings)
     port = int(os.environ.get("SAMBANG_PORT", descriptor.port))
     host = os.environ.get("SAMBANG_HOST", "127.0.0.1")

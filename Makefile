@@ -1,0 +1,80 @@
+# The interface: every command a developer, CI or an operator runs is a target here.
+# `make run` and `make test` install what they need themselves.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PACKAGES := libs/contracts libs/runtime $(wildcard services/*)
+SERVICE ?=
+ROLE   ?= supervisor
+OFFICE ?= BLT
+MSG    ?= change
+# `make up`, `make migrate` and `make replay-parked` use real servers; the environment may override.
+SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/sambang_{service}}" \
+               SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+
+.DEFAULT_GOAL := help
+.PHONY: help install run up test lint typecheck pytest bench migrate migration token replay-parked docs constraints clean servers
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) -m pip install -q --no-deps $(foreach p,$(PACKAGES),-e $(p))
+	@touch $@
+
+install: $(STAMP) ## create .venv and install every library and service (editable, pinned)
+
+run: $(STAMP) ## embedded mode: every service + front door on :8000, in-memory bus, SQLite in ./var
+	env -u SAMBANG_DATABASE_URL -u SAMBANG_AMQP_URL $(PY) -m sambang_runtime.launcher run
+
+up: $(STAMP) servers ## each service its own process on RabbitMQ and PostgreSQL, front door on :8000
+	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher up
+
+servers: ## start local PostgreSQL and RabbitMQ if they are down
+	@bash deploy/local/ensure-servers.sh
+
+test: lint typecheck pytest ## ruff, mypy and the whole test suite on real RabbitMQ and PostgreSQL
+
+lint: $(STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict on the libraries)
+	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src
+
+pytest: $(STAMP) servers ## the test suite only
+	$(PY) -m pytest -q
+
+bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
+	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher migrate $(SERVICE)
+
+migration: $(STAMP) ## autogenerate a migration: make migration SERVICE=payment MSG="add column"
+	@test -n "$(SERVICE)" || (echo "usage: make migration SERVICE=<name> MSG=<message>" && exit 2)
+	$(PY) -m sambang_runtime.launcher new-migration $(SERVICE) "$(MSG)"
+
+token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT
+	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE)
+
+replay-parked: $(STAMP) ## put parked messages back: make replay-parked SERVICE=payment
+	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=<name>" && exit 2)
+	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher replay-parked $(SERVICE)
+
+docs: $(STAMP) ## export JSON Schemas and the AsyncAPI document into docs/events
+	$(PY) -m sambang_contracts.schemas docs/events
+
+constraints: $(STAMP) ## re-pin every installed package into requirements/constraints.txt
+	@(echo "# Every package of the environment, pinned (pip freeze). Regenerate with 'make constraints'."; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e') > requirements/constraints.txt
+
+clean: ## remove the virtualenv, caches and embedded-mode data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+comma := ,

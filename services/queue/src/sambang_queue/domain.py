@@ -1,0 +1,432 @@
+"""Pure rules of the queue service: no database, HTTP or bus (STYLE.md rule 2).
+
+Booking window, check-in window, priority categories, lanes and stages, the application's status
+progression, working days (weekends and Indonesian public holidays skipped), arrival-link tokens,
+the rate limiter's token bucket and report statistics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from sambang_contracts import Lane, OfficeSettings, PriorityCategory, Stage
+
+Clock = Callable[[], dt.datetime]
+"""Returns the current instant (timezone-aware); tests inject a fake one."""
+
+
+def system_clock() -> dt.datetime:
+    """The real current instant in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class RuleBroken(Exception):
+    """A domain rule refused the request; `code` is a stable code of errors.MESSAGES."""
+
+    def __init__(self, code: str, **extra: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.extra = extra
+
+
+# --- application status -------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    """Where an application is in its journey (application.status)."""
+
+    BOOKED = "BOOKED"
+    PAID = "PAID"
+    ARRIVAL_CONFIRMED = "ARRIVAL_CONFIRMED"
+    CHECKED_IN = "CHECKED_IN"
+    IN_SERVICE = "IN_SERVICE"
+    IN_PROCESS = "IN_PROCESS"
+    HELD = "HELD"
+    ISSUED = "ISSUED"
+    COLLECTED = "COLLECTED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    NO_SHOW = "NO_SHOW"
+    REJECTED = "REJECTED"
+
+
+_RANK: dict[Status, int] = {
+    Status.BOOKED: 0,
+    Status.PAID: 1,
+    Status.ARRIVAL_CONFIRMED: 2,
+    Status.CHECKED_IN: 3,
+    Status.IN_SERVICE: 4,
+    Status.IN_PROCESS: 5,
+    Status.HELD: 5,
+    Status.ISSUED: 7,
+    Status.COLLECTED: 8,
+}
+FINAL: frozenset[Status] = frozenset({Status.CANCELLED, Status.EXPIRED, Status.NO_SHOW, Status.REJECTED})
+INACTIVE: frozenset[Status] = FINAL | {Status.COLLECTED}
+NOT_YET_ARRIVED: frozenset[Status] = frozenset({Status.BOOKED, Status.PAID, Status.ARRIVAL_CONFIRMED})
+
+
+def is_active(status: Status) -> bool:
+    """Whether the application still blocks a new one for the same NIK."""
+    return status not in INACTIVE
+
+
+def advanced(current: Status, new: Status) -> Status:
+    """The status after an event that says `new`: events arrive in any order, so never go back.
+
+    A final status (cancelled, rejected…) stays; HELD and IN_PROCESS move into each other.
+    """
+    if current in FINAL or current == new:
+        return current
+    if new in FINAL:
+        return new
+    if {current, new} == {Status.HELD, Status.IN_PROCESS}:
+        return new
+    return new if _RANK[new] > _RANK[current] else current
+
+
+def public_status(status: Status) -> str:
+    """What the applicant sees: a hold (cekal, duplicate passport) is never revealed."""
+    return Status.IN_PROCESS.value if status == Status.HELD else status.value
+
+
+# --- time and places ----------------------------------------------------------------------------
+
+
+def zone(name: str) -> ZoneInfo:
+    """The office's time zone."""
+    return ZoneInfo(name)
+
+
+def local_today(now: dt.datetime, tz: str) -> dt.date:
+    """The office's calendar date at `now`."""
+    return now.astimezone(zone(tz)).date()
+
+
+def local_instant(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
+    """A local wall-clock time of the office as an aware UTC instant."""
+    return dt.datetime.combine(day, at, tzinfo=zone(tz)).astimezone(dt.UTC)
+
+
+def day_bounds(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of an office-local day in UTC."""
+    start = local_instant(day, dt.time(0, 0), tz)
+    return start, local_instant(day + dt.timedelta(days=1), dt.time(0, 0), tz)
+
+
+def booking_window(today: dt.date, settings: OfficeSettings) -> tuple[dt.date, dt.date]:
+    """First and last bookable day (inclusive), e.g. from tomorrow to 30 days ahead."""
+    first = today + dt.timedelta(days=settings.first_bookable_offset_days)
+    last = today + dt.timedelta(days=settings.booking_window_days)
+    return first, last
+
+
+def check_bookable(slot_date: dt.date, today: dt.date, settings: OfficeSettings) -> None:
+    """Refuse a slot in the past or outside the office's booking window."""
+    first, last = booking_window(today, settings)
+    if not first <= slot_date <= last:
+        raise RuleBroken("outside_booking_window", first_bookable=first.isoformat(), last_bookable=last.isoformat())
+
+
+def check_checkin_time(
+    now: dt.datetime, slot_date: dt.date, start: dt.time, end: dt.time, tz: str, settings: OfficeSettings
+) -> None:
+    """Check-in only on the slot's day, from `checkin_early_minutes` before its start to
+    `checkin_late_minutes` after its end."""
+    if local_today(now, tz) != slot_date:
+        raise RuleBroken("not_today", appointment_date=slot_date.isoformat())
+    opens = local_instant(slot_date, start, tz) - dt.timedelta(minutes=settings.checkin_early_minutes)
+    closes = local_instant(slot_date, end, tz) + dt.timedelta(minutes=settings.checkin_late_minutes)
+    if now < opens:
+        raise RuleBroken("too_early", opens_at=opens.isoformat())
+    if now > closes:
+        raise RuleBroken("too_late", closed_at=closes.isoformat())
+
+
+# --- priority and lanes --------------------------------------------------------------------------
+
+ELDERLY_FROM_AGE = 60
+CHILD_UNDER_AGE = 5
+
+
+def age_on(birth_date: dt.date, on: dt.date) -> int:
+    """Age in whole years on a day."""
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def check_priority_category(
+    category: PriorityCategory, birth_date: dt.date, on: dt.date, *, by_officer: bool
+) -> None:
+    """ELDERLY means over 60 and CHILD under 5 on the day of the visit (the birth date proves it);
+    OTHER is set only by an officer on sight; DISABLED and PREGNANT are confirmed on sight."""
+    if category == PriorityCategory.OTHER and not by_officer:
+        raise RuleBroken("priority_category_officer_only")
+    age = age_on(birth_date, on)
+    if category == PriorityCategory.ELDERLY and age < ELDERLY_FROM_AGE:
+        raise RuleBroken("priority_category_mismatch", category=category.value)
+    if category == PriorityCategory.CHILD and age >= CHILD_UNDER_AGE:
+        raise RuleBroken("priority_category_mismatch", category=category.value)
+
+
+def check_birth_date(birth_date: dt.date, today: dt.date) -> None:
+    """A birth date cannot lie in the future."""
+    if birth_date > today:
+        raise RuleBroken("birth_date_in_future")
+
+
+def lane_for(category: PriorityCategory) -> Lane:
+    """Priority categories are served at a priority seat (sambang); everyone else at the counters."""
+    return Lane.REGULAR if category == PriorityCategory.NONE else Lane.PRIORITY
+
+
+#: Internal stage of a priority visit: served at the seat by a sambang officer.
+SAMBANG_STAGE = "SAMBANG"
+#: A visit whose stages are all done.
+DONE_STAGE = "DONE"
+
+
+def first_stage(lane: Lane) -> str:
+    """Where a new visit starts."""
+    if lane == Lane.REGULAR:
+        return Stage.VERIFICATION.value
+    if lane == Lane.PICKUP:
+        return Stage.PICKUP.value
+    return SAMBANG_STAGE
+
+
+def next_stage(lane: Lane, stage: str) -> str:
+    """The stage after `stage` on the lane: regular lane VERIFICATION, then INTERVIEW, then done."""
+    if lane == Lane.REGULAR and stage == Stage.VERIFICATION.value:
+        return Stage.INTERVIEW.value
+    return DONE_STAGE
+
+
+#: Which officer roles call which stage (verifikasi berkas, wawancara, pengambilan paspor).
+STAGE_ROLES: dict[Stage, frozenset[str]] = {
+    Stage.VERIFICATION: frozenset({"verifier", "customer_care"}),
+    Stage.INTERVIEW: frozenset({"interviewer"}),
+    Stage.PICKUP: frozenset({"customer_care"}),
+}
+
+
+def may_call(roles: Iterable[str], stage: Stage) -> bool:
+    """Whether an officer with these roles serves this stage."""
+    return not STAGE_ROLES[stage].isdisjoint(roles)
+
+
+def transfer_allowed(lane: Lane, to_stage: Stage) -> bool:
+    """A ticket goes back only to a stage of its own lane."""
+    if lane == Lane.REGULAR:
+        return to_stage in (Stage.VERIFICATION, Stage.INTERVIEW)
+    if lane == Lane.PICKUP:
+        return to_stage == Stage.PICKUP
+    return False
+
+
+def pick_seat(seats: Sequence[str], taken: Iterable[str]) -> list[str]:
+    """Free priority seats in the office's order (P1, P2, …)."""
+    busy = set(taken)
+    return [s for s in seats if s not in busy]
+
+
+# --- working days --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _indonesian_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("ID", years=year).keys())
+
+
+def is_public_holiday(day: dt.date) -> bool:
+    """An Indonesian public holiday (hari libur nasional), from the `holidays` package."""
+    return day in _indonesian_holidays(day.year)
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday and not a public holiday."""
+    return day.isoweekday() <= 5 and not is_public_holiday(day)
+
+
+def add_working_days(day: dt.date, n: int) -> dt.date:
+    """The n-th working day after `day` (n = 0 gives `day` itself)."""
+    current = day
+    left = n
+    while left > 0:
+        current += dt.timedelta(days=1)
+        if is_working_day(current):
+            left -= 1
+    return current
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after `start` up to and including `end` (0 when end <= start)."""
+    count = 0
+    current = start
+    while current < end:
+        current += dt.timedelta(days=1)
+        if is_working_day(current):
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """One session of a slot plan (e.g. 08:00-12:00 quota 90)."""
+
+    start: dt.time
+    end: dt.time
+    quota: int
+
+
+MAX_PLAN_DAYS = 366
+
+
+def plan_dates(
+    date_from: dt.date, date_to: dt.date, weekdays: Iterable[int], sessions: Sequence[SessionPlan]
+) -> tuple[list[dt.date], list[dt.date]]:
+    """Dates of a slot plan and the public holidays skipped; refuses inconsistent plans."""
+    if date_to < date_from:
+        raise RuleBroken("invalid_slot_plan", reason="date_to is before date_from")
+    if (date_to - date_from).days >= MAX_PLAN_DAYS:
+        raise RuleBroken("range_too_long", max_days=MAX_PLAN_DAYS)
+    ordered = sorted(sessions, key=lambda s: s.start)
+    for s in ordered:
+        if s.end <= s.start:
+            raise RuleBroken("invalid_slot_plan", reason="a session ends before it starts")
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if b.start < a.end:
+            raise RuleBroken("invalid_slot_plan", reason="sessions overlap")
+    days = set(weekdays)
+    dates: list[dt.date] = []
+    skipped: list[dt.date] = []
+    current = date_from
+    while current <= date_to:
+        if current.isoweekday() in days:
+            (skipped if is_public_holiday(current) else dates).append(current)
+        current += dt.timedelta(days=1)
+    return dates, skipped
+
+
+# --- arrival link ---------------------------------------------------------------------------------
+
+Mac = Callable[[str], str]
+"""A keyed hash (HMAC) of a message, hex; the key never leaves the service."""
+
+
+def arrival_link_expiry(slot_date: dt.date, tz: str) -> dt.datetime:
+    """An arrival link is valid until the end of the appointment day (office time)."""
+    return day_bounds(slot_date, tz)[1]
+
+
+def _arrival_message(receipt_number: str, expires_at: int) -> str:
+    return f"{receipt_number}|{expires_at}"
+
+
+def sign_arrival_token(receipt_number: str, expires_at: dt.datetime, mac: Mac) -> str:
+    """`<expiry unix seconds>.<128-bit HMAC>`: the expiry is inside the signed message."""
+    stamp = int(expires_at.timestamp())
+    return f"{stamp}.{mac(_arrival_message(receipt_number, stamp))[:32]}"
+
+
+def verify_arrival_token(receipt_number: str, token: str, now: dt.datetime, mac: Mac) -> None:
+    """Refuse a forged token (403 invalid_token) or an expired one (410 link_expired)."""
+    stamp_text, _, signature = token.partition(".")
+    if not stamp_text.isdigit() or len(signature) != 32:
+        raise RuleBroken("invalid_token")
+    expected = mac(_arrival_message(receipt_number, int(stamp_text)))[:32]
+    if not hmac.compare_digest(expected, signature):
+        raise RuleBroken("invalid_token")
+    if now.timestamp() >= int(stamp_text):
+        raise RuleBroken("link_expired")
+
+
+# --- rate limiting ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TokenBucket:
+    """A token bucket: `capacity` requests at once, refilled at `rate` per second."""
+
+    capacity: float
+    rate: float
+    tokens: float = -1.0
+    updated: float = 0.0
+
+    def take(self, now: float) -> float:
+        """Take one token; returns 0 when allowed, else the seconds to wait."""
+        if self.tokens < 0:
+            self.tokens, self.updated = self.capacity, now
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets per client; old buckets are dropped so memory stays bounded."""
+
+    capacity: float
+    rate: float
+    max_clients: int = 10_000
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def take(self, client: str, now: float) -> float:
+        """0 when allowed, else the seconds until the client may try again."""
+        bucket = self.buckets.get(client)
+        if bucket is None:
+            if len(self.buckets) >= self.max_clients:
+                # Full buckets are the same as new ones: forget those first.
+                full = [k for k, b in self.buckets.items() if b.tokens + (now - b.updated) * b.rate >= b.capacity]
+                for k in full or list(self.buckets)[: self.max_clients // 2]:
+                    del self.buckets[k]
+            bucket = self.buckets[client] = TokenBucket(self.capacity, self.rate)
+        return bucket.take(now)
+
+
+# --- report statistics ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile by linear interpolation between closest ranks; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return float(ordered[0])
+    rank = p / 100 * (len(ordered) - 1)
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
+def duration_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
+    """Count, average and 90th percentile of durations, in minutes (one decimal)."""
+    if not seconds:
+        return {"count": 0, "avg_minutes": None, "p90_minutes": None}
+    p90 = percentile(seconds, 90)
+    assert p90 is not None
+    return {
+        "count": len(seconds),
+        "avg_minutes": round(sum(seconds) / len(seconds) / 60, 1),
+        "p90_minutes": round(p90 / 60, 1),
+    }
+
+
+def within_target(service_day: dt.date, issued_day: dt.date, target_working_days: int) -> bool:
+    """Whether a passport was issued within the office's target counted in working days after the
+    day of service (the check-in, i.e. when the application was complete at the office)."""
+    return working_days_between(service_day, issued_day) <= target_working_days
