@@ -48,6 +48,33 @@ class _Consumer:
     worker: asyncio.Task[None] | None = None
 
 
+def queue_arguments(queue: str, *, delivery_limit: int, retry_delay_ms: int) -> dict[str, dict[str, Any]]:
+    """Arguments of a service's main, retry and parking queues (also exported as definitions)."""
+    parked = parked_queue_name(queue)
+    return {
+        # Parking keeps whatever it gets; nothing expires from it.
+        "parked": {"x-queue-type": "quorum"},
+        "main": {
+            "x-queue-type": "quorum",
+            # A message that keeps killing its consumer is dead-lettered to parking by the broker.
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": parked,
+            # at-least-once dead-lettering needs reject-publish overflow (RabbitMQ >= 3.10).
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+        "retry": {
+            "x-queue-type": "quorum",
+            "x-message-ttl": retry_delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": queue,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+    }
+
+
 class AmqpTransport:
     """The production bus: one robust connection, a confirming publish channel, one channel per consumer."""
 
@@ -183,36 +210,10 @@ class AmqpTransport:
         await self._ensure_connected()
         assert self._channel is not None and self._exchange is not None
         ch = self._channel
-        parked = parked_queue_name(queue)
-        retry = retry_queue_name(queue)
-        # Parking keeps whatever it gets; nothing expires from it.
-        await ch.declare_queue(parked, durable=True, arguments={"x-queue-type": "quorum"})
-        main = await ch.declare_queue(
-            queue,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                # A message that keeps killing its consumer is dead-lettered to parking by the broker.
-                "x-delivery-limit": self.delivery_limit,
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": parked,
-                # at-least-once dead-lettering needs reject-publish overflow (RabbitMQ >= 3.10).
-                "x-dead-letter-strategy": "at-least-once",
-                "x-overflow": "reject-publish",
-            },
-        )
-        await ch.declare_queue(
-            retry,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-message-ttl": self.retry_delay_ms,
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": queue,
-                "x-dead-letter-strategy": "at-least-once",
-                "x-overflow": "reject-publish",
-            },
-        )
+        args = queue_arguments(queue, delivery_limit=self.delivery_limit, retry_delay_ms=self.retry_delay_ms)
+        await ch.declare_queue(parked_queue_name(queue), durable=True, arguments=args["parked"])
+        main = await ch.declare_queue(queue, durable=True, arguments=args["main"])
+        await ch.declare_queue(retry_queue_name(queue), durable=True, arguments=args["retry"])
         for key in routing_keys:
             await main.bind(self._exchange, routing_key=key)
 

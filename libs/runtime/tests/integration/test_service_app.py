@@ -1,0 +1,66 @@
+"""The app factory wires health, readiness, metrics, problems and request ids around a service."""
+
+from __future__ import annotations
+
+import httpx
+from conftest import Harness, effect_rows, emit_cancellations, eventually, probe_spec, producer_spec
+from fastapi import APIRouter, Depends
+from sambang_runtime.auth import issue_dev_token, require_roles
+from sambang_runtime.problems import ProblemError
+from sambang_runtime.service import create_service_app
+
+
+async def test_service_app_serves_health_readiness_metrics_and_problems(harness: Harness) -> None:
+    router = APIRouter()
+
+    @router.get("/v1/probe/{office}")
+    async def read_probe(office: str, principal=Depends(require_roles("supervisor"))) -> dict[str, str]:
+        """A guarded route."""
+        if office != principal.office:
+            raise ProblemError(
+                403,
+                "wrong_office",
+                "Officers act only within their own office",
+                "Petugas hanya dapat bertindak di kantornya sendiri",
+            )
+        return {"office": office}
+
+    spec = probe_spec(harness.probe)
+    spec.routers = [router]
+    settings = harness.settings("probe")
+    app = create_service_app(spec, settings, transport=harness.transport(settings), configure_logs=False)
+    producer = await harness.start(producer_spec())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "consumers": "ok", "relay": "ok"}
+
+        ids = await emit_cancellations(producer, 3)
+        runtime = app.state.runtime
+        await eventually(lambda: _applied(runtime, ids), what="events consumed by the app's consumer")
+        metrics = (await client.get("/metrics")).text
+        assert 'sambang_events_consumed_total{service="probe",type="queue.application.cancelled"}' in metrics
+        assert "sambang_outbox_lag_seconds" in metrics
+        assert "sambang_http_request_duration_seconds_bucket" in metrics
+
+        resp = await client.get("/v1/probe/BLT", headers={"X-Request-ID": "req-123"})
+        assert resp.status_code == 401 and resp.headers["x-request-id"] == "req-123"
+        token = issue_dev_token(settings.auth_hs256_secret or "", sub="s1", office="BLT", roles=["supervisor"])
+        auth = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/v1/probe/BLT", headers=auth)).json() == {"office": "BLT"}
+        other = await client.get("/v1/probe/SBY", headers={**auth, "Accept-Language": "en"})
+        assert other.status_code == 403
+        assert other.headers["content-type"].startswith("application/problem+json")
+        assert other.json()["code"] == "wrong_office"
+        assert other.json()["detail"] == "Officers act only within their own office"
+        missing = await client.get("/v1/nothing-here")
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+async def _applied(runtime: object, ids: list[str]) -> bool:
+    rows = await effect_rows(runtime)  # type: ignore[arg-type]
+    return all(rows.get(i) == 1 for i in ids)
