@@ -15,7 +15,7 @@ SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg
                SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up test lint typecheck pytest bench migrate migration token replay-parked docs constraints clean servers
+.PHONY: help install run up test lint typecheck pytest bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT
 replay-parked: $(STAMP) ## put parked messages back: make replay-parked SERVICE=payment
 	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=<name>" && exit 2)
 	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher replay-parked $(SERVICE)
+
+deploy-manifests: $(STAMP) ## render deploy/ (RabbitMQ definitions, compose, k8s) from the services
+	$(PY) -m sambang_runtime.deployment .
 
 docs: $(STAMP) ## export JSON Schemas and the AsyncAPI document into docs/events
 	$(PY) -m sambang_contracts.schemas docs/events

@@ -53,8 +53,9 @@ def test_prefixes_follow_api_md_and_do_not_overlap(descriptor: ServiceDescriptor
 
 @pytest.mark.parametrize("backend", ["postgres", "sqlite"])
 @pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
-def test_migrations_at_head_match_the_models(descriptor: ServiceDescriptor, backend: str, servers: Servers,
-                                             tmp_path: Path) -> None:
+def test_migrations_at_head_match_the_models(
+    descriptor: ServiceDescriptor, backend: str, servers: Servers, tmp_path: Path
+) -> None:
     assert descriptor.spec is not None and descriptor.migrations is not None
     assert any(descriptor.migrations.glob("versions/*.py")), f"{descriptor.name} has no migration yet"
     spec = descriptor.spec()
@@ -67,10 +68,10 @@ def test_migrations_at_head_match_the_models(descriptor: ServiceDescriptor, back
             engine = create_engine(url)
             async with engine.connect() as conn:
                 diffs = await conn.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync), spec.metadata))
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), spec.metadata)
+                )
                 if backend == "postgres":  # the outbox wakes its relays on commit
-                    trig = await conn.execute(text(
-                        "SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_message_notify'"))
+                    trig = await conn.execute(text("SELECT 1 FROM pg_trigger WHERE tgname = 'outbox_message_notify'"))
                     assert trig.first() is not None, "the first migration must install the outbox NOTIFY trigger"
             await engine.dispose()
             assert diffs == [], f"{descriptor.name}: models and migrations differ: {diffs}"

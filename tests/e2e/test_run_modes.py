@@ -64,8 +64,13 @@ def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path
     offset = _offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
     env["SAMBANG_VAR_DIR"] = str(tmp_path / "var")
-    proc = subprocess.Popen([sys.executable, "-m", "sambang_runtime.launcher", "run", "--port-offset", str(offset)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sambang_runtime.launcher", "run", "--port-offset", str(offset)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         bodies = _wait_ready(_ready_urls(offset), proc)
         front = bodies[f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}/readyz"]
@@ -91,16 +96,23 @@ def test_up_mode_runs_each_service_as_its_own_process_on_real_servers(servers: S
     for d in discover_services():  # registered so the run removes them afterwards
         servers.databases.append(f"sambang_t{servers.run_id}_up{uniq}_{d.name.replace('-', '_')}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
-    env.update({
-        "SAMBANG_DATABASE_URL": db_template.render_as_string(hide_password=False),
-        "SAMBANG_AMQP_URL": servers.amqp_url(),
-        "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
-        "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",
-        "SAMBANG_ENVIRONMENT": "test",
-    })
-    proc = subprocess.Popen([sys.executable, "-m", "sambang_runtime.launcher", "up", "--port-offset", str(offset)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    env.update(
+        {
+            "SAMBANG_DATABASE_URL": db_template.render_as_string(hide_password=False),
+            "SAMBANG_AMQP_URL": servers.amqp_url(),
+            "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
+            "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",
+            "SAMBANG_ENVIRONMENT": "test",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sambang_runtime.launcher", "up", "--port-offset", str(offset)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         bodies = _wait_ready(_ready_urls(offset), proc)
         for d in discover_services():

@@ -214,57 +214,11 @@ def cmd_replay_parked(args: argparse.Namespace) -> int:
     return 0
 
 
-def topology(vhost: str = "/") -> dict[str, object]:
-    """RabbitMQ definitions (importable by the management plugin) derived from the handler tables."""
-    from .bus.amqp import queue_arguments
-    from .bus.transport import parked_queue_name, retry_queue_name
-    from .settings import RuntimeSettings
-
-    defaults = RuntimeSettings()
-    queues: list[dict[str, object]] = []
-    bindings: list[dict[str, object]] = []
-    for d in discover_services():
-        if d.spec is None or not d.spec().handlers:
-            continue
-        name = f"{defaults.queue_prefix}.{d.name}"
-        args = queue_arguments(name, delivery_limit=defaults.delivery_limit, retry_delay_ms=defaults.retry_delay_ms)
-        for qname, qargs in (
-            (name, args["main"]),
-            (retry_queue_name(name), args["retry"]),
-            (parked_queue_name(name), args["parked"]),
-        ):
-            queues.append({"name": qname, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": qargs})
-        for key in sorted(d.spec().handlers):
-            bindings.append(
-                {
-                    "source": defaults.exchange,
-                    "vhost": vhost,
-                    "destination": name,
-                    "destination_type": "queue",
-                    "routing_key": key,
-                    "arguments": {},
-                }
-            )
-    return {
-        "exchanges": [
-            {
-                "name": defaults.exchange,
-                "vhost": vhost,
-                "type": "topic",
-                "durable": True,
-                "auto_delete": False,
-                "internal": False,
-                "arguments": {},
-            }
-        ],
-        "queues": queues,
-        "bindings": bindings,
-    }
-
-
 def cmd_topology(args: argparse.Namespace) -> int:
     """Print the RabbitMQ definitions of every installed service."""
-    print(json.dumps(topology(), indent=2, sort_keys=True))
+    from .deployment import rabbitmq_definitions
+
+    print(json.dumps(rabbitmq_definitions(discover_services()), indent=2, sort_keys=True))
     return 0
 
 
