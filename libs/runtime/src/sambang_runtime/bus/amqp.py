@@ -75,6 +75,18 @@ def queue_arguments(queue: str, *, delivery_limit: int, retry_delay_ms: int) -> 
     }
 
 
+def _copy(msg: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+    """A persistent copy of a delivery with new headers (retry, parking, replay)."""
+    return aio_pika.Message(
+        msg.body,
+        content_type=msg.content_type,
+        message_id=msg.message_id,
+        type=msg.type,
+        delivery_mode=DeliveryMode.PERSISTENT,
+        headers=headers,
+    )
+
+
 class AmqpTransport:
     """The production bus: one robust connection, a confirming publish channel, one channel per consumer."""
 
@@ -253,16 +265,8 @@ class AmqpTransport:
         """Publish a copy of a delivery straight to one of our queues (default exchange), confirmed."""
         await self._ensure_connected()
         assert self._channel is not None
-        copy = aio_pika.Message(
-            msg.body,
-            content_type=msg.content_type,
-            message_id=msg.message_id,
-            type=msg.type,
-            delivery_mode=DeliveryMode.PERSISTENT,
-            headers=headers,
-        )
         result = await self._channel.default_exchange.publish(
-            copy, routing_key=routing_queue, mandatory=True, timeout=self.publish_timeout
+            _copy(msg, headers), routing_key=routing_queue, mandatory=True, timeout=self.publish_timeout
         )
         if isinstance(result, aiormq.abc.DeliveredMessage):
             raise TransportUnavailable(f"queue {routing_queue} does not exist")
@@ -344,15 +348,7 @@ class AmqpTransport:
                 headers[ATTEMPT_HEADER] = 0
                 headers.pop(PARK_REASON_HEADER, None)
                 headers.pop("x-death", None)
-                copy = aio_pika.Message(
-                    msg.body,
-                    content_type=msg.content_type,
-                    message_id=msg.message_id,
-                    type=msg.type,
-                    delivery_mode=DeliveryMode.PERSISTENT,
-                    headers=headers,
-                )
-                await channel.default_exchange.publish(copy, routing_key=queue, mandatory=True)
+                await channel.default_exchange.publish(_copy(msg, headers), routing_key=queue, mandatory=True)
                 await msg.ack()
                 moved += 1
             return moved
