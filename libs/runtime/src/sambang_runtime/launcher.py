@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .auth import DEV_HS256_SECRET, ROLES, issue_dev_token
 from .bus.amqp import AmqpTransport
+from .bus.transport import Transport
 from .db import ensure_database
 from .migrations import new_revision, upgrade_to_head
 from .service import ServiceDescriptor, discover_services, settings_for
@@ -37,6 +38,14 @@ def _find(name: str) -> ServiceDescriptor:
             return d
     known = ", ".join(d.name for d in discover_services()) or "none"
     raise SystemExit(f"unknown service {name!r} (installed: {known})")
+
+
+async def declare_topology(transport: Transport, services: Sequence[ServiceDescriptor], queue_prefix: str) -> None:
+    """Declare every consuming service's queue before any service publishes, so nothing is unroutable."""
+    for d in services:
+        handlers = d.spec().handlers if d.spec is not None else {}
+        if handlers:
+            await transport.declare_service_queue(f"{queue_prefix}.{d.name}", sorted(handlers))
 
 
 def _dev_tokens(office: str = "BLT") -> dict[str, str]:
@@ -102,6 +111,7 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
         print(_banner(services, "embedded mode: in-memory bus, SQLite under ./var", offset), flush=True)
 
     await broker.start()
+    await declare_topology(broker, services, "sambang")
     try:
         await asyncio.gather(*(s.serve() for s in servers), announce())
     finally:
@@ -131,6 +141,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         asyncio.run(ensure_database(url))
         if d.migrations is not None:
             upgrade_to_head(d.migrations, url)
+
+    async def declare() -> None:
+        settings = settings_for(
+            "launcher", amqp_url=env["SAMBANG_AMQP_URL"], exchange=env.get("SAMBANG_EXCHANGE", "sambang.events")
+        )
+        transport = AmqpTransport(settings.amqp_url, exchange=settings.exchange)
+        await transport.start()
+        try:
+            await declare_topology(transport, services, env.get("SAMBANG_QUEUE_PREFIX", settings.queue_prefix))
+        finally:
+            await transport.close()
+
+    asyncio.run(declare())
     procs: list[subprocess.Popen[bytes]] = []
     for d in services:
         module = f"sambang_{d.name.replace('-', '_')}"

@@ -113,6 +113,8 @@ class OutboxRelay:
         batch_max: int = 500,
         poll_seconds: float = 1.0,
         max_backoff: float = 10.0,
+        unroutable_retry_seconds: float = 60.0,
+        unroutable_max_attempts: int = 60,
     ) -> None:
         self.engine = engine
         self.outbox = tables.outbox
@@ -126,6 +128,11 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._postgres = is_postgres(engine.url)
         self.last_success: float | None = None
+        # Unroutable events are offered again for a while: a consumer that starts later (its queue
+        # not declared yet) still gets them; after that they stay flagged for an operator.
+        self.unroutable_retry_seconds = unroutable_retry_seconds
+        self.unroutable_max_attempts = unroutable_max_attempts
+        self._next_unroutable_retry = time.monotonic() + unroutable_retry_seconds
         #: Set when a round failed for a reason other than the broker (e.g. the database).
         self.last_error: str | None = None
 
@@ -168,6 +175,9 @@ class OutboxRelay:
         while True:
             await self._listen()
             try:
+                if time.monotonic() >= self._next_unroutable_retry:
+                    self._next_unroutable_retry = time.monotonic() + self.unroutable_retry_seconds
+                    await self.reoffer_unroutable()
                 published = await self.publish_pending()
                 backoff = 0.05
                 self.last_success = time.monotonic()
@@ -190,6 +200,17 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             self._wake.clear()
+
+    async def reoffer_unroutable(self) -> int:
+        """Make flagged unroutable rows (with attempts left) pending again; returns how many."""
+        o = self.outbox
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(o)
+                .where(o.c.unroutable_at.is_not(None), o.c.attempts < self.unroutable_max_attempts)
+                .values(unroutable_at=None)
+            )
+        return int(result.rowcount or 0)
 
     async def publish_pending(self) -> int:
         """One round: take a batch, publish it, keep what the broker confirmed gone. Returns rows handled.

@@ -285,3 +285,21 @@ async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_a
     rows = await effect_rows(consumer)
     assert set(rows) == set(before + during + after)
     assert all(v == 1 for v in rows.values())
+
+
+async def test_unroutable_event_reaches_a_consumer_that_starts_later(harness: Harness) -> None:
+    producer = await harness.start(producer_spec())
+    [eid] = await emit_cancellations(producer, 1)
+    o = producer.spec.tables.outbox
+
+    async def flagged() -> bool:
+        async with producer.engine.connect() as conn:
+            row = (await conn.execute(select(o.c.unroutable_at).where(o.c.event_id == eid))).first()
+        return row is not None and row[0] is not None
+
+    await eventually(flagged, what="unroutable event flagged")
+    consumer = await harness.start(probe_spec(harness.probe))  # its queue exists from now on
+    assert await producer.relay.reoffer_unroutable() == 1
+    producer.relay.wake()
+    await eventually(lambda: all_applied_once(consumer, [eid]), what="late consumer got the event")
+    assert await outbox_count(producer) == 0
