@@ -25,7 +25,7 @@ from .bus.amqp import AmqpTransport
 from .bus.transport import Transport
 from .db import ensure_database
 from .migrations import new_revision, upgrade_to_head
-from .service import ServiceDescriptor, discover_services, settings_for
+from .service import ServiceDescriptor, build_transport, discover_services, settings_for
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sambang_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
@@ -143,13 +143,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             upgrade_to_head(d.migrations, url)
 
     async def declare() -> None:
-        settings = settings_for(
-            "launcher", amqp_url=env["SAMBANG_AMQP_URL"], exchange=env.get("SAMBANG_EXCHANGE", "sambang.events")
-        )
-        transport = AmqpTransport(settings.amqp_url, exchange=settings.exchange)
+        # The same settings the services read, so queue arguments match theirs exactly.
+        settings = settings_for("launcher", amqp_url=env["SAMBANG_AMQP_URL"])
+        transport = build_transport(settings)
         await transport.start()
         try:
-            await declare_topology(transport, services, env.get("SAMBANG_QUEUE_PREFIX", settings.queue_prefix))
+            await declare_topology(transport, services, settings.queue_prefix)
         finally:
             await transport.close()
 
