@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
-import os
 import sys
 import time
 import uuid
@@ -29,11 +29,14 @@ from sambang_runtime.db import drop_database, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sambang_runtime.service import ServiceRuntime, ServiceSpec
 from sambang_runtime.settings import RuntimeSettings
+from sambang_runtime.testing import Servers
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import insert
 
-AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+# Filled in by main(): the same servers the tests use, in a virtual host of this run's own.
+AMQP = ""
+PG = ""
+WARMUP_SECONDS = 2.0
 
 
 def pct(values: list[float], p: float) -> float:
@@ -220,7 +223,9 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
         # producing service (its commits and its relay) runs in its own process, as deployed.
         sink.acked.clear()
         sink.done.clear()
-        total = int(rate * seconds)
+        # The first WARMUP_SECONDS of events warm both processes (connection pools, statement and
+        # validator caches, as in a running service) and are delivered but not measured.
+        total = int(rate * (seconds + WARMUP_SECONDS))
         sink.expect = total
         sink.expect_wall = True
         await producer.stop()
@@ -231,17 +236,19 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
             urls["p"],
             "--run",
             run,
+            "--amqp",
+            AMQP,
             "--rate",
             str(rate),
             "--seconds",
-            str(seconds),
+            str(seconds + WARMUP_SECONDS),
         )
-        await asyncio.wait_for(sink.done.wait(), timeout=seconds + 60)
+        await asyncio.wait_for(sink.done.wait(), timeout=seconds + WARMUP_SECONDS + 60)
         await proc.wait()
         order = sorted(
             (sink.emitted_at[k], sink.acked[k] - sink.emitted_at[k]) for k in sink.acked if k in sink.emitted_at
         )
-        lat = [v for _, v in order]
+        lat = [v for _, v in order[int(rate * WARMUP_SECONDS) :]]
         print(
             json.dumps(
                 {
@@ -258,6 +265,7 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
             "p50_ms": pct(lat, 50),
             "p99_ms": pct(lat, 99),
             "measured": "event time (just before commit) to consumer ack after its commit",
+            "warmup_seconds_not_measured": WARMUP_SECONDS,
         }
         return thr, latency
     finally:
@@ -334,17 +342,31 @@ async def produce(url: str, run: str, rate: float, seconds: float) -> None:
 
 async def main() -> None:
     """Run both paths and print the figures."""
+    global AMQP, PG
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=20000)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--produce", help=argparse.SUPPRESS)
     ap.add_argument("--run", help=argparse.SUPPRESS)
+    ap.add_argument("--amqp", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.produce:
+        AMQP = args.amqp
         await produce(args.produce, args.run, args.rate, args.seconds)
         return
     run = uuid.uuid4().hex[:6]
+    with contextlib.ExitStack() as stack:
+        servers = Servers(stack)  # own vhost, removed afterwards: a run leaves nothing behind
+        AMQP, PG = await asyncio.to_thread(servers.amqp_url), servers.base_pg
+        try:
+            await measure(args, run)
+        finally:
+            await servers.cleanup()
+
+
+async def measure(args: argparse.Namespace, run: str) -> None:
+    """Both paths, then the JSON line."""
     raw_thr = await raw_throughput(args.events, run)
     print(json.dumps({"phase": "raw_throughput", **raw_thr}), file=sys.stderr)
     our_thr, our_lat = await ours(args.events, args.rate, args.seconds, run)

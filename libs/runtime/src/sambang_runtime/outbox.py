@@ -115,6 +115,7 @@ class OutboxRelay:
         max_backoff: float = 10.0,
         unroutable_retry_seconds: float = 60.0,
         unroutable_max_attempts: int = 60,
+        concurrency: int = 1,
     ) -> None:
         self.engine = engine
         self.outbox = tables.outbox
@@ -127,6 +128,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._postgres = is_postgres(engine.url)
+        self.concurrency = concurrency if self._postgres else 1
+        self._rounds: set[asyncio.Task[None]] = set()
+        self._backoff = 0.05
+        self._paused_until = 0.0
         self.last_success: float | None = None
         # Unroutable events are offered again for a while: a consumer that starts later (its queue
         # not declared yet) still gets them; after that they stay flagged for an operator.
@@ -147,10 +152,12 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         """Stop the loop; unpublished rows stay for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [t for t in (self._task, *self._rounds) if t is not None]
+        for t in tasks:
+            t.cancel()  # an unfinished round rolls back: its rows stay in the outbox
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+        self._rounds.clear()
         await self._close_listener()
 
     async def _close_listener(self) -> None:
@@ -171,35 +178,55 @@ class OutboxRelay:
             log.warning("outbox.listen_failed", error=type(exc).__name__)
 
     async def _run(self) -> None:
-        backoff = 0.05
+        """Start a round whenever woken, keeping up to ``concurrency`` rounds in flight.
+
+        A round waits for the broker's confirms (a quorum queue confirms after its log is
+        synced, several milliseconds); rows committed meanwhile are taken by the next round at
+        once instead of waiting for that one to finish. Rounds never take the same rows
+        (``SKIP LOCKED``), so on PostgreSQL they pipeline; on SQLite one round at a time.
+        """
+        slots = asyncio.Semaphore(self.concurrency)
         while True:
             await self._listen()
-            try:
-                if time.monotonic() >= self._next_unroutable_retry:
-                    self._next_unroutable_retry = time.monotonic() + self.unroutable_retry_seconds
-                    await self.reoffer_unroutable()
-                published = await self.publish_pending()
-                backoff = 0.05
-                self.last_success = time.monotonic()
-                self.last_error = None
-                if published >= self.batch_max:
-                    continue  # more may be waiting: don't sleep
-            except TransportUnavailable as exc:
-                log.warning("outbox.broker_unavailable", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # database hiccup: keep the loop alive
-                self.last_error = type(exc).__name__
-                log.error("outbox.relay_error", error=type(exc).__name__, detail=str(exc)[:200])
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
+            pause = self._paused_until - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            await slots.acquire()
+            self._wake.clear()
+            round_task = asyncio.create_task(self._round(slots))
+            self._rounds.add(round_task)
+            round_task.add_done_callback(self._rounds.discard)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
+
+    async def _round(self, slots: asyncio.Semaphore) -> None:
+        try:
+            if time.monotonic() >= self._next_unroutable_retry:
+                self._next_unroutable_retry = time.monotonic() + self.unroutable_retry_seconds
+                await self.reoffer_unroutable()
+            published = await self.publish_pending()
+            self._backoff = 0.05
+            self.last_success = time.monotonic()
+            self.last_error = None
+            if published >= self.batch_max:
+                self._wake.set()  # more may be waiting: go on at once
+        except TransportUnavailable as exc:
+            log.warning("outbox.broker_unavailable", error=str(exc), retry_in=self._backoff)
+            self._pause()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # database hiccup: keep the relay alive
+            self.last_error = type(exc).__name__
+            log.error("outbox.relay_error", error=type(exc).__name__, detail=str(exc)[:200])
+            self._pause()
+        finally:
+            slots.release()
+
+    def _pause(self) -> None:
+        """Back off (exponentially, capped) before the next round, then wake to try again."""
+        self._paused_until = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, self.max_backoff)
+        self._wake.set()
 
     async def reoffer_unroutable(self) -> int:
         """Make flagged unroutable rows (with attempts left) pending again; returns how many."""

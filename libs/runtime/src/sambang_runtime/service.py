@@ -122,6 +122,7 @@ class ServiceRuntime:
             service=spec.name,
             batch_max=settings.relay_batch_max,
             poll_seconds=settings.relay_poll_seconds,
+            concurrency=settings.relay_concurrency,
         )
         self.uow_factory.on_commit = self.relay.wake
         self.consumer: EventConsumer | None = None
