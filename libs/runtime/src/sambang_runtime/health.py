@@ -34,7 +34,8 @@ async def readiness(runtime: ServiceRuntime) -> dict[str, Any]:
         checks["database"] = f"down: {type(exc).__name__}"
     checks["broker"] = "ok" if runtime.transport.is_connected() else "down"
     if runtime.consumer is not None:
-        checks["consumers"] = "ok" if runtime.transport.consumers_ready() else "not consuming"
+        consuming = runtime.consumer_started and runtime.transport.consumers_ready()
+        checks["consumers"] = "ok" if consuming else "not consuming"
     if not runtime.relay_running():
         checks["relay"] = "stopped"
     else:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .auth import TokenVerifier
 from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
-from .bus.transport import Transport
+from .bus.transport import Transport, TransportUnavailable
 from .consumer import EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, PiiCipher, cipher_from_settings
 from .db import create_engine, ensure_database
@@ -140,6 +140,8 @@ class ServiceRuntime:
         else:
             self.cipher = cipher_from_settings(DEV_PII_KEYS, DEV_BLIND_INDEX_KEY)
         self.started = False
+        self.consumer_started = False
+        self._consumer_task: asyncio.Task[None] | None = None
 
     def uow(self, correlation_id: str | None = None) -> UnitOfWork:
         """A new unit of work."""
@@ -166,7 +168,13 @@ class ServiceRuntime:
         if self._owns_transport:
             await self.transport.start()
         if self.consumer is not None:
-            await self.consumer.start()
+            try:
+                await self.consumer.start()
+                self.consumer_started = True
+            except TransportUnavailable:
+                # Serve (and keep events in the outbox) while the broker is away; consume once it is back.
+                log.warning("service.broker_unreachable_consumer_deferred", service=self.spec.name)
+                self._consumer_task = asyncio.create_task(self._start_consumer_later())
         await self.relay.start()
         for hook in self.spec.on_startup:
             await hook(self)
@@ -178,13 +186,30 @@ class ServiceRuntime:
             bus="memory" if isinstance(self.transport, InMemoryBroker) else "rabbitmq",
         )
 
+    async def _start_consumer_later(self, every_seconds: float = 2.0) -> None:
+        assert self.consumer is not None
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await self.consumer.start()
+            except TransportUnavailable:
+                continue
+            self.consumer_started = True
+            log.info("service.consumer_started", service=self.spec.name)
+            return
+
     async def stop(self) -> None:
         """Stop the relay and the bus; unpublished events stay in the outbox."""
+        if self._consumer_task is not None:
+            self._consumer_task.cancel()
+            await asyncio.gather(self._consumer_task, return_exceptions=True)
+            self._consumer_task = None
         await self.relay.stop()
         if self._owns_transport:
             await self.transport.close()
         await self.engine.dispose()
         self.started = False
+        self.consumer_started = False
 
 
 def create_service_app(

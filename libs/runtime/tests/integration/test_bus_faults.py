@@ -303,3 +303,25 @@ async def test_unroutable_event_reaches_a_consumer_that_starts_later(harness: Ha
     producer.relay.wake()
     await eventually(lambda: all_applied_once(consumer, [eid]), what="late consumer got the event")
     assert await outbox_count(producer) == 0
+
+
+async def test_service_started_while_the_broker_is_down_consumes_once_it_is_back(harness: Harness) -> None:
+    if harness.amqp:
+        pytest.skip("covered with the in-memory broker; stopping RabbitMQ is the outage test's job")
+    settings = harness.settings("probe")
+    broker = harness.transport(settings)
+    assert harness.broker is not None
+    harness.broker.set_available(False)
+    consumer = await harness.start(probe_spec(harness.probe))  # starts anyway, serving and reporting
+    report = await readiness(consumer)
+    assert report["checks"]["consumers"] == "not consuming" and not report["ready"]
+    harness.broker.set_available(True)
+
+    async def consuming() -> bool:
+        return bool((await readiness(consumer))["ready"])
+
+    await eventually(consuming, what="consumer started after the broker came back")
+    producer = await harness.start(producer_spec())
+    ids = await emit_cancellations(producer, 3)
+    await eventually(lambda: all_applied_once(consumer, ids), what="events consumed")
+    assert broker is harness.broker

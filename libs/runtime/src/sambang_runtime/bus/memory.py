@@ -100,6 +100,8 @@ class InMemoryBroker:
 
     async def declare_service_queue(self, queue: str, routing_keys: Sequence[str]) -> None:
         """Declare the queue with its parking queue and bind the keys (idempotent)."""
+        if not self._available:
+            raise TransportUnavailable("in-memory broker is down (simulated)")
         q = self._queues.get(queue)
         if q is None:
             q = self._queues[queue] = _Queue(
