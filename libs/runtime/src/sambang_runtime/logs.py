@@ -240,6 +240,17 @@ _REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _access_log = structlog.stdlib.get_logger("sambang.request")
 
 
+_RECEIPT_SEGMENT = re.compile(r"^[A-Z]{3}[0-9]{13}$")
+
+
+def _receipt_in_path(path: str) -> str | None:
+    """The receipt number named in a URL path (``/v1/applications/BLT…/cancel``), if any."""
+    for segment in path.split("/"):
+        if _RECEIPT_SEGMENT.match(segment):
+            return segment
+    return None
+
+
 class RequestContextMiddleware:
     """Pure ASGI middleware: request id in and out, bound to logs, one access line per request."""
 
@@ -268,6 +279,9 @@ class RequestContextMiddleware:
         # Restored afterwards rather than wiped: a caller's own bindings (a test, a worker) survive.
         outer_context = structlog.contextvars.get_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        receipt = _receipt_in_path(scope.get("path", ""))
+        if receipt is not None:  # every line of a request about one application carries its receipt
+            structlog.contextvars.bind_contextvars(receipt_number=receipt)
         status = 500
         started = time.perf_counter()
         header = (self._header_key, request_id.encode("latin-1"))

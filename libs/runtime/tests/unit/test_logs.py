@@ -200,6 +200,11 @@ def _app_with_middleware() -> FastAPI:
         get_logger("sambang.test").info("inside")
         return {"ok": "yes"}
 
+    @app.get("/v1/applications/{receipt}")
+    async def application(receipt: str) -> dict[str, str]:
+        get_logger("sambang.test").info("inside")
+        return {"receipt": receipt}
+
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -222,6 +227,20 @@ async def test_middleware_echoes_the_request_id_and_logs_one_line_per_request(
     assert access["status"] == 200
     assert isinstance(access["duration_ms"], float)
     assert "1990-01-01" not in json.dumps(access)
+    assert structlog.contextvars.get_contextvars() == {}
+
+
+@pytest.mark.asyncio
+async def test_middleware_binds_the_receipt_number_named_in_the_path(
+    json_logs: pytest.CaptureFixture[str],
+) -> None:
+    transport = httpx.ASGITransport(app=_app_with_middleware())
+    async with httpx.AsyncClient(transport=transport, base_url="http://sambang.test") as client:
+        await client.get("/v1/applications/BLT2612010421733")
+
+    inside, access = _json_lines(json_logs)
+    assert inside["receipt_number"] == "BLT2612010421733"
+    assert access["receipt_number"] == "BLT2612010421733"
     assert structlog.contextvars.get_contextvars() == {}
 
 
