@@ -33,10 +33,16 @@ FRONT_DOOR_PORT = 8000
 
 
 def _find(name: str) -> ServiceDescriptor:
-    for d in discover_services():
-        if d.name == name:
-            return d
-    known = ", ".join(d.name for d in discover_services()) or "none"
+    """Load only the named service's entry point: a broken neighbour must not block this one."""
+    from importlib.metadata import entry_points
+
+    eps = entry_points(group="sambang.services")
+    for ep in eps:
+        if ep.name == name:
+            found = ep.load()
+            if isinstance(found, ServiceDescriptor):
+                return found
+    known = ", ".join(sorted(ep.name for ep in eps)) or "none"
     raise SystemExit(f"unknown service {name!r} (installed: {known})")
 
 

@@ -153,9 +153,12 @@ class OutboxRelay:
     async def stop(self) -> None:
         """Stop the loop; unpublished rows stay for the next start."""
         tasks = [t for t in (self._task, *self._rounds) if t is not None]
-        for t in tasks:
-            t.cancel()  # an unfinished round rolls back: its rows stay in the outbox
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # An unfinished round rolls back: its rows stay in the outbox. Cancel until really done,
+        # because a driver call can absorb one cancellation.
+        while any(not t.done() for t in tasks):
+            for t in tasks:
+                t.cancel()
+            await asyncio.wait(tasks, timeout=0.2)
         self._task = None
         self._rounds.clear()
         await self._close_listener()
@@ -196,8 +199,11 @@ class OutboxRelay:
             round_task = asyncio.create_task(self._round(slots))
             self._rounds.add(round_task)
             round_task.add_done_callback(self._rounds.discard)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the wait completes, and stop() would then wait forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def _round(self, slots: asyncio.Semaphore) -> None:
         try:

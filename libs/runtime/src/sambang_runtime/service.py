@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,8 @@ from .uow import UnitOfWork, UnitOfWorkFactory
 log = get_logger(__name__)
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+#: A loop the service runs for as long as it runs (e.g. an expiry sweeper); cancelled on stop.
+BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -45,6 +47,7 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     migrations: Path | None = None
     on_startup: Sequence[StartupHook] = ()
+    background: Sequence[BackgroundTask] = ()
     title: str = ""
     description: str = ""
 
@@ -139,9 +142,11 @@ class ServiceRuntime:
             self.cipher = cipher_from_settings(settings.pii_keys, settings.blind_index_key)
         else:
             self.cipher = cipher_from_settings(DEV_PII_KEYS, DEV_BLIND_INDEX_KEY)
+        self.uow_factory.cipher = self.cipher  # handlers reach personal data through their uow
         self.started = False
         self.consumer_started = False
         self._consumer_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     def uow(self, correlation_id: str | None = None) -> UnitOfWork:
         """A new unit of work."""
@@ -178,6 +183,10 @@ class ServiceRuntime:
         await self.relay.start()
         for hook in self.spec.on_startup:
             await hook(self)
+        self._background = [
+            asyncio.create_task(task(self), name=f"{self.spec.name}:{getattr(task, '__name__', 'background')}")
+            for task in self.spec.background
+        ]
         self.started = True
         log.info(
             "service.started",
@@ -200,10 +209,12 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         """Stop the relay and the bus; unpublished events stay in the outbox."""
-        if self._consumer_task is not None:
-            self._consumer_task.cancel()
-            await asyncio.gather(self._consumer_task, return_exceptions=True)
-            self._consumer_task = None
+        pending = [t for t in (*self._background, self._consumer_task) if t is not None]
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._background = []
+        self._consumer_task = None
         await self.relay.stop()
         if self._owns_transport:
             await self.transport.close()

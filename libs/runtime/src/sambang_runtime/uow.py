@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .crypto import PiiCipher
 from .outbox import BusTables
 
 
@@ -36,6 +37,13 @@ class UnitOfWork:
                 await self.session.rollback()
         finally:
             await self.session.close()
+
+    @property
+    def cipher(self) -> PiiCipher:
+        """The service's personal-data cipher, for handlers and endpoints alike."""
+        if self._factory.cipher is None:
+            raise RuntimeError("this unit of work has no cipher: build it through a ServiceRuntime")
+        return self._factory.cipher
 
     def emit(self, data: EventData, *, subject: str | None = None, office: str | None = None) -> CloudEvent[Any]:
         """Record an event to publish when (and only if) this unit of work commits."""
@@ -96,6 +104,8 @@ class UnitOfWorkFactory:
         self.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self.on_commit: Callable[[], None] | None = None
         self.emitted_total = 0
+        #: The service's personal-data cipher (set by the runtime).
+        self.cipher: PiiCipher | None = None
 
     def __call__(self, correlation_id: str | None = None) -> UnitOfWork:
         """A new unit of work (use as ``async with factory() as uow``)."""

@@ -411,7 +411,9 @@ def judge_payment(
     if bill is None:
         return Verdict(Outcome.DISCREPANCY, DiscrepancyKind.UNKNOWN_BILL, "No bill has this billing code")
     if bill.status is BillStatus.PAID:
-        return Verdict(Outcome.DISCREPANCY, DiscrepancyKind.DOUBLE_PAYMENT, "The bill was already paid with another NTPN")
+        return Verdict(
+            Outcome.DISCREPANCY, DiscrepancyKind.DOUBLE_PAYMENT, "The bill was already paid with another NTPN"
+        )
     if amount != bill.amount:
         return Verdict(
             Outcome.DISCREPANCY,
@@ -504,9 +506,7 @@ def _parse_row(line: int, values: list[str]) -> SettlementRow | RowError:
 def parse_settlement(raw: bytes) -> SettlementFile:
     """Read a settlement CSV: exact header, CRLF or LF, optional UTF-8 BOM; bad rows are listed by line."""
     if not raw.strip():
-        raise SettlementFileError(
-            "empty_settlement_file", "The settlement file is empty", "Berkas settlement kosong"
-        )
+        raise SettlementFileError("empty_settlement_file", "The settlement file is empty", "Berkas settlement kosong")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -579,7 +579,6 @@ class NotificationBody(BaseModel):
 def parse_notification(body: bytes) -> NotificationBody:
     """Validate a notification body (raises pydantic ``ValidationError``)."""
     return NotificationBody.model_validate_json(body)
-
 
 
 # --- rate limit ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from sambang_runtime.db import new_metadata
 from sambang_runtime.outbox import define_bus_tables
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -181,3 +181,22 @@ class Reconciliation(Model, table=True):
     uploaded_at: dt.datetime = Field(sa_type=UTC_TIME)
     uploaded_by: str = Field(max_length=200)
     result: dict[str, Any] = Field(sa_type=JSON)
+
+
+def table_of(model: type[Model]) -> Table:
+    """The Core table of a model, for set-based statements (conditional updates, ON CONFLICT)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+FEE_SCHEDULE = table_of(FeeSchedule)
+OFFICE_RULE = table_of(OfficeRule)
+BILL = table_of(Bill)
+CANCELLED = table_of(CancelledApplication)
+PARTNER = table_of(Partner)
+PARTNER_KEY = table_of(PartnerKey)
+PAYMENT = table_of(Payment)
+NOTIFICATION = table_of(BankNotification)
+DISCREPANCY = table_of(Discrepancy)
+RECONCILIATION = table_of(Reconciliation)

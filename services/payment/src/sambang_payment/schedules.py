@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .dialects import insert_ignoring_conflicts
 from .domain import FeeScheduleDocument, schedule_on
-from .models import FeeSchedule
+from .models import FEE_SCHEDULE, FeeSchedule
 
 SHIPPED_SCHEDULE = "pp45-2024.json"
 
@@ -54,5 +54,5 @@ async def seed_if_empty(session: AsyncSession, now: dt.datetime) -> bool:
     conn = await session.connection()
     # Two replicas starting together both see an empty table; the second insert does nothing.
     values = row.model_dump(exclude={"id"})
-    result = await conn.execute(insert_ignoring_conflicts(conn, FeeSchedule.__table__, values))  # type: ignore[arg-type]
+    result = await conn.execute(insert_ignoring_conflicts(conn, FEE_SCHEDULE, values))
     return bool(result.rowcount)

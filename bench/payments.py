@@ -1,0 +1,358 @@
+"""Signed bank notifications per second, HTTP endpoint to ``payment.confirmed`` on the bus.
+
+The payment service runs in its own process under uvicorn on a loopback port (as deployed), on
+PostgreSQL and RabbitMQ; the bench process is the bank: a lean keep-alive HTTP/1.1 client (httpx's
+pool costs more CPU than the service on a small machine). N unpaid bills are inserted, a partner
+is registered through the API, then N signed notifications (one per bill, distinct NTPNs) are sent
+over HTTP on ``--concurrency`` keep-alive connections. The
+clock stops when the N-th ``payment.confirmed`` event arrives on a probe queue bound to the
+exchange. Beside it, in the same run: the raw rate of HMAC-SHA256 verification (``hmac.new`` +
+``hmac.compare_digest`` over ``"<t>.<body>"``), the floor cost of the signature check alone.
+The last line is one JSON object.
+
+    python bench/payments.py [--notifications 3000] [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+from typing import Any
+
+import aio_pika
+import httpx
+import uvicorn
+from sambang_contracts.values import generate_billing_code, generate_receipt_number
+from sambang_payment.app import create_app
+from sambang_payment.domain import signature_header
+from sambang_payment.models import BILL
+from sambang_payment.settings import PaymentSettings
+from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.db import drop_database
+from sambang_runtime.settings import RuntimeSettings
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile in milliseconds."""
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return round(values[k] * 1000, 2)
+
+
+def raw_hmac_rate(seconds: float = 1.5) -> dict[str, Any]:
+    """Verifications per second of a realistic notification: HMAC-SHA256 + constant-time compare."""
+    secret = b"x" * 43
+    body = json.dumps(
+        {
+            "billing_code": generate_billing_code(),
+            "amount": 950000,
+            "ntpn": "0F1E2D3C4B5A6978",
+            "bank_reference": "REF-0F1E2D3C4B5A6978",
+            "channel": "ATM",
+            "paid_at": "2026-12-01T03:04:05+00:00",
+        }
+    ).encode()
+    t = b"1800000000"
+    expected = hmac.new(secret, t + b"." + body, hashlib.sha256).hexdigest()
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(1000):
+            hmac.compare_digest(hmac.new(secret, t + b"." + body, hashlib.sha256).hexdigest(), expected)
+        n += 1000
+        if time.perf_counter() >= deadline:
+            break
+    elapsed = time.perf_counter() - start
+    return {"verifications": n, "seconds": round(elapsed, 3), "verifications_per_second": round(n / elapsed, 1)}
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_settings(url: str, run_id: str, concurrency: int) -> RuntimeSettings:
+    """Settings of the benched payment service."""
+    return RuntimeSettings(
+        environment="test",
+        service_name="payment",
+        database_url=url,
+        amqp_url=AMQP,
+        exchange=f"bench.events.{run_id}",
+        queue_prefix=f"bench.{run_id}",
+        database_pool_size=concurrency // 2 + 5,
+        log_level="WARNING",
+        log_json=True,
+    )
+
+
+def serve(url: str, run_id: str, concurrency: int, port: int) -> None:
+    """The service process: the payment app under uvicorn on a loopback port."""
+    app = create_app(
+        bench_settings(url, run_id, concurrency), payment_settings=PaymentSettings(sweep_interval_seconds=3600)
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+
+
+class KeepAlive:
+    """One persistent HTTP/1.1 connection sending requests one after the other."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST and read the response (Content-Length framed, as uvicorn answers)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self.writer.write(head.encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(raw.split(b" ", 2)[1])
+        length = 0
+        for line in raw.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def insert_bills(engine: Any, n: int) -> list[dict[str, Any]]:
+    """N unpaid bills straight into the table (issuing bills is not what is measured)."""
+    now = dt.datetime.now(dt.UTC)
+    today = now.date()
+    rows = []
+    codes: set[str] = set()
+    while len(codes) < n:
+        codes.add(generate_billing_code())
+    for code in codes:
+        rows.append(
+            {
+                "receipt_number": generate_receipt_number("BLT", today),
+                "office": "BLT",
+                "billing_code": code,
+                "amount": 950_000,
+                "items": [{"code": "PASPOR_ELEKTRONIK_10TH", "description": "bench", "amount": 950_000}],
+                "schedule_name": "PP 45/2024",
+                "validity_years": 10,
+                "priority": False,
+                "status": "UNPAID",
+                "issued_at": now,
+                "expires_at": now + dt.timedelta(hours=2),
+                "birth_date_enc": "bench",
+                "birth_date_index": "bench",
+            }
+        )
+    # Receipt numbers are random: drop the rare twin rather than fail.
+    unique = list({r["receipt_number"]: r for r in rows}.values())
+    async with engine.begin() as conn:
+        for i in range(0, len(unique), 2000):
+            await conn.execute(BILL.insert(), unique[i : i + 2000])
+    return unique
+
+
+async def run(n: int, concurrency: int) -> dict[str, Any]:
+    """Start the service, fire N signed notifications, wait for N payment.confirmed events."""
+    run_id = uuid.uuid4().hex[:6]
+    url = make_url(PG).set(database=f"sambang_bench_payment_{run_id}").render_as_string(hide_password=False)
+    settings = bench_settings(url, run_id, concurrency)
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve",
+        url,
+        "--run",
+        run_id,
+        "--port",
+        str(port),
+        "--concurrency",
+        str(concurrency),
+    )
+    conn: aio_pika.abc.AbstractRobustConnection | None = None
+    engine = create_async_engine(url)
+    clients = [KeepAlive(port) for _ in range(concurrency)]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(600):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if proc.returncode is not None:
+                    raise RuntimeError("the payment service did not start")
+                await asyncio.sleep(0.1)
+            assert settings.auth_hs256_secret is not None
+            admin = issue_dev_token(settings.auth_hs256_secret, sub="bench", office="BLT", roles=["admin"])
+            r = await client.post(
+                "/v1/partners",
+                json={"partner_id": "BANKBENCH", "name": "Bench bank"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            r.raise_for_status()
+            key_id, secret = r.json()["key_id"], r.json()["secret"]
+        conn = await aio_pika.connect_robust(AMQP)
+        channel = await conn.channel()
+        await channel.set_qos(prefetch_count=1000)
+        exchange = await channel.get_exchange(settings.exchange)
+        probe = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        await probe.bind(exchange, "payment.confirmed")
+        confirmed: dict[str, float] = {}
+        all_in = asyncio.Event()
+        bills = await insert_bills(engine, n)
+
+        async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await message.ack()
+            confirmed[json.loads(message.body)["data"]["ntpn"]] = time.perf_counter()
+            if len(confirmed) >= len(bills):
+                all_in.set()
+
+        await probe.consume(on_event)
+        bodies = []
+        for i, bill in enumerate(bills):
+            ntpn = f"B{run_id.upper()}{i:09d}"  # 16 capitals and digits
+            body = json.dumps(
+                {
+                    "billing_code": bill["billing_code"],
+                    "amount": bill["amount"],
+                    "ntpn": ntpn,
+                    "bank_reference": f"REF-{ntpn}",
+                    "channel": "ATM",
+                    "paid_at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            ).encode()
+            bodies.append((ntpn, body))
+        sent: dict[str, float] = {}
+        http_latency: list[float] = []
+        outcomes: dict[str, int] = {}
+        pending = list(reversed(bodies))
+
+        async def bank(conn_: KeepAlive) -> None:
+            # Each connection sends its next notification when the previous one is answered.
+            while pending:
+                ntpn, body = pending.pop()
+                headers = {
+                    "X-Partner-Key": key_id,
+                    "X-Signature": signature_header(secret, int(time.time()), body),
+                    "Content-Type": "application/json",
+                }
+                t0 = time.perf_counter()
+                sent[ntpn] = t0
+                status, answer = await conn_.post("/v1/payments/notifications", body, headers)
+                http_latency.append(time.perf_counter() - t0)
+                outcome = json.loads(answer).get("outcome") if status == 200 else f"HTTP {status}"
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(bank(c) for c in clients))
+        http_done = time.perf_counter() - start
+        await asyncio.wait_for(all_in.wait(), timeout=120)
+        elapsed = max(confirmed.values()) - start
+        to_event = [confirmed[k] - sent[k] for k in confirmed if k in sent]
+        return {
+            "notifications": len(bills),
+            "concurrency": concurrency,
+            "outcomes": outcomes,
+            "seconds": round(elapsed, 3),
+            "notifications_per_second": round(len(bills) / elapsed, 1),
+            "http_only_per_second": round(len(bills) / http_done, 1),
+            "http_p50_ms": pct(http_latency, 50),
+            "http_p99_ms": pct(http_latency, 99),
+            "to_event_p50_ms": pct(to_event, 50),
+            "to_event_p99_ms": pct(to_event, 99),
+            "measured": "first request sent to the N-th payment.confirmed consumed from RabbitMQ",
+        }
+    finally:
+        for c in clients:
+            c.close()
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+        await engine.dispose()
+        if conn is not None:
+            cleanup = await conn.channel()
+            for name in (settings.queue_name, f"{settings.queue_name}.retry", f"{settings.queue_name}.parked"):
+                try:
+                    await cleanup.queue_delete(name)
+                except Exception:  # noqa: S112 - best effort cleanup
+                    continue
+            with contextlib.suppress(Exception):  # best effort cleanup
+                await cleanup.exchange_delete(settings.exchange)
+            await conn.close()
+        await drop_database(url)
+
+
+async def main() -> None:
+    """Run both measurements and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--notifications", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--run", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    raw = raw_hmac_rate()
+    print(json.dumps({"phase": "raw_hmac", **raw}), file=sys.stderr)
+    ours = await run(args.notifications, args.concurrency)
+    print(json.dumps({"phase": "ours", **ours}), file=sys.stderr)
+    ratio = ours["notifications_per_second"] / raw["verifications_per_second"]
+    print(
+        json.dumps(
+            {
+                "bench": "payments",
+                "ours": ours,
+                "raw": {"what": "hmac.new(sha256) + hmac.compare_digest, one core", **raw},
+                "ratio": round(ratio, 5),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    import logging
+
+    from sambang_runtime.logs import configure_logging
+
+    configure_logging("WARNING", json=True)
+    logging.getLogger().setLevel(logging.WARNING)
+    import uvloop
+
+    if "--serve" in sys.argv:
+        ns = argparse.ArgumentParser()
+        ns.add_argument("--serve")
+        ns.add_argument("--run")
+        ns.add_argument("--port", type=int)
+        ns.add_argument("--concurrency", type=int)
+        a = ns.parse_args()
+        serve(a.serve, a.run, a.concurrency, a.port)
+    else:
+        uvloop.run(main())

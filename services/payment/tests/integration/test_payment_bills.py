@@ -1,0 +1,170 @@
+"""Bills on PostgreSQL and RabbitMQ: issued from registrations, office rules, cancellation, lookups."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from payment_support import ADULT, HarnessFactory
+from sambang_contracts import CancelReason, PassportType, PriorityCategory, ServiceType
+from sambang_contracts.values import generate_receipt_number, validate_billing_code
+from sambang_payment.domain import as_utc
+from sambang_payment.models import BILL
+from sambang_payment.settings import PaymentSettings
+
+
+def close_to(a: dt.datetime, b: dt.datetime, seconds: float = 30) -> bool:
+    return abs((a - b).total_seconds()) < seconds
+
+
+async def test_registration_issues_an_itemised_bill_with_a_billing_code_valid_two_hours(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness()
+    receipt = await h.register(passport_type=PassportType.ELECTRONIC, service_type=ServiceType.REPLACEMENT_LOST)
+    [event] = await h.probe.wait_for("payment.bill.issued")
+    assert event.subject == receipt and event.office == "BLT"
+    data = event.data
+    validate_billing_code(data.billing_code)
+    assert data.amount == 950_000 + 1_000_000
+    assert [(i.code, i.amount) for i in data.items] == [
+        ("PASPOR_ELEKTRONIK_10TH", 950_000),
+        ("PENGGANTIAN_HILANG", 1_000_000),
+    ]
+    assert close_to(data.expires_at, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    bill = await h.bill(receipt)
+    assert (bill.status, bill.billing_code, bill.validity_years) == ("UNPAID", data.billing_code, 10)
+    # The birth date is stored encrypted and hashed, never plain.
+    assert ADULT.isoformat() not in bill.birth_date_enc and ADULT.isoformat() not in bill.birth_date_index
+
+
+async def test_a_minor_is_billed_five_years_and_priority_or_walk_in_bills_live_seven_days(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness()
+    child = await h.register(
+        birth_date=dt.date.today().replace(year=dt.date.today().year - 10), passport_type=PassportType.REGULAR
+    )
+    elderly = await h.register(priority=PriorityCategory.ELDERLY)
+    walk_in = await h.register(walk_in=True)
+    assert (await h.bill(child)).amount == 350_000
+    week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    assert close_to(as_utc((await h.bill(elderly)).expires_at), week)
+    assert close_to(as_utc((await h.bill(walk_in)).expires_at), week)
+
+
+async def test_billing_codes_are_unique_across_many_bills(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipts = [await h.register(wait=False) for _ in range(40)]
+    for r in receipts:
+        await h.wait_bill(r)
+    async with h.runtime.engine.connect() as conn:
+        codes = [row[0] for row in (await conn.execute(BILL.select().with_only_columns(BILL.c.billing_code))).all()]
+    assert len(codes) == len(set(codes)) == 40
+
+
+async def test_a_registration_published_twice_gives_one_bill(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    await h.register(receipt=receipt, wait=False)  # a new event id for the same application
+    await asyncio.sleep(1.0)
+    assert await h.count(BILL) == 1
+    assert len(h.probe.of("payment.bill.issued")) == 1
+
+
+async def test_office_rules_apply_to_bills_issued_after_the_change(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    before = await h.register()
+    await h.office_updated(bill_validity_seconds=600, priority_bill_validity_seconds=3600)
+    await asyncio.sleep(1.0)
+    after = await h.register()
+    priority = await h.register(priority=PriorityCategory.DISABLED)
+    now = dt.datetime.now(dt.UTC)
+    assert close_to(as_utc((await h.bill(before)).expires_at), now + dt.timedelta(hours=2))
+    assert close_to(as_utc((await h.bill(after)).expires_at), now + dt.timedelta(seconds=600))
+    assert close_to(as_utc((await h.bill(priority)).expires_at), now + dt.timedelta(seconds=3600))
+
+
+async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    await h.cancel(receipt)
+
+    async def voided() -> bool:
+        return (await h.bill(receipt)).status == "VOID"
+
+    from payment_support import eventually
+
+    await eventually(voided, what="bill voided")
+
+
+async def test_cancellation_before_registration_leaves_no_zombie_bill(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = generate_receipt_number("BLT", dt.datetime.now(dt.UTC).date())
+    await h.cancel(receipt)
+    await asyncio.sleep(0.5)
+    await h.register(receipt=receipt, wait=False)
+    marker = await h.register()  # handled after the late registration
+    assert marker
+    await asyncio.sleep(0.5)
+    assert await h.bill(receipt) is None
+    assert [e.subject for e in h.probe.of("payment.bill.issued")] == [marker]
+
+
+async def test_bill_expired_cancellation_of_an_expired_bill_changes_nothing(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    async with h.runtime.engine.begin() as conn:
+        await conn.execute(BILL.update().where(BILL.c.receipt_number == receipt).values(status="EXPIRED"))
+    await h.cancel(receipt, CancelReason.BILL_EXPIRED)
+    marker = await h.register()
+    assert marker
+    await asyncio.sleep(0.3)
+    bill = await h.bill(receipt)
+    assert (bill.status, bill.voided_at) == ("EXPIRED", None)
+
+
+async def test_applicant_reads_the_bill_with_birth_date_and_wrong_or_unknown_give_the_same_404(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    ok = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": ADULT.isoformat()})
+    assert ok.status_code == 200
+    body = ok.json()
+    assert body["status"] == "UNPAID" and body["amount"] == 950_000 and len(body["billing_code"]) == 15
+    assert "priority" not in body and "birth_date" not in str(body)
+    wrong = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": "1990-05-18"})
+    unknown = await h.client.get(
+        f"/v1/bills/{generate_receipt_number('BLT', dt.date.today())}", params={"birth_date": ADULT.isoformat()}
+    )
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() | {"instance": ""} == unknown.json() | {"instance": ""}
+    missing = await h.client.get(f"/v1/bills/{receipt}")
+    assert missing.status_code == 422 and missing.json()["code"] == "birth_date_required"
+
+
+async def test_officers_read_bills_of_their_own_office_without_birth_date(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    mine = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("customer_care"))
+    assert mine.status_code == 200 and mine.json()["priority"] is False
+    other = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("supervisor", office="MLG"))
+    assert other.status_code == 403 and other.json()["code"] == "wrong_office"
+    display = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("display"))
+    assert display.status_code == 422  # not an officer: must prove the receipt like an applicant
+
+
+async def test_public_lookups_are_rate_limited_per_client(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=3600, lookup_burst=3))
+    receipt = await h.register()
+    codes = [
+        (await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": f"1990-01-0{d}"})).status_code
+        for d in range(1, 6)
+    ]
+    assert codes == [404, 404, 404, 429, 429]
+    limited = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": ADULT.isoformat()})
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited" and int(limited.headers["Retry-After"]) >= 1
+    # Officers are not limited.
+    assert (await h.client.get(f"/v1/bills/{receipt}", headers=h.token("verifier"))).status_code == 200

@@ -1,0 +1,86 @@
+"""Bill expiry on PostgreSQL and RabbitMQ: exactly once per bill, even with two replicas sweeping."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+
+from payment_support import HarnessFactory, eventually, payment_body
+from sambang_payment.billing import sweep_expired
+from sambang_payment.models import BILL
+from sambang_payment.settings import PaymentSettings
+
+
+async def test_two_replicas_sweeping_together_expire_each_bill_exactly_once(payment_harness: HarnessFactory) -> None:
+    first = await payment_harness(share="db")
+    second = await payment_harness(share="db")  # a second replica on the same database and queue
+    receipts = [await first.register(wait=False) for _ in range(120)]
+    for r in receipts:
+        await first.wait_bill(r)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    async with first.runtime.engine.begin() as conn:
+        await conn.execute(BILL.update().values(expires_at=past))
+
+    async def sweeper(h: object, runtime: object) -> int:
+        total = 0
+        while True:
+            async with runtime.uow() as uow:  # type: ignore[attr-defined]
+                n = await sweep_expired(uow, now=dt.datetime.now(dt.UTC), batch=7)
+                await uow.commit()
+            total += n
+            if n == 0:
+                return total
+            await asyncio.sleep(0)
+
+    counts = await asyncio.gather(
+        *(sweeper(h, h.runtime) for h in (first, second, first, second))  # two loops per replica
+    )
+    assert sum(counts) == 120
+    assert sum(1 for c in counts if c) >= 2  # the work really was shared
+    await first.probe.wait_for("payment.bill.expired", 120)
+    await asyncio.sleep(1.0)
+    per_receipt = collections.Counter(e.subject for e in first.probe.of("payment.bill.expired"))
+    assert set(per_receipt) == set(receipts)
+    assert set(per_receipt.values()) == {1}
+    async with first.runtime.engine.connect() as conn:
+        statuses = {r[0] for r in (await conn.execute(BILL.select().with_only_columns(BILL.c.status))).all()}
+    assert statuses == {"EXPIRED"}
+
+
+async def test_the_background_sweeper_expires_a_bill_and_a_late_payment_is_a_discrepancy(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=0.2))
+    key_id, secret = await h.new_partner()
+    await h.office_updated(bill_validity_seconds=1)
+    await asyncio.sleep(0.5)
+    receipt = await h.register()
+    [event] = await h.probe.wait_for("payment.bill.expired", subject=receipt)
+    bill = await h.bill(receipt)
+    assert bill.status == "EXPIRED"
+    assert event.data.billing_code == bill.billing_code
+    late = await h.notify(key_id, secret, payment_body(bill, "NTPN0000000000E1"))
+    assert (late.json()["outcome"], late.json()["discrepancy_kind"]) == ("DISCREPANCY", "LATE_PAYMENT")
+
+
+async def test_a_payment_made_in_time_but_notified_after_the_sweep_is_applied(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=0.2))
+    key_id, secret = await h.new_partner()
+    receipt = await h.register()
+    bill = await h.bill(receipt)
+    paid_at = dt.datetime.now(dt.UTC)
+    async with h.runtime.engine.begin() as conn:
+        await conn.execute(
+            BILL.update().where(BILL.c.id == bill.id).values(expires_at=paid_at + dt.timedelta(seconds=1))
+        )
+
+    async def expired() -> bool:
+        return (await h.bill(receipt)).status == "EXPIRED"
+
+    await eventually(expired, what="bill swept")
+    r = await h.notify(key_id, secret, payment_body(bill, "NTPN0000000000E2", paid_at=paid_at))
+    assert r.json()["outcome"] == "APPLIED"
+    assert (await h.bill(receipt)).status == "PAID"
+    [confirmed] = await h.probe.wait_for("payment.confirmed")
+    assert confirmed.subject == receipt

@@ -1,0 +1,226 @@
+"""Helpers of the payment service tests: a bus probe, signed bank calls, events fed as the queue
+service would publish them. (A module of its own, not conftest: several conftest modules exist.)"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+import httpx
+from sambang_contracts import (
+    Applicant,
+    ApplicationCancelled,
+    ApplicationRegistered,
+    CancelReason,
+    CloudEvent,
+    EventData,
+    Language,
+    OfficeSettings,
+    OfficeUpdated,
+    PassportType,
+    PriorityCategory,
+    ServiceType,
+    Slot,
+    dump_event,
+    new_event,
+    parse_event,
+)
+from sambang_contracts.values import generate_receipt_number
+from sambang_payment.domain import signature_header
+from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.bus.transport import OutgoingMessage
+from sambang_runtime.service import ServiceRuntime
+from sambang_runtime.settings import RuntimeSettings
+from sqlalchemy import Table, func, select
+
+ADULT = dt.date(1990, 5, 17)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll until ``check`` holds, else fail saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class BusProbe:
+    """A queue bound to ``payment.#`` on the test's exchange: every event the service publishes."""
+
+    def __init__(self) -> None:
+        self.events: list[CloudEvent[Any]] = []
+        self._conn: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def start(self, settings: RuntimeSettings, keys: tuple[str, ...] = ("payment.#",)) -> None:
+        """Bind the probe queue (after the service declared the exchange)."""
+        self._conn = await aio_pika.connect_robust(settings.amqp_url)
+        channel = await self._conn.channel()
+        exchange = await channel.get_exchange(settings.exchange)
+        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        for key in keys:
+            await queue.bind(exchange, key)
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                self.events.append(parse_event(message.body))
+
+        await queue.consume(on_message)
+
+    async def close(self) -> None:
+        """Disconnect."""
+        if self._conn is not None:
+            await self._conn.close()
+
+    def of(self, event_type: str, subject: str | None = None) -> list[CloudEvent[Any]]:
+        """Events of one type (and receipt)."""
+        return [e for e in self.events if e.type == event_type and (subject is None or e.subject == subject)]
+
+    async def wait_for(self, event_type: str, count: int = 1, *, subject: str | None = None) -> list[CloudEvent[Any]]:
+        """Wait until at least ``count`` events of a type arrived; returns them."""
+
+        async def enough() -> bool:
+            return len(self.of(event_type, subject)) >= count
+
+        await eventually(enough, what=f"{count} x {event_type}")
+        return self.of(event_type, subject)
+
+
+class PaymentHarness:
+    """One running payment app with a client, a probe and helpers."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient, probe: BusProbe) -> None:
+        self.app = app
+        self.client = client
+        self.probe = probe
+        self.runtime: ServiceRuntime = app.state.runtime
+        self.settings: RuntimeSettings = app.state.settings
+
+    def token(self, *roles: str, office: str = "BLT", sub: str = "officer-1") -> dict[str, str]:
+        """Authorization header of a dev token."""
+        assert self.settings.auth_hs256_secret is not None
+        token = issue_dev_token(self.settings.auth_hs256_secret, sub=sub, office=office, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    async def publish(self, data: EventData) -> CloudEvent[Any]:
+        """Put an event on the bus as the queue service would."""
+        ev = new_event(data, source="sambang/queue")
+        await self.runtime.transport.publish_batch(
+            [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
+        )
+        return ev
+
+    async def register(
+        self,
+        *,
+        office: str = "BLT",
+        birth_date: dt.date = ADULT,
+        passport_type: PassportType = PassportType.ELECTRONIC,
+        service_type: ServiceType = ServiceType.NEW,
+        priority: PriorityCategory = PriorityCategory.NONE,
+        walk_in: bool = False,
+        receipt: str | None = None,
+        wait: bool = True,
+    ) -> str:
+        """Publish ``queue.application.registered``; by default wait for its bill. Returns the receipt."""
+        today = dt.datetime.now(dt.UTC).date()
+        receipt = receipt or generate_receipt_number(office, today)
+        await self.publish(
+            ApplicationRegistered(
+                receipt_number=receipt,
+                office=office,
+                slot=Slot(date=today + dt.timedelta(days=3), start=dt.time(8), end=dt.time(9)),
+                service_type=service_type,
+                passport_type=passport_type,
+                priority_category=priority,
+                walk_in=walk_in,
+                applicant=Applicant(
+                    full_name="Siti Rahayu", nik="3505015705900001", birth_date=birth_date, language=Language.ID
+                ),
+            )
+        )
+        if wait:
+            await self.wait_bill(receipt)
+        return receipt
+
+    async def cancel(self, receipt: str, reason: CancelReason = CancelReason.APPLICANT) -> None:
+        """Publish ``queue.application.cancelled``."""
+        await self.publish(ApplicationCancelled(receipt_number=receipt, reason=reason))
+
+    async def office_updated(self, office: str = "BLT", **settings: Any) -> None:
+        """Publish ``queue.office.updated`` with some settings changed."""
+        await self.publish(
+            OfficeUpdated(office=office, name="Blitar", timezone="Asia/Jakarta", settings=OfficeSettings(**settings))
+        )
+
+    async def bill(self, receipt: str) -> Any:
+        """The bill row of a receipt, or None."""
+        from sambang_payment.models import BILL
+
+        async with self.runtime.engine.connect() as conn:
+            return (await conn.execute(select(BILL).where(BILL.c.receipt_number == receipt))).first()
+
+    async def wait_bill(self, receipt: str) -> Any:
+        """Wait for a receipt's bill to exist."""
+
+        async def exists() -> bool:
+            return await self.bill(receipt) is not None
+
+        await eventually(exists, what=f"bill of {receipt}")
+        return await self.bill(receipt)
+
+    async def count(self, table: Table) -> int:
+        """Rows in a table."""
+        async with self.runtime.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+    async def new_partner(self, partner_id: str = "BANKBRI") -> tuple[str, str]:
+        """Register a partner; returns (key_id, secret)."""
+        r = await self.client.post(
+            "/v1/partners", json={"partner_id": partner_id, "name": "Bank Test"}, headers=self.token("admin")
+        )
+        assert r.status_code == 201, r.text
+        return r.json()["key_id"], r.json()["secret"]
+
+    async def notify(
+        self,
+        key_id: str,
+        secret: str,
+        body: dict[str, Any] | bytes,
+        *,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send a signed bank notification."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        t = int(time.time()) if timestamp is None else timestamp
+        sent = {
+            "X-Partner-Key": key_id,
+            "X-Signature": signature_header(secret, t, raw),
+            "Content-Type": "application/json",
+        }
+        sent.update(headers or {})
+        return await self.client.post("/v1/payments/notifications", content=raw, headers=sent)
+
+
+def payment_body(
+    bill: Any, ntpn: str, *, amount: int | None = None, paid_at: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A notification body paying a bill."""
+    return {
+        "billing_code": bill.billing_code,
+        "amount": bill.amount if amount is None else amount,
+        "ntpn": ntpn,
+        "bank_reference": f"REF-{ntpn}",
+        "channel": "ATM",
+        "paid_at": (paid_at or dt.datetime.now(dt.UTC)).isoformat(),
+    }
+
+
+HarnessFactory = Callable[..., Awaitable[PaymentHarness]]
