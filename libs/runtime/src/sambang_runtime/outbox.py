@@ -282,28 +282,29 @@ class OutboxRelay:
                 failed = ([r.id for r in rows], str(exc)[:500])
                 await conn.rollback()
             else:
-                unroutable = [r for r, out in zip(rows, outcomes, strict=True) if out is PublishOutcome.UNROUTABLE]
-                if unroutable:
-                    # Kept (flagged) rather than lost: nobody was bound to these types when sent.
-                    now = datetime.now(UTC)
-                    await conn.execute(
-                        insert(o),
-                        [
-                            {
-                                "id": r.id,
-                                "event_id": r.event_id,
-                                "event_type": r.event_type,
-                                "subject": r.subject,
-                                "office": r.office,
-                                "body": r.body,
-                                "created_at": r.created_at,
-                                "attempts": r.attempts + 1,
-                                "last_error": "unroutable: no queue bound",
-                                "unroutable_at": now,
-                            }
-                            for r in unroutable
-                        ],
-                    )
+                # Confirmed rows stay deleted. Unroutable ones are kept, flagged (nobody was bound to
+                # their type when sent); unconfirmed ones go back as pending, to be published again.
+                now = datetime.now(UTC)
+                kept = [
+                    {
+                        "id": r.id,
+                        "event_id": r.event_id,
+                        "event_type": r.event_type,
+                        "subject": r.subject,
+                        "office": r.office,
+                        "body": r.body,
+                        "created_at": r.created_at,
+                        "attempts": r.attempts + 1,
+                        "last_error": "unroutable: no queue bound"
+                        if out is PublishOutcome.UNROUTABLE
+                        else "not confirmed by the broker",
+                        "unroutable_at": now if out is PublishOutcome.UNROUTABLE else None,
+                    }
+                    for r, out in zip(rows, outcomes, strict=True)
+                    if out is not PublishOutcome.CONFIRMED
+                ]
+                if kept:
+                    await conn.execute(insert(o), kept)
         if failed is not None:
             async with self.engine.begin() as conn:
                 await conn.execute(
@@ -313,7 +314,7 @@ class OutboxRelay:
         for r, out in zip(rows, outcomes, strict=True):
             if out is PublishOutcome.CONFIRMED:
                 EVENTS_PUBLISHED.labels(self.service, r.event_type).inc()
-            else:
+            elif out is PublishOutcome.UNROUTABLE:
                 EVENTS_UNROUTABLE.labels(self.service, r.event_type).inc()
                 log.warning("outbox.event_unroutable", event_id=r.event_id, event_type=r.event_type)
         return len(rows)

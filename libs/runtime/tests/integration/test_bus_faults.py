@@ -325,3 +325,20 @@ async def test_service_started_while_the_broker_is_down_consumes_once_it_is_back
     ids = await emit_cancellations(producer, 3)
     await eventually(lambda: all_applied_once(consumer, ids), what="events consumed")
     assert broker is harness.broker
+
+
+async def test_partly_unconfirmed_batch_republishes_only_the_unconfirmed_events(harness: Harness) -> None:
+    if harness.amqp:
+        pytest.skip("a broker that nacks some messages of a batch is simulated by the in-memory broker")
+    consumer = await harness.start(probe_spec(harness.probe))
+    producer = await harness.start(producer_spec())
+    await producer.relay.stop()
+    ids = await emit_cancellations(producer, 5)
+    assert harness.broker is not None
+    harness.broker.nack_once.update(ids[1:3])
+    assert await producer.relay.publish_pending() == 5
+    assert await outbox_count(producer) == 2  # the confirmed three are gone, the nacked two kept
+    assert await producer.relay.publish_pending() == 2
+    assert await outbox_count(producer) == 0
+    await eventually(lambda: all_applied_once(consumer, ids), what="all five applied once")
+    assert sum(harness.probe.calls.values()) == 5  # nothing was published twice

@@ -100,7 +100,8 @@ class AmqpTransport:
         retry_delay_ms: int = 5000,
         delivery_limit: int = 20,
         watchdog_seconds: float = 2.0,
-        publish_timeout: float = 10.0,
+        # Generous: a broker under flow control confirms late, and a timeout means publishing again.
+        publish_timeout: float = 30.0,
     ) -> None:
         self.url = url
         self.exchange_name = exchange
@@ -240,14 +241,27 @@ class AmqpTransport:
             for m in messages
         ]
         results = await asyncio.gather(*pending, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures and len(failures) == len(results):
+            # Nothing got through (a dropped connection): the caller keeps every row.
+            raise TransportUnavailable(f"publish not confirmed: {type(failures[0]).__name__}") from failures[0]
+        if failures:
+            # Some confirmed, some not (a nack, or a broker slowed by flow control past the timeout):
+            # only the unconfirmed ones are published again.
+            log.warning(
+                "bus.publish_partly_unconfirmed",
+                failed=len(failures),
+                of=len(results),
+                error=type(failures[0]).__name__,
+            )
         outcomes: list[PublishOutcome] = []
         for r in results:
             if isinstance(r, BaseException):
-                # A nack or a dropped connection: the caller keeps these rows for the next round.
-                raise TransportUnavailable(f"publish not confirmed: {type(r).__name__}") from r
-            outcomes.append(
-                PublishOutcome.UNROUTABLE if isinstance(r, aiormq.abc.DeliveredMessage) else PublishOutcome.CONFIRMED
-            )
+                outcomes.append(PublishOutcome.FAILED)
+            elif isinstance(r, aiormq.abc.DeliveredMessage):
+                outcomes.append(PublishOutcome.UNROUTABLE)
+            else:
+                outcomes.append(PublishOutcome.CONFIRMED)
         return outcomes
 
     @staticmethod

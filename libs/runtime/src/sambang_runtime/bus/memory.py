@@ -63,6 +63,8 @@ class InMemoryBroker:
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._tags = itertools.count(1)
         self._available = True
+        #: Event ids whose next publish is refused (nacked), for tests of partial failures.
+        self.nack_once: set[str] = set()
         self._timers: set[asyncio.TimerHandle] = set()
 
     # -- fault injection for tests ------------------------------------------------------
@@ -117,6 +119,10 @@ class InMemoryBroker:
             raise TransportUnavailable("in-memory broker is down (simulated)")
         outcomes: list[PublishOutcome] = []
         for m in messages:
+            if m.event_id in self.nack_once:
+                self.nack_once.discard(m.event_id)
+                outcomes.append(PublishOutcome.FAILED)
+                continue
             targets = [q for q in self._queues.values() if any(topic_matches(b, m.event_type) for b in q.bindings)]
             for q in targets:
                 headers: dict[str, object] = {ATTEMPT_HEADER: 0, "subject": m.subject, "office": m.office}

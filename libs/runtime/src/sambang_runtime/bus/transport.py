@@ -26,6 +26,7 @@ class PublishOutcome(enum.Enum):
 
     CONFIRMED = "confirmed"
     UNROUTABLE = "unroutable"  # returned as mandatory: no queue is bound to its key
+    FAILED = "failed"  # nacked or not confirmed in time: to be published again
 
 
 @dataclass(frozen=True, slots=True)
