@@ -127,6 +127,9 @@ class ServiceRuntime:
             poll_seconds=settings.relay_poll_seconds,
             concurrency=settings.relay_concurrency,
         )
+        if settings.relay_thread and not isinstance(self.transport, InMemoryBroker):
+            # The in-memory broker lives on the service's loop; RabbitMQ relays get their own thread.
+            self.relay.run_in_thread(lambda: create_engine(self.url, pool_size=2), lambda: build_transport(settings))
         self.uow_factory.on_commit = self.relay.wake
         self.consumer: EventConsumer | None = None
         if spec.handlers:
@@ -154,8 +157,7 @@ class ServiceRuntime:
 
     def relay_running(self) -> bool:
         """Whether the outbox relay loop is alive."""
-        task = self.relay._task
-        return task is not None and not task.done()
+        return self.relay.running()
 
     async def prepare_database(self) -> None:
         """Create the database if missing and bring its schema to head."""

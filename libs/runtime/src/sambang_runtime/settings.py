@@ -41,6 +41,9 @@ class RuntimeSettings(BaseSettings):
     #: Publish rounds in flight at once (PostgreSQL; SQLite always runs one). More than one helps only
     #: when confirms are slow and the process has CPU to spare; measured worse on 2 cores.
     relay_concurrency: int = Field(default=1, ge=1, le=32)
+    #: Run the outbox relay on its own thread and event loop (RabbitMQ only), so its latency does not
+    #: depend on how busy the service's loop is with requests.
+    relay_thread: bool = True
     auth_hs256_secret: str | None = DEV_HS256_SECRET
     auth_jwks_url: str | None = None
     pii_keys: str | None = None
