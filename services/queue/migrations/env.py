@@ -1,7 +1,6 @@
 """Alembic environment of the queue service."""
 
-from sambang_runtime.migrations import run_env
-
 from sambang_queue.models import metadata
+from sambang_runtime.migrations import run_env
 
 run_env(metadata)

@@ -1,1 +1,1 @@
-"""Sambang queue service: offices, slots, pre-applications, arrival, check-in, tickets, sambang worklist, pickup, status, reports."""
+"""Sambang queue service: slots, pre-applications, arrival, check-in, tickets, sambang, pickup, status, reports."""

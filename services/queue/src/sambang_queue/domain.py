@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -165,9 +166,7 @@ def age_on(birth_date: dt.date, on: dt.date) -> int:
     return years
 
 
-def check_priority_category(
-    category: PriorityCategory, birth_date: dt.date, on: dt.date, *, by_officer: bool
-) -> None:
+def check_priority_category(category: PriorityCategory, birth_date: dt.date, on: dt.date, *, by_officer: bool) -> None:
     """ELDERLY means over 60 and CHILD under 5 on the day of the visit (the birth date proves it);
     OTHER is set only by an officer on sight; DISABLED and PREGNANT are confirmed on sight."""
     if category == PriorityCategory.OTHER and not by_officer:
@@ -304,7 +303,7 @@ def plan_dates(
     for s in ordered:
         if s.end <= s.start:
             raise RuleBroken("invalid_slot_plan", reason="a session ends before it starts")
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in itertools.pairwise(ordered):
         if b.start < a.end:
             raise RuleBroken("invalid_slot_plan", reason="sessions overlap")
     days = set(weekdays)

@@ -90,6 +90,11 @@ MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
         ),
         "invalid_token": (403, "The arrival link is not valid", "Tautan konfirmasi kedatangan tidak valid"),
         "link_expired": (410, "The arrival link has expired", "Tautan konfirmasi kedatangan sudah kedaluwarsa"),
+        "application_closed": (
+            409,
+            "The application is closed (cancelled, expired, rejected or collected)",
+            "Permohonan sudah ditutup (dibatalkan, kedaluwarsa, ditolak atau sudah diambil)",
+        ),
         "not_paid": (409, "The application is not paid yet", "Permohonan belum dibayar"),
         "not_today": (409, "The appointment is not today", "Jadwal kedatangan bukan hari ini"),
         "too_early": (409, "Check-in is not open yet for this slot", "Check-in untuk jadwal ini belum dibuka"),
@@ -153,12 +158,19 @@ MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
             "A hand-over to a proxy needs the proxy's name, NIK and letter reference",
             "Serah terima kepada kuasa memerlukan nama, NIK dan nomor surat kuasa",
         ),
+        "birth_date_required": (
+            422,
+            "The birth date is needed to check in at a kiosk",
+            "Tanggal lahir diperlukan untuk check-in di kios",
+        ),
         "invalid_period": (422, "Invalid report period", "Periode laporan tidak valid"),
     }
 )
 
 
-def problem(code: str, *, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> ProblemError:
+def problem(
+    code: str, *, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+) -> ProblemError:
     """A problem response for one of this service's codes."""
     status, detail_en, detail_id = MESSAGES[code]
     return ProblemError(status, code, detail_en, detail_id, extra=extra, headers=headers)

@@ -31,7 +31,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
-    true,
+    text,
 )
 
 metadata = new_metadata()
@@ -142,8 +142,8 @@ Index(
     "uq_application_active_nik",
     application.c.nik_hash,
     unique=True,
-    postgresql_where=application.c.active == true(),
-    sqlite_where=application.c.active == true(),
+    postgresql_where=text("active"),
+    sqlite_where=text("active"),
 )
 Index("ix_application_office_slot_date", application.c.office, application.c.slot_date)
 

@@ -1,0 +1,490 @@
+"""A booking rush over HTTP against the queue service, beside a raw asyncpg loop on the same machine.
+
+The queue service runs as it is deployed: uvicorn (uvloop) in its own process on a loopback port,
+on PostgreSQL and RabbitMQ, so client and server do not share an event loop. The client fires
+thousands of concurrent booking attempts (httpx, bounded concurrency) at a handful of slots.
+
+Phase 1 (saturation): bookings per second, p50/p99 latency of every attempt, and `oversold`
+(places taken beyond a quota, or a slot whose `booked` disagrees with its applications: must be 0).
+Phase 2 (latency): attempts offered at half the measured booking rate; p50/p99.
+Raw: an asyncpg loop doing what one booking must do at minimum (UPDATE slot … booked < quota
+RETURNING, INSERT application, in one transaction) at the same concurrency. The last line is one
+JSON object with the figures, the raw baseline and `ratio` (HTTP bookings/s over raw).
+
+    python bench/booking.py [--attempts 6000] [--slots 5] [--concurrency 64] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import socket
+import string
+import sys
+import time
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
+from sambang_runtime.db import asyncpg_dsn, drop_database, ensure_database
+from sambang_runtime.settings import RuntimeSettings
+from sqlalchemy.engine import make_url
+
+AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+OFFICE = "BNC"
+POOL = 20
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return round(ordered[k] * 1000, 2)
+
+
+def server_settings(url: str, run: str) -> RuntimeSettings:
+    """The settings of the queue service under test."""
+    return RuntimeSettings(
+        environment="test",
+        service_name="queue",
+        database_url=url,
+        amqp_url=AMQP,
+        exchange=f"bench.events.{run}",
+        queue_prefix=f"bench.{run}",
+        database_pool_size=POOL,
+        relay_thread=os.environ.get("BENCH_RELAY_THREAD", "1") == "1",
+        log_level="WARNING",
+        log_json=True,
+    )
+
+
+def serve(url: str, run: str, port: int) -> None:
+    """The server process: the queue app under uvicorn with uvloop, as `python -m sambang_queue` runs it.
+
+    With BENCH_PROFILE=<file> the server runs under pyinstrument (pip install it; not a requirement)
+    and writes its profile there when stopped.
+    """
+    import uvicorn
+    from sambang_queue.app import create_app
+
+    app = create_app(server_settings(url, run))
+    target = os.environ.get("BENCH_PROFILE")
+    profiler: Any = None
+    if target:
+        import pyinstrument  # type: ignore[import-not-found,unused-ignore]
+
+        profiler = pyinstrument.Profiler(async_mode="disabled", interval=0.0005)
+        profiler.start()
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+    finally:
+        # uvicorn re-raises the stopping signal when it returns: write the profile first.
+        if profiler is not None and target:
+            profiler.stop()
+            with open(target, "w") as f:
+                f.write(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def nik() -> str:
+    """A random NIK."""
+    return "35" + "".join(random.choices(string.digits, k=14))
+
+
+def booking(slot_id: int) -> dict[str, Any]:
+    """One applicant's booking body."""
+    return {
+        "office": OFFICE,
+        "slot_id": slot_id,
+        "service_type": "NEW",
+        "passport_type": "ELECTRONIC",
+        "priority_category": "NONE",
+        "applicant": {
+            "full_name": "Siti Aminah",
+            "nik": nik(),
+            "birth_date": "1990-05-17",
+            "email": "siti@example.id",
+            "phone": "081234567890",
+            "language": "id",
+        },
+    }
+
+
+async def absorb_events(run: str) -> Any:
+    """A sink queue on the bench exchange, so published events are routable (as with real consumers)."""
+    import aio_pika
+
+    conn = await aio_pika.connect_robust(AMQP)
+    ch = await conn.channel()
+    ex = await ch.declare_exchange(f"bench.events.{run}", aio_pika.ExchangeType.TOPIC, durable=True)
+    q = await ch.declare_queue(
+        f"bench.sink.{run}", arguments={"x-max-length": 1000, "x-overflow": "drop-head"}, auto_delete=True
+    )
+    await q.bind(ex, "#")
+    return conn, ch, ex
+
+
+async def wait_ready(base: str, proc: asyncio.subprocess.Process) -> None:
+    """Until the server answers /readyz."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise RuntimeError("the queue server exited")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the queue server did not become ready")
+
+
+async def plan(client: httpx.AsyncClient, day: dt.date, quotas: list[int]) -> list[int]:
+    """Slots of `quotas` on `day` (sessions of 30 minutes from 08:00); returns their ids."""
+    sup = {
+        "Authorization": f"Bearer {issue_dev_token(DEV_HS256_SECRET, sub='bench', office=OFFICE, roles=['supervisor'])}"
+    }
+    sessions = [
+        {
+            "start": f"{8 + i // 2:02d}:{30 * (i % 2):02d}",
+            "end": f"{8 + (i + 1) // 2:02d}:{30 * ((i + 1) % 2):02d}",
+            "quota": q,
+        }
+        for i, q in enumerate(quotas)
+    ]
+    body = {
+        "date_from": day.isoformat(),
+        "date_to": day.isoformat(),
+        "weekdays": [1, 2, 3, 4, 5, 6, 7],
+        "sessions": sessions,
+    }
+    r = await client.put(f"/v1/offices/{OFFICE}/slots", json=body, headers=sup)
+    r.raise_for_status()
+    listed = (
+        await client.get(f"/v1/offices/{OFFICE}/slots", params={"from": day.isoformat(), "to": day.isoformat()})
+    ).json()
+    return [s["slot_id"] for s in listed]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that POSTs JSON: the load generator's client.
+
+    httpx spends more CPU per request than the service does at this concurrency (measured here:
+    about 7 ms a request at 64 connections, the bare FastAPI endpoint about 1 ms), and on a 2-core
+    machine the client then measures itself. This client costs a few tens of microseconds.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: dict[str, Any]) -> int:
+        """POST and return the status (the body is read and dropped); 599 when the connection broke."""
+        try:
+            return await self._post(path, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            await self.close()
+            self.reader = self.writer = None
+            return 599
+
+    async def _post(self, path: str, body: dict[str, Any]) -> int:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        payload = json.dumps(body).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(payload)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + payload)
+        status_line = await self.reader.readuntil(b"\r\n")
+        status = int(status_line.split(b" ", 2)[1])
+        length = 0
+        while True:
+            line = await self.reader.readuntil(b"\r\n")
+            if line == b"\r\n":
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        await self.reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        """Close the socket."""
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def rush(port: int, slot_ids: list[int], attempts: int, concurrency: int) -> dict[str, Any]:
+    """Phase 1: as many attempts as the service takes, `concurrency` in flight."""
+    bodies = [booking(slot_ids[i % len(slot_ids)]) for i in range(attempts)]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    index = 0
+
+    async def worker() -> None:
+        nonlocal index
+        conn = Connection(port)
+        while index < len(bodies):
+            body = bodies[index]
+            index += 1
+            t0 = time.perf_counter()
+            status = await conn.post("/v1/applications", body)
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+        await conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    created = statuses.get(201, 0)
+    return {
+        "attempts": attempts,
+        "created": created,
+        "slot_full": statuses.get(409, 0),
+        "other_statuses": {str(k): v for k, v in statuses.items() if k not in (201, 409)},
+        "seconds": round(elapsed, 3),
+        "bookings_per_second": round(created / elapsed, 1),
+        "attempts_per_second": round(attempts / elapsed, 1),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+    }
+
+
+async def paced(port: int, slot_ids: list[int], rate: float, seconds: float) -> dict[str, Any]:
+    """Phase 2: attempts offered at a fixed rate; latency of each (on a pool of idle connections)."""
+    total = int(rate * seconds)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    idle: list[Connection] = []
+
+    async def one(body: dict[str, Any]) -> None:
+        conn = idle.pop() if idle else Connection(port)
+        t0 = time.perf_counter()
+        status = await conn.post("/v1/applications", body)
+        latencies.append(time.perf_counter() - t0)
+        idle.append(conn)
+        statuses[status] = statuses.get(status, 0) + 1
+
+    bodies = [booking(slot_ids[i % len(slot_ids)]) for i in range(total)]
+    tasks = []
+    begin = time.perf_counter()
+    for i, body in enumerate(bodies):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(body)))
+    await asyncio.gather(*tasks)
+    for conn in idle:
+        await conn.close()
+    return {
+        "offered_rate": round(rate, 1),
+        "attempts": total,
+        "created": statuses.get(201, 0),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+    }
+
+
+async def oversold(dsn: str) -> dict[str, int]:
+    """Places beyond a quota, and slots whose counter disagrees with their applications (both must be 0)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT s.id, s.quota, s.booked, count(a.receipt_number) AS apps FROM slot s "
+            "LEFT JOIN application a ON a.slot_id = s.id AND a.active GROUP BY s.id"
+        )
+    finally:
+        await conn.close()
+    return {
+        "oversold": sum(max(0, r["apps"] - r["quota"]) + max(0, r["booked"] - r["quota"]) for r in rows),
+        "counter_mismatch": sum(1 for r in rows if r["booked"] != r["apps"]),
+    }
+
+
+async def raw_loop(dsn: str, slot_ids: list[int], attempts: int, concurrency: int) -> dict[str, Any]:
+    """The floor: UPDATE slot … booked < quota RETURNING + INSERT application in one transaction."""
+    pool = await asyncpg.create_pool(dsn, min_size=POOL, max_size=POOL)
+    assert pool is not None
+    now = dt.datetime.now(dt.UTC)
+    filler = "v1.dev1." + "x" * 60
+    insert = (
+        "INSERT INTO application (receipt_number, office, slot_id, slot_date, slot_start, slot_end, service_type,"
+        " passport_type, priority_category, walk_in, status, active, nik_hash, birth_hash, nik_enc, full_name_enc,"
+        " birth_date_enc, email_enc, phone_enc, language, created_at, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, 'NEW', 'ELECTRONIC', 'NONE', false, 'BOOKED', true, $7, $8, $9, $9, $9, $9,"
+        " $9, 'id', $10, $10)"
+    )
+    latencies: list[float] = []
+    created = 0
+    index = 0
+
+    async def worker() -> None:
+        nonlocal index, created
+        async with pool.acquire() as conn:
+            while index < attempts:
+                i = index
+                index += 1
+                sid = slot_ids[i % len(slot_ids)]
+                t0 = time.perf_counter()
+                async with conn.transaction():
+                    row = await conn.fetchrow(
+                        "UPDATE slot SET booked = booked + 1 WHERE id = $1 AND booked < quota"
+                        ' RETURNING date, start, "end"',
+                        sid,
+                    )
+                    if row is not None:
+                        await conn.execute(
+                            insert,
+                            f"RAW{uuid.uuid4().int % 10**13:013d}",
+                            OFFICE,
+                            sid,
+                            row["date"],
+                            row["start"],
+                            row["end"],
+                            uuid.uuid4().hex * 2,
+                            uuid.uuid4().hex * 2,
+                            filler,
+                            now,
+                        )
+                        created += 1
+                latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    await pool.close()
+    return {
+        "attempts": attempts,
+        "created": created,
+        "seconds": round(elapsed, 3),
+        "bookings_per_second": round(created / elapsed, 1),
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+    }
+
+
+async def main() -> None:
+    """Start the server, rush it, pace it, run the raw loop, print the figures."""
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--attempts", type=int, default=6000)
+    ap.add_argument("--slots", type=int, default=5)
+    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--run", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    run = uuid.uuid4().hex[:6]
+    url = make_url(PG).set(database=f"sambang_bench_queue_{run}").render_as_string(hide_password=False)
+    dsn = asyncpg_dsn(url)
+    await ensure_database(url)
+    amqp_conn, _ch, _ex = await absorb_events(run)
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", url, "--run", run, "--port", str(port)
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(base, proc)
+        admin = issue_dev_token(DEV_HS256_SECRET, sub="bench", office=OFFICE, roles=["admin"])
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+            r = await client.put(
+                f"/v1/offices/{OFFICE}/settings",
+                json={"name": "Bench office", "timezone": "Asia/Jakarta"},
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            r.raise_for_status()
+            today = dt.datetime.now(ZoneInfo("Asia/Jakarta")).date()
+            # A handful of slots whose quotas take most of the attempts: the rest meet slot_full.
+            per_slot = int(args.attempts * 0.8) // args.slots
+            rush_slots = await plan(client, today + dt.timedelta(days=2), [per_slot] * args.slots)
+            warm_slots = await plan(client, today + dt.timedelta(days=5), [10_000])
+            await rush(port, warm_slots, 300, args.concurrency)  # warm pools and caches
+            cpu0 = (cpu_seconds(proc.pid), time.process_time())
+            phase1 = await rush(port, rush_slots, args.attempts, args.concurrency)
+            phase1["cpu_ms_per_attempt"] = {
+                "server": round((cpu_seconds(proc.pid) - cpu0[0]) / args.attempts * 1000, 3),
+                "client": round((time.process_time() - cpu0[1]) / args.attempts * 1000, 3),
+            }
+            print(json.dumps({"phase": "rush", **phase1}), file=sys.stderr)
+            rate = max(1.0, phase1["bookings_per_second"] / 2)
+            paced_slots = await plan(
+                client, today + dt.timedelta(days=3), [int(rate * args.seconds) + 100] * args.slots
+            )
+            phase2 = await paced(port, paced_slots, rate, args.seconds)
+            print(json.dumps({"phase": "half_rate", **phase2}), file=sys.stderr)
+            raw_slots = await plan(client, today + dt.timedelta(days=4), [per_slot] * args.slots)
+        check = await oversold(dsn)
+        raw = await raw_loop(dsn, raw_slots, args.attempts, args.concurrency)
+        print(json.dumps({"phase": "raw", **raw}), file=sys.stderr)
+        ratio = phase1["bookings_per_second"] / raw["bookings_per_second"]
+        print(
+            json.dumps(
+                {
+                    "bench": "booking",
+                    "http": {**phase1, "half_rate": phase2},
+                    "raw": raw,
+                    "oversold": check["oversold"],
+                    "counter_mismatch": check["counter_mismatch"],
+                    "ratio": round(ratio, 3),
+                    "goals": {
+                        "ratio_at_least": 0.25,
+                        "ratio_goal": 0.33,
+                        "half_rate_p99_ms_at_most": 250,
+                        "oversold": 0,
+                    },
+                    "pass": ratio >= 0.25 and phase2["p99_ms"] <= 250 and check["oversold"] == 0,
+                }
+            )
+        )
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await amqp_conn.close()
+        await drop_database(url)
+
+
+if __name__ == "__main__":
+    import logging
+
+    from sambang_runtime.logs import configure_logging
+
+    configure_logging("WARNING", json=True)
+    logging.getLogger().setLevel(logging.WARNING)
+    cli = argparse.ArgumentParser(add_help=False)
+    cli.add_argument("--serve")
+    cli.add_argument("--run")
+    cli.add_argument("--port", type=int)
+    known, _ = cli.parse_known_args()
+    if known.serve:
+        serve(known.serve, known.run, known.port)
+    else:
+        import uvloop
+
+        uvloop.run(main())

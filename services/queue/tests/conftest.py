@@ -1,0 +1,410 @@
+"""Test harness of the queue service: the app on real PostgreSQL and RabbitMQ (or the embedded
+backends), a settable clock, tokens, and a record of every event the service published."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import random
+import string
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sambang_contracts import (
+    CloudEvent,
+    EventData,
+    PaymentChannel,
+    PaymentConfirmed,
+    PaymentSource,
+    dump_event,
+    new_event,
+    parse_event,
+)
+from sambang_contracts.values import generate_billing_code
+from sambang_queue.app import create_app
+from sambang_queue.settings import QueueSettings
+from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.bus.transport import OutgoingMessage
+from sambang_runtime.settings import RuntimeSettings
+from sambang_runtime.testing import Servers
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+#: "Today" of most tests: Tuesday 1 December 2026, 07:00 in Blitar.
+DAY0 = dt.date(2026, 12, 1)
+DEFAULT_SESSIONS = (("08:00", "12:00", 90), ("13:00", "15:00", 50))
+
+
+class FakeClock:
+    """A clock the tests move by hand."""
+
+    def __init__(self) -> None:
+        self.at = dt.datetime.combine(DAY0, dt.time(7, 0), JAKARTA).astimezone(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+    def set_local(self, day: dt.date, hour: int, minute: int = 0) -> None:
+        """Set the time in the office's zone (Asia/Jakarta)."""
+        self.at = dt.datetime.combine(day, dt.time(hour, minute), JAKARTA).astimezone(dt.UTC)
+
+    def advance(self, **delta: float) -> None:
+        """Move forward."""
+        self.at += dt.timedelta(**delta)
+
+
+_CODES = iter(
+    random.sample(
+        ["".join(c) for c in itertools.product(string.ascii_uppercase, repeat=3) if "".join(c) != "BLT"], 17575
+    )
+)
+
+
+def unique_office_code() -> str:
+    """A fresh office code per test, so tests sharing an app never see each other's data."""
+    return next(_CODES)
+
+
+def random_nik() -> str:
+    """A 16-digit NIK nobody else in the run has."""
+    return "35" + "".join(random.choices(string.digits, k=14))
+
+
+class QueueHarness:
+    """Drives one queue app over HTTP in-process and watches what it publishes."""
+
+    def __init__(self, app: Any, client: httpx.AsyncClient, clock: FakeClock, settings: RuntimeSettings) -> None:
+        self.app = app
+        self.client = client
+        self.clock = clock
+        self.settings = settings
+        self.runtime = app.state.runtime
+        self.ctx = app.state.queue
+        self.published: list[CloudEvent[Any]] = []
+        self._probe: Any = None
+
+    async def watch(self) -> None:
+        """Record every event the service publishes, from a probe queue bound to `#` on its exchange."""
+        if self.settings.amqp_url.startswith("memory://"):
+            transport = self.runtime.transport
+            original = transport.publish_batch
+
+            async def recording(messages: Sequence[OutgoingMessage]) -> Any:
+                outcome = await original(messages)
+                for m in messages:
+                    self.published.append(parse_event(m.body))
+                return outcome
+
+            transport.publish_batch = recording
+            return
+        import aio_pika
+
+        self._probe = await aio_pika.connect_robust(self.settings.amqp_url)
+        channel = await self._probe.channel()
+        exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
+        probe = await channel.declare_queue(exclusive=True)
+        await probe.bind(exchange, "#")
+
+        async def record(message: Any) -> None:
+            self.published.append(parse_event(message.body))
+
+        await probe.consume(record, no_ack=True)
+
+    async def close(self) -> None:
+        """Stop watching."""
+        if self._probe is not None:
+            await self._probe.close()
+
+    # -- identity ---------------------------------------------------------------------------------
+    def auth(self, *roles: str, office: str, sub: str = "officer-1") -> dict[str, str]:
+        """Headers of an officer, kiosk or admin token."""
+        token = issue_dev_token(self.settings.auth_hs256_secret or "", sub=sub, office=office, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    # -- setting up ----------------------------------------------------------------------------------
+    async def office(self, code: str | None = None, **settings: Any) -> str:
+        """Create an office (Asia/Jakarta) through the API; returns its code."""
+        code = code or unique_office_code()
+        r = await self.client.put(
+            f"/v1/offices/{code}/settings",
+            json={"name": f"Kantor Imigrasi {code}", "timezone": "Asia/Jakarta", "settings": settings},
+            headers=self.auth("admin", office=code),
+        )
+        assert r.status_code == 200, r.text
+        return code
+
+    async def slots(
+        self,
+        code: str,
+        day: dt.date,
+        sessions: Sequence[tuple[str, str, int]] = DEFAULT_SESSIONS,
+        *,
+        until: dt.date | None = None,
+    ) -> list[dict[str, Any]]:
+        """Plan sessions on a day (or a range, every weekday) and return the slots of those days."""
+        r = await self.client.put(
+            f"/v1/offices/{code}/slots",
+            json={
+                "date_from": day.isoformat(),
+                "date_to": (until or day).isoformat(),
+                "weekdays": [1, 2, 3, 4, 5, 6, 7],
+                "sessions": [{"start": s, "end": e, "quota": q} for s, e, q in sessions],
+            },
+            headers=self.auth("supervisor", office=code),
+        )
+        assert r.status_code == 200, r.text
+        listed = await self.client.get(
+            f"/v1/offices/{code}/slots", params={"from": day.isoformat(), "to": (until or day).isoformat()}
+        )
+        assert listed.status_code == 200, listed.text
+        return list(listed.json())
+
+    async def office_with_slot(
+        self, day: dt.date = DAY0 + dt.timedelta(days=1), quota: int = 90, **settings: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """A new office with one morning slot (08:00-12:00) on `day`."""
+        code = await self.office(**settings)
+        slots = await self.slots(code, day, [("08:00", "12:00", quota)])
+        return code, slots[0]
+
+    @staticmethod
+    def applicant(**overrides: Any) -> dict[str, Any]:
+        """An applicant body with a fresh NIK."""
+        body: dict[str, Any] = {
+            "full_name": "Siti Aminah",
+            "nik": random_nik(),
+            "birth_date": "1990-05-17",
+            "email": "siti@example.id",
+            "phone": "081234567890",
+            "language": "id",
+        }
+        body.update(overrides)
+        return body
+
+    def booking(self, code: str, slot_id: int, **overrides: Any) -> dict[str, Any]:
+        """A booking body."""
+        applicant = overrides.pop("applicant", None) or self.applicant()
+        body: dict[str, Any] = {
+            "office": code,
+            "slot_id": slot_id,
+            "service_type": "NEW",
+            "passport_type": "ELECTRONIC",
+            "priority_category": "NONE",
+            "applicant": applicant,
+        }
+        body.update(overrides)
+        return body
+
+    async def book(self, code: str, slot_id: int, **overrides: Any) -> httpx.Response:
+        """POST /v1/applications."""
+        headers = overrides.pop("headers", None)
+        return await self.client.post(
+            "/v1/applications", json=self.booking(code, slot_id, **overrides), headers=headers
+        )
+
+    async def booked(self, code: str, slot_id: int, **overrides: Any) -> dict[str, Any]:
+        """Book and return the created application, its birth date and NIK included."""
+        applicant = overrides.pop("applicant", None) or self.applicant()
+        r = await self.book(code, slot_id, applicant=applicant, **overrides)
+        assert r.status_code == 201, r.text
+        return {**r.json(), "birth_date": applicant["birth_date"], "nik": applicant["nik"]}
+
+    async def status(self, receipt: str, birth_date: str | None = None, **kw: Any) -> httpx.Response:
+        """GET /v1/applications/{receipt}."""
+        params = {"birth_date": birth_date} if birth_date else {}
+        return await self.client.get(f"/v1/applications/{receipt}", params=params, **kw)
+
+    async def pay(self, receipt: str, *, wait: bool = True, amount: int = 350_000) -> None:
+        """The bank confirmed the payment (payment.confirmed), as the payment service would say."""
+        await self.publish(
+            PaymentConfirmed(
+                receipt_number=receipt,
+                billing_code=generate_billing_code(),
+                amount=amount,
+                ntpn="0F1E2D3C4B5A6978",
+                bank_reference="BRI-0001",
+                channel=PaymentChannel.BANK,
+                paid_at=self.clock.at,
+                source=PaymentSource.WEBHOOK,
+            )
+        )
+        if wait:
+            headers = self.auth("supervisor", office=receipt[:3])
+
+            async def paid() -> bool:
+                return bool((await self.status(receipt, headers=headers)).json().get("paid"))
+
+            await eventually(paid, 15, f"{receipt} paid")
+
+    async def check_in(self, code: str, app: dict[str, Any], **body: Any) -> httpx.Response:
+        """Check in at the office's kiosk with the applicant's birth date."""
+        payload = {"receipt_number": app["receipt_number"], "birth_date": app["birth_date"], **body}
+        return await self.client.post(
+            f"/v1/offices/{code}/check-ins", json=payload, headers=self.auth("kiosk", office=code, sub="kiosk-1")
+        )
+
+    async def arrived(self, code: str, slot_id: int, *, pay: bool = True, **overrides: Any) -> dict[str, Any]:
+        """Book, pay, move the clock into the slot's morning and check in; returns application + visit."""
+        app = await self.booked(code, slot_id, **overrides)
+        if pay:
+            await self.pay(app["receipt_number"])
+        self.clock.set_local(dt.date.fromisoformat(app["slot"]["date"]), 8, 10)
+        r = await self.check_in(code, app)
+        assert r.status_code == 201, r.text
+        return {**app, "visit": r.json()}
+
+    # -- events ------------------------------------------------------------------------------------
+    async def publish(self, data: EventData, *, source: str = "sambang/payment") -> CloudEvent[Any]:
+        """Put an event on the bus as another service would."""
+        ev = new_event(data, source=source)
+        await self.runtime.transport.publish_batch(
+            [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
+        )
+        return ev
+
+    def events(self, event_type: str, receipt: str | None = None) -> list[CloudEvent[Any]]:
+        """Events of a type this service published (optionally about one receipt)."""
+        return [e for e in self.published if e.type == event_type and (receipt is None or e.subject == receipt)]
+
+    async def event(
+        self,
+        event_type: str,
+        receipt: str | None = None,
+        where: Callable[[CloudEvent[Any]], bool] = lambda e: True,
+        timeout: float = 15,
+    ) -> CloudEvent[Any]:
+        """Wait until the service published an event of this type (about a receipt, matching `where`)."""
+
+        def found() -> list[CloudEvent[Any]]:
+            return [e for e in self.events(event_type, receipt) if where(e)]
+
+        await eventually(lambda: _true(bool(found())), timeout, f"{event_type} published")
+        return found()[-1]
+
+    async def wait_status(self, receipt: str, status: str, *, timeout: float = 15) -> dict[str, Any]:
+        """Wait until an officer sees the application in a status (events are asynchronous)."""
+        code = receipt[:3]
+        headers = self.auth("supervisor", office=code)
+        last: dict[str, Any] = {}
+
+        async def reached() -> bool:
+            nonlocal last
+            r = await self.status(receipt, headers=headers)
+            last = r.json()
+            return r.status_code == 200 and last.get("status") == status
+
+        await eventually(reached, timeout, f"{receipt} {status} (last {last.get('status')})")
+        return last
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15, what: str = "condition") -> None:
+    """Poll until `check` holds, else fail saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def settings_on(servers: Servers, tmp: Path, backend: str, **overrides: Any) -> RuntimeSettings:
+    """Settings of an isolated queue service (own database, exchange and queue names)."""
+    uniq = uuid.uuid4().hex[:8]
+    db_kind, bus_kind = backend.split("+")
+    url = (
+        servers.pg_url(f"queue_{uniq}") if db_kind == "postgres" else f"sqlite+aiosqlite:///{tmp / f'queue_{uniq}'}.db"
+    )
+    values: dict[str, Any] = {
+        "environment": "test",
+        "service_name": "queue",
+        "database_url": url,
+        "amqp_url": servers.amqp_url() if bus_kind == "amqp" else "memory://",
+        "exchange": f"sambang.events.{uniq}",
+        "queue_prefix": f"sambang.{uniq}",
+        "retry_delay_ms": 200,
+        "relay_poll_seconds": 0.2,
+        "log_json": True,
+        "log_level": "WARNING",
+        "public_base_url": "https://antrian.example.id",
+        "database_pool_size": 10,
+    }
+    values.update(overrides)
+    return RuntimeSettings(**values)
+
+
+async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncIterator[QueueHarness]:
+    clock = FakeClock()
+    app = create_app(settings, queue_settings=queue_settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://queue.test", timeout=60) as client:
+            harness = QueueHarness(app, client, clock, settings)
+            await harness.watch()
+            try:
+                yield harness
+            finally:
+                await harness.close()
+
+
+# Generous public limits for the suites; the rate-limit test builds its own app.
+SUITE_QUEUE_SETTINGS = QueueSettings(lookup_burst=100_000, lookup_per_minute=6_000_000, office_cache_seconds=0)
+
+
+@pytest.fixture(scope="module")
+async def queue_pg(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QueueHarness]:
+    """One queue app per test module on PostgreSQL + RabbitMQ (tests isolate by office code)."""
+    settings = settings_on(servers, tmp_path_factory.mktemp("queue"), "postgres+amqp")
+    async for h in _harness(settings, SUITE_QUEUE_SETTINGS):
+        yield h
+
+
+@pytest.fixture(scope="module")
+async def queue_sqlite(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[QueueHarness]:
+    """One queue app per test module on SQLite + the in-memory bus (embedded mode)."""
+    settings = settings_on(servers, tmp_path_factory.mktemp("queue"), "sqlite+memory")
+    async for h in _harness(settings, SUITE_QUEUE_SETTINGS):
+        yield h
+
+
+@pytest.fixture
+def queue(queue_pg: QueueHarness) -> QueueHarness:
+    """The PostgreSQL + RabbitMQ app with its clock back at DAY0 07:00."""
+    queue_pg.clock.set_local(DAY0, 7)
+    return queue_pg
+
+
+@pytest.fixture
+def queue_embedded(queue_sqlite: QueueHarness) -> QueueHarness:
+    """The embedded app with its clock back at DAY0 07:00."""
+    queue_sqlite.clock.set_local(DAY0, 7)
+    return queue_sqlite
+
+
+@pytest.fixture
+def queue_make_harness(servers: Servers, tmp_path: Path) -> Callable[..., Any]:
+    """Build an extra app with its own settings (as an async context manager)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def make(
+        backend: str = "postgres+amqp", queue_settings: QueueSettings | None = None, **overrides: Any
+    ) -> Any:
+        settings = settings_on(servers, tmp_path, backend, **overrides)
+        gen = _harness(settings, queue_settings or SUITE_QUEUE_SETTINGS)
+        h = await gen.__anext__()
+        try:
+            yield h
+        finally:
+            await gen.aclose()
+
+    return make

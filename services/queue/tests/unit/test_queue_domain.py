@@ -1,0 +1,325 @@
+"""Pure rules of the queue service: windows, priority, status progression, working days, tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sambang_contracts import Lane, OfficeSettings, PriorityCategory, Stage
+from sambang_queue.domain import (
+    RateLimiter,
+    RuleBroken,
+    SessionPlan,
+    Status,
+    TokenBucket,
+    add_working_days,
+    advanced,
+    age_on,
+    arrival_link_expiry,
+    booking_window,
+    check_birth_date,
+    check_bookable,
+    check_checkin_time,
+    check_priority_category,
+    duration_summary,
+    first_stage,
+    is_active,
+    is_public_holiday,
+    is_working_day,
+    lane_for,
+    may_call,
+    next_stage,
+    percentile,
+    pick_seat,
+    plan_dates,
+    public_status,
+    sign_arrival_token,
+    transfer_allowed,
+    verify_arrival_token,
+    within_target,
+    working_days_between,
+)
+
+TZ = "Asia/Jakarta"
+SETTINGS = OfficeSettings()
+
+
+def jakarta(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A Blitar wall-clock time as a UTC instant."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(day, dt.time(hour, minute), ZoneInfo(TZ)).astimezone(dt.UTC)
+
+
+def code_of(call: object, *args: object, **kwargs: object) -> str | None:
+    """The rule code a call raises, or None."""
+    try:
+        call(*args, **kwargs)  # type: ignore[operator]
+    except RuleBroken as exc:
+        return exc.code
+    return None
+
+
+# --- booking window -------------------------------------------------------------------------------
+
+
+def test_booking_window_defaults_run_from_tomorrow_to_thirty_days_ahead() -> None:
+    today = dt.date(2026, 12, 1)
+    assert booking_window(today, SETTINGS) == (dt.date(2026, 12, 2), dt.date(2026, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("slot_day", "code"),
+    [
+        (dt.date(2026, 11, 30), "outside_booking_window"),  # the past
+        (dt.date(2026, 12, 1), "outside_booking_window"),  # today: first bookable day is tomorrow
+        (dt.date(2026, 12, 2), None),
+        (dt.date(2026, 12, 31), None),
+        (dt.date(2027, 1, 1), "outside_booking_window"),  # beyond 30 days
+    ],
+)
+def test_slot_must_lie_inside_the_booking_window(slot_day: dt.date, code: str | None) -> None:
+    assert code_of(check_bookable, slot_day, dt.date(2026, 12, 1), SETTINGS) == code
+
+
+def test_office_settings_move_the_booking_window() -> None:
+    settings = OfficeSettings(first_bookable_offset_days=0, booking_window_days=7)
+    assert code_of(check_bookable, dt.date(2026, 12, 1), dt.date(2026, 12, 1), settings) is None
+    assert code_of(check_bookable, dt.date(2026, 12, 9), dt.date(2026, 12, 1), settings) == "outside_booking_window"
+
+
+# --- check-in window -------------------------------------------------------------------------------
+
+DAY = dt.date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "code"),
+    [
+        (7, 29, "too_early"),
+        (7, 30, None),  # 30 minutes before 08:00
+        (10, 0, None),
+        (13, 0, None),  # 60 minutes after 12:00
+        (13, 1, "too_late"),
+    ],
+)
+def test_check_in_opens_thirty_minutes_before_and_closes_an_hour_after_the_slot(
+    hour: int, minute: int, code: str | None
+) -> None:
+    now = jakarta(DAY, hour, minute)
+    assert code_of(check_checkin_time, now, DAY, dt.time(8), dt.time(12), TZ, SETTINGS) == code
+
+
+def test_check_in_on_another_day_is_not_today_even_inside_the_hours() -> None:
+    now = jakarta(DAY + dt.timedelta(days=1), 9)
+    assert code_of(check_checkin_time, now, DAY, dt.time(8), dt.time(12), TZ, SETTINGS) == "not_today"
+
+
+def test_today_is_the_office_calendar_day_not_utc() -> None:
+    # 06:00 in Blitar is still the previous day in UTC (23:00).
+    now = jakarta(DAY, 6, 0)
+    assert now.date() == DAY - dt.timedelta(days=1)
+    settings = OfficeSettings(checkin_early_minutes=180)
+    assert code_of(check_checkin_time, now, DAY, dt.time(8), dt.time(12), TZ, settings) is None
+
+
+# --- priority -----------------------------------------------------------------------------------------
+
+
+def test_age_counts_whole_years_up_to_the_birthday() -> None:
+    assert age_on(dt.date(1966, 12, 2), dt.date(2026, 12, 1)) == 59
+    assert age_on(dt.date(1966, 12, 1), dt.date(2026, 12, 1)) == 60
+
+
+@pytest.mark.parametrize(
+    ("category", "birth", "by_officer", "code"),
+    [
+        (PriorityCategory.ELDERLY, dt.date(1960, 1, 1), False, None),
+        (PriorityCategory.ELDERLY, dt.date(1990, 1, 1), False, "priority_category_mismatch"),
+        (PriorityCategory.ELDERLY, dt.date(1990, 1, 1), True, "priority_category_mismatch"),
+        (PriorityCategory.CHILD, dt.date(2024, 1, 1), False, None),
+        (PriorityCategory.CHILD, dt.date(2020, 1, 1), False, "priority_category_mismatch"),
+        (PriorityCategory.DISABLED, dt.date(1990, 1, 1), False, None),
+        (PriorityCategory.PREGNANT, dt.date(1990, 1, 1), False, None),
+        (PriorityCategory.OTHER, dt.date(1990, 1, 1), False, "priority_category_officer_only"),
+        (PriorityCategory.OTHER, dt.date(1990, 1, 1), True, None),
+        (PriorityCategory.NONE, dt.date(1950, 1, 1), False, None),
+    ],
+)
+def test_priority_categories_are_proven_by_birth_date_or_set_by_an_officer(
+    category: PriorityCategory, birth: dt.date, by_officer: bool, code: str | None
+) -> None:
+    assert code_of(check_priority_category, category, birth, dt.date(2026, 12, 2), by_officer=by_officer) == code
+
+
+def test_birth_date_in_the_future_is_refused() -> None:
+    assert code_of(check_birth_date, dt.date(2026, 12, 2), dt.date(2026, 12, 1)) == "birth_date_in_future"
+    assert code_of(check_birth_date, dt.date(2026, 12, 1), dt.date(2026, 12, 1)) is None
+
+
+def test_lanes_and_stages_follow_the_category() -> None:
+    assert lane_for(PriorityCategory.NONE) == Lane.REGULAR
+    assert all(lane_for(c) == Lane.PRIORITY for c in PriorityCategory if c != PriorityCategory.NONE)
+    assert first_stage(Lane.REGULAR) == "VERIFICATION"
+    assert next_stage(Lane.REGULAR, "VERIFICATION") == "INTERVIEW"
+    assert next_stage(Lane.REGULAR, "INTERVIEW") == "DONE"
+    assert first_stage(Lane.PRIORITY) == "SAMBANG"
+    assert first_stage(Lane.PICKUP) == "PICKUP"
+
+
+def test_each_stage_is_called_by_its_own_officers() -> None:
+    assert may_call({"verifier"}, Stage.VERIFICATION)
+    assert not may_call({"verifier"}, Stage.INTERVIEW)
+    assert may_call({"interviewer"}, Stage.INTERVIEW)
+    assert may_call({"customer_care"}, Stage.PICKUP)
+    assert not may_call({"interviewer"}, Stage.PICKUP)
+
+
+def test_transfer_stays_within_the_lane() -> None:
+    assert transfer_allowed(Lane.REGULAR, Stage.VERIFICATION)
+    assert not transfer_allowed(Lane.REGULAR, Stage.PICKUP)
+    assert not transfer_allowed(Lane.PRIORITY, Stage.VERIFICATION)
+
+
+def test_free_seats_are_offered_in_the_office_order() -> None:
+    assert pick_seat(["P1", "P2", "P3"], {"P1", "P3"}) == ["P2"]
+    assert pick_seat(["P1"], {"P1"}) == []
+
+
+# --- status ----------------------------------------------------------------------------------------------
+
+
+def test_status_never_goes_back_when_events_come_late() -> None:
+    assert advanced(Status.ISSUED, Status.IN_PROCESS) == Status.ISSUED
+    assert advanced(Status.CHECKED_IN, Status.PAID) == Status.CHECKED_IN
+    assert advanced(Status.BOOKED, Status.PAID) == Status.PAID
+
+
+def test_final_statuses_stay_final() -> None:
+    assert advanced(Status.CANCELLED, Status.PAID) == Status.CANCELLED
+    assert advanced(Status.REJECTED, Status.ISSUED) == Status.REJECTED
+
+
+def test_hold_and_release_move_into_each_other() -> None:
+    assert advanced(Status.IN_PROCESS, Status.HELD) == Status.HELD
+    assert advanced(Status.HELD, Status.IN_PROCESS) == Status.IN_PROCESS
+    assert advanced(Status.HELD, Status.ISSUED) == Status.ISSUED
+
+
+def test_a_hold_is_shown_to_the_applicant_as_in_process() -> None:
+    assert public_status(Status.HELD) == "IN_PROCESS"
+    assert public_status(Status.ISSUED) == "ISSUED"
+
+
+def test_only_open_applications_block_a_new_one_for_the_nik() -> None:
+    assert is_active(Status.BOOKED) and is_active(Status.ISSUED) and is_active(Status.HELD)
+    for s in (Status.CANCELLED, Status.EXPIRED, Status.NO_SHOW, Status.REJECTED, Status.COLLECTED):
+        assert not is_active(s)
+
+
+# --- working days -------------------------------------------------------------------------------------------
+
+
+def test_indonesian_public_holidays_are_known() -> None:
+    assert is_public_holiday(dt.date(2026, 8, 17))  # Hari Kemerdekaan
+    assert is_public_holiday(dt.date(2026, 12, 25))
+    assert not is_public_holiday(dt.date(2026, 12, 1))
+
+
+def test_weekends_and_holidays_are_not_working_days() -> None:
+    assert is_working_day(dt.date(2026, 12, 1))  # Tuesday
+    assert not is_working_day(dt.date(2026, 12, 5))  # Saturday
+    assert not is_working_day(dt.date(2026, 8, 17))  # Monday, Independence Day
+
+
+def test_five_working_days_skip_the_weekend_and_christmas() -> None:
+    # Tue 22 Dec 2026 + 5 working days: 23, 24, (25 holiday), 28, 29, 30.
+    assert add_working_days(dt.date(2026, 12, 22), 5) == dt.date(2026, 12, 30)
+    assert add_working_days(dt.date(2026, 12, 1), 0) == dt.date(2026, 12, 1)
+
+
+def test_working_days_between_counts_after_the_start_day() -> None:
+    assert working_days_between(dt.date(2026, 12, 1), dt.date(2026, 12, 1)) == 0
+    assert working_days_between(dt.date(2026, 12, 4), dt.date(2026, 12, 7)) == 1  # Fri -> Mon
+    assert working_days_between(dt.date(2026, 12, 22), dt.date(2026, 12, 30)) == 5
+
+
+def test_issued_within_target_counts_working_days_from_the_day_of_service() -> None:
+    assert within_target(dt.date(2026, 12, 22), dt.date(2026, 12, 30), 5)
+    assert not within_target(dt.date(2026, 12, 22), dt.date(2026, 12, 31), 5)
+
+
+# --- slot plans -----------------------------------------------------------------------------------------------
+
+
+def test_slot_plan_takes_listed_weekdays_and_skips_holidays() -> None:
+    sessions = [SessionPlan(dt.time(8), dt.time(12), 90)]
+    dates, skipped = plan_dates(dt.date(2026, 12, 21), dt.date(2026, 12, 27), [1, 2, 3, 4, 5], sessions)
+    assert dates == [dt.date(2026, 12, 21), dt.date(2026, 12, 22), dt.date(2026, 12, 23), dt.date(2026, 12, 24)]
+    assert skipped == [dt.date(2026, 12, 25)]
+
+
+def test_slot_plan_refuses_overlapping_or_backwards_sessions() -> None:
+    overlap = [SessionPlan(dt.time(8), dt.time(12), 90), SessionPlan(dt.time(11), dt.time(13), 50)]
+    assert code_of(plan_dates, dt.date(2026, 12, 1), dt.date(2026, 12, 2), [1], overlap) == "invalid_slot_plan"
+    backwards = [SessionPlan(dt.time(12), dt.time(8), 90)]
+    assert code_of(plan_dates, dt.date(2026, 12, 1), dt.date(2026, 12, 2), [1], backwards) == "invalid_slot_plan"
+    assert code_of(plan_dates, dt.date(2026, 12, 2), dt.date(2026, 12, 1), [1], []) == "invalid_slot_plan"
+    assert code_of(plan_dates, dt.date(2026, 1, 1), dt.date(2027, 6, 1), [1], []) == "range_too_long"
+
+
+# --- arrival link -------------------------------------------------------------------------------------------------
+
+
+def fake_mac(message: str) -> str:
+    """A stand-in keyed hash (any deterministic hex function will do for the rules)."""
+    import hashlib
+
+    return hashlib.sha256(b"key|" + message.encode()).hexdigest()
+
+
+def test_arrival_token_verifies_until_it_expires() -> None:
+    expires = arrival_link_expiry(DAY, TZ)
+    assert expires == jakarta(DAY + dt.timedelta(days=1), 0)
+    token = sign_arrival_token("BLT2612010421738", expires, fake_mac)
+    assert code_of(verify_arrival_token, "BLT2612010421738", token, jakarta(DAY, 9), fake_mac) is None
+    assert code_of(verify_arrival_token, "BLT2612010421738", token, expires, fake_mac) == "link_expired"
+
+
+def test_arrival_token_of_another_receipt_or_altered_is_invalid() -> None:
+    token = sign_arrival_token("BLT2612010421738", arrival_link_expiry(DAY, TZ), fake_mac)
+    now = jakarta(DAY, 9)
+    assert code_of(verify_arrival_token, "BLT2612010421720", token, now, fake_mac) == "invalid_token"
+    stamp, sig = token.split(".")
+    stretched = f"{int(stamp) + 86400}.{sig}"  # a longer validity is not signed
+    assert code_of(verify_arrival_token, "BLT2612010421738", stretched, now, fake_mac) == "invalid_token"
+    assert code_of(verify_arrival_token, "BLT2612010421738", "garbage", now, fake_mac) == "invalid_token"
+
+
+# --- rate limiting and statistics ----------------------------------------------------------------------------------
+
+
+def test_token_bucket_allows_a_burst_then_the_rate() -> None:
+    bucket = TokenBucket(capacity=3, rate=1.0)
+    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take(0.0) == pytest.approx(1.0)
+    assert bucket.take(1.0) == 0.0
+
+
+def test_rate_limiter_keeps_clients_apart_and_bounded() -> None:
+    limiter = RateLimiter(capacity=1, rate=0.1, max_clients=4)
+    assert limiter.take("a", 0) == 0
+    assert limiter.take("a", 0) > 0
+    assert limiter.take("b", 0) == 0
+    for i in range(10):
+        limiter.take(f"c{i}", 100.0 + i)
+    assert len(limiter.buckets) <= 4
+
+
+def test_percentile_interpolates_and_summary_reports_minutes() -> None:
+    assert percentile([], 90) is None
+    assert percentile([60.0], 90) == 60.0
+    assert percentile([float(x) for x in range(1, 11)], 90) == pytest.approx(9.1)
+    summary = duration_summary([60.0, 120.0, 180.0])
+    assert summary == {"count": 3, "avg_minutes": 2.0, "p90_minutes": 2.8}
+    assert duration_summary([])["count"] == 0
