@@ -28,7 +28,8 @@ def _wait_ready(urls: list[str], proc: subprocess.Popen[bytes], timeout: float =
     last: dict[str, object] = {}
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the launcher exited early with code {proc.returncode}")
+            out = proc.stdout.read().decode()[-4000:] if proc.stdout else ""
+            raise AssertionError(f"the launcher exited early with code {proc.returncode}: {out}")
         try:
             bodies = {}
             for url in urls:
@@ -92,13 +93,19 @@ def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path
 def test_up_mode_runs_each_service_as_its_own_process_on_real_servers(servers: Servers, tmp_path: Path) -> None:
     offset = _offset()
     uniq = uuid.uuid4().hex[:6]
-    db_template = make_url(servers.base_pg).set(database=f"sambang_t{servers.run_id}_up{uniq}_{{service}}")
+    # Built by hand: rendering a URL would percent-encode the {service} placeholder.
+    db_template = (
+        make_url(servers.base_pg)
+        .set(database="DBNAME")
+        .render_as_string(hide_password=False)
+        .replace("DBNAME", f"sambang_t{servers.run_id}_up{uniq}_{{service}}")
+    )
     for d in discover_services():  # registered so the run removes them afterwards
         servers.databases.append(f"sambang_t{servers.run_id}_up{uniq}_{d.name.replace('-', '_')}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
     env.update(
         {
-            "SAMBANG_DATABASE_URL": db_template.render_as_string(hide_password=False),
+            "SAMBANG_DATABASE_URL": db_template,
             "SAMBANG_AMQP_URL": servers.amqp_url(),
             "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
             "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",

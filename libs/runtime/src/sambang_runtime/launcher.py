@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -129,7 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import uvloop
 
     Path(os.environ.get("SAMBANG_VAR_DIR", "var")).mkdir(exist_ok=True)
-    uvloop.run(_run_embedded(args.host, args.port_offset))
+    # uvicorn re-raises Ctrl-C after a graceful shutdown; that is a normal stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvloop.run(_run_embedded(args.host, args.port_offset))
+    print("Sambang stopped.", flush=True)
     return 0
 
 
