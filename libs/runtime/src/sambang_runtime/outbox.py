@@ -118,6 +118,7 @@ class OutboxRelay:
         unroutable_retry_seconds: float = 60.0,
         unroutable_max_attempts: int = 60,
         concurrency: int = 1,
+        linger_seconds: float = 0.003,
     ) -> None:
         self.engine = engine
         self.tables = tables
@@ -139,6 +140,8 @@ class OutboxRelay:
         self._postgres = is_postgres(engine.url)
         self.concurrency = concurrency if self._postgres else 1
         self._rounds: set[asyncio.Task[None]] = set()
+        self.linger_seconds = linger_seconds
+        self._signalled = False
         self._backoff = 0.05
         self._paused_until = 0.0
         self.last_success: float | None = None
@@ -161,7 +164,11 @@ class OutboxRelay:
         """Ask for a round now (called after a commit in this process; thread-safe)."""
         inner, loop = self._inner, self._inner_loop
         if inner is not None and loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(inner.wake)
+            # One cross-thread signal per round, not per commit: waking another thread's loop
+            # costs a pipe write and a GIL hand-over, and a booking rush commits hundreds a second.
+            if not inner._signalled:
+                inner._signalled = True
+                loop.call_soon_threadsafe(inner.wake)
             return
         self._wake.set()
 
@@ -223,6 +230,7 @@ class OutboxRelay:
                 unroutable_retry_seconds=self.unroutable_retry_seconds,
                 unroutable_max_attempts=self.unroutable_max_attempts,
                 concurrency=self.concurrency,
+                linger_seconds=self.linger_seconds,
             )
             self._stopping = asyncio.Event()
             self._inner_loop = asyncio.get_running_loop()
@@ -289,7 +297,12 @@ class OutboxRelay:
             if pause > 0:
                 await asyncio.sleep(pause)
             await slots.acquire()
+            if self.linger_seconds:
+                # Let the commits that arrive together share one round (a transaction and a
+                # confirm wait); a few milliseconds of latency buy far fewer rounds under load.
+                await asyncio.sleep(self.linger_seconds)
             self._wake.clear()
+            self._signalled = False
             round_task = asyncio.create_task(self._round(slots))
             self._rounds.add(round_task)
             round_task.add_done_callback(self._rounds.discard)

@@ -126,6 +126,7 @@ class ServiceRuntime:
             batch_max=settings.relay_batch_max,
             poll_seconds=settings.relay_poll_seconds,
             concurrency=settings.relay_concurrency,
+            linger_seconds=settings.relay_linger_seconds,
         )
         if settings.relay_thread and not isinstance(self.transport, InMemoryBroker):
             # The in-memory broker lives on the service's loop; RabbitMQ relays get their own thread.

@@ -44,6 +44,8 @@ class RuntimeSettings(BaseSettings):
     #: Run the outbox relay on its own thread and event loop (RabbitMQ only), so its latency does not
     #: depend on how busy the service's loop is with requests.
     relay_thread: bool = True
+    #: How long a woken relay waits for more commits to share its round (seconds).
+    relay_linger_seconds: float = Field(default=0.003, ge=0, le=1)
     auth_hs256_secret: str | None = DEV_HS256_SECRET
     auth_jwks_url: str | None = None
     pii_keys: str | None = None
