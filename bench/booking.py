@@ -486,5 +486,7 @@ if __name__ == "__main__":
         serve(known.serve, known.run, known.port)
     else:
         import uvloop
+        from sambang_runtime.testing import own_vhost
 
-        uvloop.run(main())
+        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
+            uvloop.run(main())

@@ -355,4 +355,7 @@ if __name__ == "__main__":
         a = ns.parse_args()
         serve(a.serve, a.run, a.concurrency, a.port)
     else:
-        uvloop.run(main())
+        from sambang_runtime.testing import own_vhost
+
+        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
+            uvloop.run(main())

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +216,24 @@ async def fresh_pg_url(servers: Servers) -> AsyncIterator[str]:
     await ensure_database(url)
     yield url
     await drop_database(url)
+
+
+@contextmanager
+def own_vhost() -> Iterator[str]:
+    """A RabbitMQ virtual host for one benchmark run, removed afterwards; child processes inherit it.
+
+    Benchmarks declare quorum queues by the dozen; in a vhost of their own they leave nothing behind.
+    """
+    with ExitStack() as stack:
+        servers = Servers(stack)
+        url = servers.amqp_url()
+        previous = os.environ.get("SAMBANG_TEST_AMQP_URL")
+        os.environ["SAMBANG_TEST_AMQP_URL"] = url
+        try:
+            yield url
+        finally:
+            if previous is None:
+                os.environ.pop("SAMBANG_TEST_AMQP_URL", None)
+            else:
+                os.environ["SAMBANG_TEST_AMQP_URL"] = previous
+            asyncio.run(servers.cleanup())

@@ -21,7 +21,7 @@ class UnitOfWork:
 
     def __init__(self, factory: UnitOfWorkFactory, correlation_id: str | None = None) -> None:
         self._factory = factory
-        self.session: AsyncSession = factory.sessionmaker()
+        self._session: AsyncSession | None = None
         self.correlation_id = correlation_id
         self.events: list[CloudEvent[Any]] = []
         self._committed = False
@@ -32,11 +32,20 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._session is None:
+            return  # nothing was touched
         try:
             if not self._committed:
-                await self.session.rollback()
+                await self._session.rollback()
         finally:
-            await self.session.close()
+            await self._session.close()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The transaction's session, opened on first use (a request that never touches it costs nothing)."""
+        if self._session is None:
+            self._session = self._factory.sessionmaker()
+        return self._session
 
     @property
     def cipher(self) -> PiiCipher:
@@ -82,6 +91,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Write the outbox rows and commit; then wake the relay of this process."""
         had_events = bool(self.events)
+        if self._session is None and not had_events:
+            self._committed = True  # nothing was written
+            return
         await self.flush_events()
         await self.session.commit()
         self._committed = True
@@ -91,7 +103,8 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Discard the change and its events."""
         self.events = []
-        await self.session.rollback()
+        if self._session is not None:
+            await self._session.rollback()
 
 
 class UnitOfWorkFactory:
