@@ -239,14 +239,14 @@ class Connection:
             self.writer.close()
 
 
-async def rush(port: int, slot_ids: list[int], attempts: int, concurrency: int) -> dict[str, Any]:
+async def rush(ports: list[int], slot_ids: list[int], attempts: int, concurrency: int) -> dict[str, Any]:
     """Phase 1: as many attempts as the service takes, `concurrency` in flight."""
     bodies = [booking(slot_ids[i % len(slot_ids)]) for i in range(attempts)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     index = 0
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal index
         conn = Connection(port)
         while index < len(bodies):
@@ -259,7 +259,8 @@ async def rush(port: int, slot_ids: list[int], attempts: int, concurrency: int) 
         await conn.close()
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    # Connections spread over the replicas, as a Service or an ingress spreads them.
+    await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(concurrency)))
     elapsed = time.perf_counter() - start
     created = statuses.get(201, 0)
     return {
@@ -275,7 +276,7 @@ async def rush(port: int, slot_ids: list[int], attempts: int, concurrency: int) 
     }
 
 
-async def paced(port: int, slot_ids: list[int], rate: float, seconds: float) -> dict[str, Any]:
+async def paced(ports: list[int], slot_ids: list[int], rate: float, seconds: float) -> dict[str, Any]:
     """Phase 2: attempts offered at a fixed rate; latency of each (on a pool of idle connections)."""
     total = int(rate * seconds)
     latencies: list[float] = []
@@ -283,7 +284,7 @@ async def paced(port: int, slot_ids: list[int], rate: float, seconds: float) -> 
     idle: list[Connection] = []
 
     async def one(body: dict[str, Any]) -> None:
-        conn = idle.pop() if idle else Connection(port)
+        conn = idle.pop() if idle else Connection(ports[len(latencies) % len(ports)])
         t0 = time.perf_counter()
         status = await conn.post("/v1/applications", body)
         latencies.append(time.perf_counter() - t0)
@@ -398,19 +399,24 @@ async def main() -> None:
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--run", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--replicas", type=int, default=1, help="service processes behind the client (as deployed: 2)")
     args = ap.parse_args()
     run = uuid.uuid4().hex[:6]
     url = make_url(PG).set(database=f"sambang_bench_queue_{run}").render_as_string(hide_password=False)
     dsn = asyncpg_dsn(url)
     await ensure_database(url)
     amqp_conn, _ch, _ex = await absorb_events(run)
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", url, "--run", run, "--port", str(port)
-    )
-    base = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(args.replicas)]
+    procs: list[asyncio.subprocess.Process] = []
+    base = f"http://127.0.0.1:{ports[0]}"
     try:
-        await wait_ready(base, proc)
+        for port in ports:  # one after the other: the first one migrates the database
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable, __file__, "--serve", url, "--run", run, "--port", str(port)
+                )
+            )
+            await wait_ready(f"http://127.0.0.1:{port}", procs[-1])
         admin = issue_dev_token(DEV_HS256_SECRET, sub="bench", office=OFFICE, roles=["admin"])
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
@@ -425,11 +431,12 @@ async def main() -> None:
             per_slot = int(args.attempts * 0.8) // args.slots
             rush_slots = await plan(client, today + dt.timedelta(days=2), [per_slot] * args.slots)
             warm_slots = await plan(client, today + dt.timedelta(days=5), [10_000])
-            await rush(port, warm_slots, 300, args.concurrency)  # warm pools and caches
-            cpu0 = (cpu_seconds(proc.pid), time.process_time())
-            phase1 = await rush(port, rush_slots, args.attempts, args.concurrency)
+            await rush(ports, warm_slots, 300 * len(ports), args.concurrency)  # warm pools and caches
+            cpu0 = (sum(cpu_seconds(p.pid) for p in procs), time.process_time())
+            phase1 = await rush(ports, rush_slots, args.attempts, args.concurrency)
+            phase1["replicas"] = len(ports)
             phase1["cpu_ms_per_attempt"] = {
-                "server": round((cpu_seconds(proc.pid) - cpu0[0]) / args.attempts * 1000, 3),
+                "server": round((sum(cpu_seconds(p.pid) for p in procs) - cpu0[0]) / args.attempts * 1000, 3),
                 "client": round((time.process_time() - cpu0[1]) / args.attempts * 1000, 3),
             }
             print(json.dumps({"phase": "rush", **phase1}), file=sys.stderr)
@@ -437,7 +444,7 @@ async def main() -> None:
             paced_slots = await plan(
                 client, today + dt.timedelta(days=3), [int(rate * args.seconds) + 100] * args.slots
             )
-            phase2 = await paced(port, paced_slots, rate, args.seconds)
+            phase2 = await paced(ports, paced_slots, rate, args.seconds)
             print(json.dumps({"phase": "half_rate", **phase2}), file=sys.stderr)
             raw_slots = await plan(client, today + dt.timedelta(days=4), [per_slot] * args.slots)
         check = await oversold(dsn)
@@ -464,8 +471,9 @@ async def main() -> None:
             )
         )
     finally:
-        proc.terminate()
-        await proc.wait()
+        for proc in procs:
+            proc.terminate()
+            await proc.wait()
         await amqp_conn.close()
         await drop_database(url)
 

@@ -119,6 +119,7 @@ class OutboxRelay:
         unroutable_max_attempts: int = 60,
         concurrency: int = 1,
         linger_seconds: float = 0.003,
+        listen: bool = True,
     ) -> None:
         self.engine = engine
         self.tables = tables
@@ -141,6 +142,7 @@ class OutboxRelay:
         self.concurrency = concurrency if self._postgres else 1
         self._rounds: set[asyncio.Task[None]] = set()
         self.linger_seconds = linger_seconds
+        self.listen = listen
         self._signalled = False
         self._backoff = 0.05
         self._paused_until = 0.0
@@ -231,6 +233,7 @@ class OutboxRelay:
                 unroutable_max_attempts=self.unroutable_max_attempts,
                 concurrency=self.concurrency,
                 linger_seconds=self.linger_seconds,
+                listen=self.listen,
             )
             self._stopping = asyncio.Event()
             self._inner_loop = asyncio.get_running_loop()
@@ -272,7 +275,7 @@ class OutboxRelay:
             self._listener = None
 
     async def _listen(self) -> None:
-        if not self._postgres or (self._listener is not None and not self._listener.is_closed()):
+        if not self.listen or not self._postgres or (self._listener is not None and not self._listener.is_closed()):
             return
         await self._close_listener()
         try:

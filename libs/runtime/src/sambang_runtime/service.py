@@ -127,6 +127,7 @@ class ServiceRuntime:
             poll_seconds=settings.relay_poll_seconds,
             concurrency=settings.relay_concurrency,
             linger_seconds=settings.relay_linger_seconds,
+            listen=settings.relay_listen,
         )
         if settings.relay_thread and not isinstance(self.transport, InMemoryBroker):
             # The in-memory broker lives on the service's loop; RabbitMQ relays get their own thread.

@@ -46,6 +46,12 @@ class RuntimeSettings(BaseSettings):
     relay_thread: bool = True
     #: How long a woken relay waits for more commits to share its round (seconds).
     relay_linger_seconds: float = Field(default=0.003, ge=0, le=1)
+    #: Also wake the relay on PostgreSQL NOTIFY (from any process's commit). Off by default: every
+    #: process that writes the outbox runs a relay woken in-process on commit, and polling covers a
+    #: writer without one; a notification per commit to every replica cost 0.75 ms of CPU per
+    #: booking in bench/booking.py (a quarter of the service's time). Turn on for writers that have
+    #: no relay of their own (scripts, other tools) when a second of delay matters.
+    relay_listen: bool = False
     auth_hs256_secret: str | None = DEV_HS256_SECRET
     auth_jwks_url: str | None = None
     pii_keys: str | None = None

@@ -342,3 +342,28 @@ async def test_partly_unconfirmed_batch_republishes_only_the_unconfirmed_events(
     assert await outbox_count(producer) == 0
     await eventually(lambda: all_applied_once(consumer, ids), what="all five applied once")
     assert sum(harness.probe.calls.values()) == 5  # nothing was published twice
+
+
+async def test_listen_notify_wakes_the_relay_for_a_commit_made_by_another_process(harness: Harness) -> None:
+    if not harness.amqp:
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    from sambang_runtime.db import create_engine
+    from sambang_runtime.uow import UnitOfWorkFactory
+
+    consumer = await harness.start(probe_spec(harness.probe))
+    # Polling every 60 s: only a notification can wake this relay within the test's time.
+    producer = await harness.start(producer_spec(), relay_listen=True, relay_poll_seconds=60)
+    await asyncio.sleep(0.5)  # the relay has done its first round and is waiting
+    other_engine = create_engine(producer.url)  # another process's writes: no in-process wake
+    try:
+        other = UnitOfWorkFactory(other_engine, producer.spec.tables, "producer")
+        async with other() as uow:
+            ev = uow.emit(
+                ApplicationCancelled(
+                    receipt_number=generate_receipt_number("BLT", dt.date(2026, 12, 3)), reason=CancelReason.APPLICANT
+                )
+            )
+            await uow.commit()
+        await eventually(lambda: all_applied_once(consumer, [ev.id]), timeout=10, what="notified relay published")
+    finally:
+        await other_engine.dispose()
