@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+from percentiles import pct
 from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
 from sambang_runtime.db import asyncpg_dsn, drop_database, ensure_database
 from sambang_runtime.settings import RuntimeSettings
@@ -41,15 +42,6 @@ AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:567
 PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 OFFICE = "BNC"
 POOL = 20
-
-
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile in milliseconds."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return round(ordered[k] * 1000, 2)
 
 
 def server_settings(url: str, run: str) -> RuntimeSettings:

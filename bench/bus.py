@@ -23,6 +23,7 @@ import uuid
 from typing import Any
 
 import aio_pika
+from percentiles import pct
 from sambang_contracts import ApplicationCancelled, CancelReason, CloudEvent, dump_event, new_event
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.db import drop_database, new_metadata
@@ -37,15 +38,6 @@ from sqlalchemy import insert
 AMQP = ""
 PG = ""
 WARMUP_SECONDS = 2.0
-
-
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile in milliseconds."""
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return round(values[k] * 1000, 2)
 
 
 def sample_body() -> tuple[str, bytes]:

@@ -32,6 +32,7 @@ from typing import Any
 import aio_pika
 import httpx
 import uvicorn
+from percentiles import pct
 from sambang_contracts.values import generate_billing_code, generate_receipt_number
 from sambang_payment.app import create_app
 from sambang_payment.domain import signature_header
@@ -45,15 +46,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-
-
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile in milliseconds."""
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return round(values[k] * 1000, 2)
 
 
 def raw_hmac_rate(seconds: float = 1.5) -> dict[str, Any]:
