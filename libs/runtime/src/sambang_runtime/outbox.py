@@ -16,8 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
+from sambang_contracts import CloudEvent, dump_event
 from sqlalchemy import (
     DDL,
     BigInteger,
@@ -91,6 +93,19 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
     return BusTables(outbox, inbox)
 
 
+def outbox_row(event: CloudEvent[Any], now: datetime) -> dict[str, Any]:
+    """The ``outbox_message`` row of one event (for the unit of work and for hand-written statements)."""
+    return {
+        "event_id": event.id,
+        "event_type": event.type,
+        "subject": event.subject,
+        "office": event.office,
+        "body": dump_event(event),
+        "created_at": now,
+        "attempts": 0,
+    }
+
+
 def notify_trigger_ddl(table: str = "outbox_message") -> list[str]:
     """SQL that makes every insert into the outbox wake the relays (LISTEN/NOTIFY, on commit)."""
     return [
@@ -146,7 +161,6 @@ class OutboxRelay:
         self._signalled = False
         self._backoff = 0.05
         self._paused_until = 0.0
-        self.last_success: float | None = None
         # Unroutable events are offered again for a while: a consumer that starts later (its queue
         # not declared yet) still gets them; after that they stay flagged for an operator.
         self.unroutable_retry_seconds = unroutable_retry_seconds
@@ -322,7 +336,6 @@ class OutboxRelay:
                 await self.reoffer_unroutable()
             published = await self.publish_pending()
             self._backoff = 0.05
-            self.last_success = time.monotonic()
             self.last_error = None
             if published >= self.batch_max:
                 self._wake.set()  # more may be waiting: go on at once
@@ -428,11 +441,3 @@ class OutboxRelay:
                 EVENTS_UNROUTABLE.labels(self.service, r.event_type).inc()
                 log.warning("outbox.event_unroutable", event_id=r.event_id, event_type=r.event_type)
         return len(rows)
-
-
-async def drain(relay: OutboxRelay, *, within_seconds: float = 10.0) -> None:
-    """Publish until the outbox is empty (tools and tests)."""
-    deadline = time.monotonic() + within_seconds
-    while await relay.publish_pending():
-        if time.monotonic() > deadline:
-            raise TimeoutError("outbox did not drain in time")

@@ -18,7 +18,7 @@ from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
 from .bus.transport import Transport, TransportUnavailable
 from .consumer import EventConsumer, HandlerTable
-from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, PiiCipher, cipher_from_settings
+from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
 from .health import router as health_router
 from .logs import RequestContextMiddleware, configure_logging, get_logger
@@ -292,11 +292,3 @@ async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
 
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
-
-
-def cipher_of(request: Request) -> PiiCipher:
-    """The personal-data cipher of this service."""
-    return get_runtime(request).cipher
-
-
-CipherDep = Annotated[PiiCipher, Depends(cipher_of)]

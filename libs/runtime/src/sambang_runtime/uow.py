@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from sambang_contracts import CloudEvent, EventData, dump_event, new_event
+from sambang_contracts import CloudEvent, EventData, new_event
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .crypto import PiiCipher
-from .outbox import BusTables
+from .outbox import BusTables, outbox_row
 
 
 class UnitOfWork:
@@ -71,21 +71,9 @@ class UnitOfWork:
         if not self.events:
             return
         now = datetime.now(UTC)
-        rows = [
-            {
-                "event_id": ev.id,
-                "event_type": ev.type,
-                "subject": ev.subject,
-                "office": ev.office,
-                "body": dump_event(ev),
-                "created_at": now,
-                "attempts": 0,
-            }
-            for ev in self.events
-        ]
+        rows = [outbox_row(ev, now) for ev in self.events]
         conn = await self.session.connection()
         await conn.execute(insert(self._factory.tables.outbox), rows)
-        self._factory.emitted_total += len(rows)
         self.events = []
 
     async def commit(self) -> None:
@@ -116,7 +104,6 @@ class UnitOfWorkFactory:
         self.service = service
         self.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self.on_commit: Callable[[], None] | None = None
-        self.emitted_total = 0
         #: The service's personal-data cipher (set by the runtime).
         self.cipher: PiiCipher | None = None
 

@@ -163,11 +163,6 @@ class InMemoryBroker:
             "parked": len(parked.ready) if parked else 0,
         }
 
-    def parked_messages(self, queue: str) -> list[tuple[bytes, dict[str, object]]]:
-        """The bodies and headers waiting in the parking queue (tests and tooling)."""
-        parked = self._queues.get(parked_queue_name(queue))
-        return [(m.body, dict(m.headers)) for m in parked.ready] if parked else []
-
     # -- internals -----------------------------------------------------------------------
     def _put(self, q: _Queue, m: _Message) -> None:
         q.ready.append(m)

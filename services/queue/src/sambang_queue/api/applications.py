@@ -12,9 +12,10 @@ import asyncpg
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sambang_contracts import ApplicationCancelled, ArrivalConfirmed, CancelReason, PriorityCategory, dump_event
+from sambang_contracts import ApplicationCancelled, ArrivalConfirmed, CancelReason, PriorityCategory
 from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.crypto import DecryptionError
+from sambang_runtime.outbox import outbox_row
 from sambang_runtime.service import UowDep
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -96,18 +97,7 @@ async def _book_on_postgres(
     events it recorded are written by the same statement instead, in the runtime's outbox format.
     """
     events, uow.events = uow.events, []
-    outbox_rows = [
-        {
-            "event_id": ev.id,
-            "event_type": ev.type,
-            "subject": ev.subject,
-            "office": ev.office,
-            "body": dump_event(ev),
-            "created_at": now,
-            "attempts": 0,
-        }
-        for ev in events
-    ]
+    outbox_rows = [outbox_row(ev, now) for ev in events]
     if idempotency is not None:
         idempotency = {**idempotency, "body": json.dumps(idempotency["body"])}
     runtime = ctx.runtime
