@@ -3,7 +3,6 @@ service would publish them. (A module of its own, not conftest: several conftest
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
@@ -36,19 +35,10 @@ from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
+from sambang_runtime.testing import eventually
 from sqlalchemy import Table, func, select
 
 ADULT = dt.date(1990, 5, 17)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll until ``check`` holds, else fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class BusProbe:

@@ -3,14 +3,12 @@ backends), a settable clock, tokens, and a record of every event the service pub
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 import random
 import string
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,7 +31,7 @@ from sambang_queue.settings import QueueSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import Servers
+from sambang_runtime.testing import Servers, eventually, isolated_settings
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 #: "Today" of most tests: Tuesday 1 December 2026, 07:00 in Blitar.
@@ -307,39 +305,17 @@ async def _true(value: bool) -> bool:
     return value
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15, what: str = "condition") -> None:
-    """Poll until `check` holds, else fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def settings_on(servers: Servers, tmp: Path, backend: str, **overrides: Any) -> RuntimeSettings:
     """Settings of an isolated queue service (own database, exchange and queue names)."""
     uniq = uuid.uuid4().hex[:8]
-    db_kind, bus_kind = backend.split("+")
-    url = (
-        servers.pg_url(f"queue_{uniq}") if db_kind == "postgres" else f"sqlite+aiosqlite:///{tmp / f'queue_{uniq}'}.db"
-    )
     values: dict[str, Any] = {
-        "environment": "test",
-        "service_name": "queue",
-        "database_url": url,
-        "amqp_url": servers.amqp_url() if bus_kind == "amqp" else "memory://",
-        "exchange": f"sambang.events.{uniq}",
-        "queue_prefix": f"sambang.{uniq}",
-        "retry_delay_ms": 200,
         "relay_poll_seconds": 0.2,
-        "log_json": True,
         "log_level": "WARNING",
         "public_base_url": "https://antrian.example.id",
         "database_pool_size": 10,
+        **overrides,
     }
-    values.update(overrides)
-    return RuntimeSettings(**values)
+    return isolated_settings(servers, tmp, "queue", backend, uniq=uniq, **values)
 
 
 async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncIterator[QueueHarness]:

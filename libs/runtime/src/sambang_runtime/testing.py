@@ -14,11 +14,12 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,46 @@ def amqp_url(servers: Servers) -> str:
 SettingsFactory = Callable[..., RuntimeSettings]
 
 
+def isolated_settings(
+    servers: Servers,
+    tmp: Path,
+    service: str,
+    backend: str = "postgres+amqp",
+    *,
+    uniq: str,
+    db_name: str | None = None,
+    **overrides: Any,
+) -> RuntimeSettings:
+    """Settings of a service on ``backend`` "postgres+amqp" or "sqlite+memory", with its own database
+    and exchange and queue names made from ``uniq`` (services sharing ``uniq`` share a bus)."""
+    db_kind, bus_kind = backend.split("+")
+    name = db_name or f"{service}_{uniq}"
+    url = servers.pg_url(name) if db_kind == "postgres" else f"sqlite+aiosqlite:///{tmp / name}.db"
+    values: dict[str, Any] = {
+        "environment": "test",
+        "service_name": service,
+        "database_url": url,
+        "amqp_url": servers.amqp_url() if bus_kind == "amqp" else "memory://",
+        "exchange": f"sambang.events.{uniq}",
+        "queue_prefix": f"sambang.{uniq}",
+        "retry_delay_ms": 200,
+        "relay_poll_seconds": 0.5,
+        "log_json": True,
+    }
+    values.update(overrides)
+    return RuntimeSettings(**values)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll until ``check`` holds, else fail saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 @pytest.fixture
 def make_settings(servers: Servers, tmp_path: Path) -> SettingsFactory:
     """Build settings for a service on ``backend`` "postgres+amqp" or "sqlite+memory", isolated per test."""
@@ -189,22 +230,7 @@ def make_settings(servers: Servers, tmp_path: Path) -> SettingsFactory:
     def factory(
         service: str, backend: str = "postgres+amqp", *, db_name: str | None = None, **overrides: Any
     ) -> RuntimeSettings:
-        db_kind, bus_kind = backend.split("+")
-        name = db_name or f"{service}_{uniq}"
-        url = servers.pg_url(name) if db_kind == "postgres" else f"sqlite+aiosqlite:///{tmp_path / name}.db"
-        values: dict[str, Any] = {
-            "environment": "test",
-            "service_name": service,
-            "database_url": url,
-            "amqp_url": servers.amqp_url() if bus_kind == "amqp" else "memory://",
-            "exchange": f"sambang.events.{uniq}",
-            "queue_prefix": f"sambang.{uniq}",
-            "retry_delay_ms": 200,
-            "relay_poll_seconds": 0.5,
-            "log_json": True,
-        }
-        values.update(overrides)
-        return RuntimeSettings(**values)
+        return isolated_settings(servers, tmp_path, service, backend, uniq=uniq, db_name=db_name, **overrides)
 
     return factory
 

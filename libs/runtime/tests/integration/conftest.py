@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,16 +71,6 @@ def probe_spec(probe: Probe) -> ServiceSpec:
 def producer_spec() -> ServiceSpec:
     """A producer-only service (it consumes nothing)."""
     return ServiceSpec(name="producer", metadata=producer_metadata, tables=producer_tables)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll until ``check`` holds, else fail saying what did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def effect_rows(runtime: ServiceRuntime) -> dict[str, int]:

@@ -13,7 +13,6 @@ from conftest import (
     Harness,
     effect_rows,
     emit_cancellations,
-    eventually,
     probe_spec,
     producer_spec,
 )
@@ -22,6 +21,7 @@ from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.health import readiness
 from sambang_runtime.outbox import OutboxRelay
+from sambang_runtime.testing import eventually
 from sqlalchemy import func, select
 
 

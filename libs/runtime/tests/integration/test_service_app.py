@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import httpx
-from conftest import Harness, effect_rows, emit_cancellations, eventually, probe_spec, producer_spec
+from conftest import Harness, effect_rows, emit_cancellations, probe_spec, producer_spec
 from fastapi import APIRouter, Depends
 from sambang_runtime.auth import issue_dev_token, require_roles
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import create_service_app
+from sambang_runtime.testing import eventually
 
 
 async def test_service_app_serves_health_readiness_metrics_and_problems(harness: Harness) -> None:

@@ -93,7 +93,7 @@ async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory
     async def voided() -> bool:
         return (await h.bill(receipt)).status == "VOID"
 
-    from payment_support import eventually
+    from sambang_runtime.testing import eventually
 
     await eventually(voided, what="bill voided")
 

@@ -6,10 +6,11 @@ import asyncio
 import collections
 import datetime as dt
 
-from payment_support import HarnessFactory, eventually, payment_body
+from payment_support import HarnessFactory, payment_body
 from sambang_payment.billing import sweep_expired
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
+from sambang_runtime.testing import eventually
 
 
 async def test_two_replicas_sweeping_together_expire_each_bill_exactly_once(payment_harness: HarnessFactory) -> None:

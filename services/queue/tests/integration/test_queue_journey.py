@@ -60,9 +60,9 @@ async def test_bill_summary_is_shown_and_payment_may_come_before_the_bill(queue:
         view = (await queue.status(receipt, app["birth_date"])).json()
         return "BILL_ISSUED" in [t["step"] for t in view["timeline"]]
 
-    from conftest import eventually
+    from sambang_runtime.testing import eventually
 
-    await eventually(has_bill, what="bill summary")
+    await eventually(has_bill, timeout=15, what="bill summary")
     assert view["status"] == "PAID" and view["bill"]["status"] == "PAID" and view["bill"]["amount"] == 350_000
     steps = [t["step"] for t in view["timeline"]]
     assert {"PAID", "BILL_ISSUED", "ARRIVAL_LINK_ISSUED"} <= set(steps)
@@ -142,13 +142,13 @@ async def test_bill_expiry_after_payment_changes_nothing(queue: QueueHarness) ->
         source="sambang/capture",
     )
     view = await queue.wait_status(app["receipt_number"], "PAID")
-    from conftest import eventually
+    from sambang_runtime.testing import eventually
 
     async def verified() -> bool:
         v = (await queue.status(app["receipt_number"], app["birth_date"])).json()
         return "DOCUMENTS_VERIFIED" in [t["step"] for t in v["timeline"]]
 
-    await eventually(verified, what="documents on the timeline")
+    await eventually(verified, timeout=15, what="documents on the timeline")
     assert view["status"] == "PAID" and await booked_count(queue, s["slot_id"]) == 1
     assert not queue.events("queue.application.cancelled", app["receipt_number"])
 

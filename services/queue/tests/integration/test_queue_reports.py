@@ -8,7 +8,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from conftest import DAY0, QueueHarness, eventually
+from conftest import DAY0, QueueHarness
 from sambang_contracts import (
     CaptureCompleted,
     CaptureItem,
@@ -18,6 +18,7 @@ from sambang_contracts import (
     InterviewDecision,
     PassportIssued,
 )
+from sambang_runtime.testing import eventually
 
 TOMORROW = DAY0 + dt.timedelta(days=1)
 
