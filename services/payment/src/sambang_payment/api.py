@@ -13,6 +13,7 @@ from sambang_contracts import PaymentSource
 from sambang_runtime.auth import OptionalPrincipal, Principal, ensure_office, require_roles
 from sambang_runtime.logs import get_logger
 from sambang_runtime.problems import ProblemError
+from sambang_runtime.ratelimit import RateLimiter
 from sambang_runtime.service import RuntimeDep, UowDep
 from sqlalchemy import select
 
@@ -21,7 +22,6 @@ from .dialects import insert_ignoring_conflicts
 from .domain import (
     FeeScheduleDocument,
     PaymentRuleError,
-    RateLimiter,
     SettlementFileError,
     SignatureError,
     as_utc,

@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
 from sambang_runtime.logs import get_logger
+from sambang_runtime.ratelimit import RateLimiter
 from sambang_runtime.service import (
     ServiceDescriptor,
     ServiceRuntime,
@@ -21,7 +22,6 @@ from sambang_runtime.settings import RuntimeSettings
 
 from .api import router
 from .billing import sweep_expired
-from .domain import RateLimiter
 from .handlers import PaymentHandlers
 from .models import bus_tables, metadata
 from .partners import seed_dev_partner

@@ -16,7 +16,6 @@ from sambang_payment.domain import (
     FeeScheduleDocument,
     KnownPayment,
     Outcome,
-    RateLimiter,
     SettlementFileError,
     SignatureError,
     age_on,
@@ -369,21 +368,3 @@ def test_empty_file_wrong_header_and_non_utf8_are_refused_whole(raw: bytes, code
         parse_settlement(raw)
     assert info.value.code == code
     assert info.value.detail_id and info.value.detail_en
-
-
-# --- rate limit ----------------------------------------------------------------------------------
-
-
-def test_rate_limiter_allows_a_burst_then_says_how_long_to_wait() -> None:
-    limiter = RateLimiter(3, 1.0)
-    assert [limiter.take("a", 100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.take("a", 100.0) == pytest.approx(1.0)
-    assert limiter.take("b", 100.0) == 0.0  # per client
-    assert limiter.take("a", 101.0) == 0.0  # refilled
-
-
-def test_rate_limiter_memory_is_bounded() -> None:
-    limiter = RateLimiter(1, 1.0, max_keys=10)
-    for i in range(100):
-        limiter.take(str(i), float(i))
-    assert len(limiter._buckets) <= 10

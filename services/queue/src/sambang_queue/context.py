@@ -10,8 +10,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from sambang_runtime.crypto import PiiCipher
+from sambang_runtime.ratelimit import RateLimiter
 
-from .domain import Clock, Mac, RateLimiter, system_clock
+from .domain import Clock, Mac, system_clock
 from .offices import OfficeDirectory
 from .settings import QueueSettings
 
@@ -26,7 +27,7 @@ class QueueContext:
         self.settings = settings or QueueSettings()
         self.clock = clock
         self.offices = OfficeDirectory(self.settings.office_cache_seconds)
-        self.limiter = RateLimiter(capacity=self.settings.lookup_burst, rate=self.settings.lookup_per_minute / 60)
+        self.limiter = RateLimiter(self.settings.lookup_burst, self.settings.lookup_per_minute / 60)
         self._runtime: ServiceRuntime | None = None
 
     def bind(self, runtime: ServiceRuntime) -> None:

@@ -12,7 +12,7 @@ import hmac
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -351,49 +351,6 @@ def verify_arrival_token(receipt_number: str, token: str, now: dt.datetime, mac:
 
 
 # --- rate limiting ----------------------------------------------------------------------------------
-
-
-@dataclass
-class TokenBucket:
-    """A token bucket: `capacity` requests at once, refilled at `rate` per second."""
-
-    capacity: float
-    rate: float
-    tokens: float = -1.0
-    updated: float = 0.0
-
-    def take(self, now: float) -> float:
-        """Take one token; returns 0 when allowed, else the seconds to wait."""
-        if self.tokens < 0:
-            self.tokens, self.updated = self.capacity, now
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-
-@dataclass
-class RateLimiter:
-    """Token buckets per client; old buckets are dropped so memory stays bounded."""
-
-    capacity: float
-    rate: float
-    max_clients: int = 10_000
-    buckets: dict[str, TokenBucket] = field(default_factory=dict)
-
-    def take(self, client: str, now: float) -> float:
-        """0 when allowed, else the seconds until the client may try again."""
-        bucket = self.buckets.get(client)
-        if bucket is None:
-            if len(self.buckets) >= self.max_clients:
-                # Full buckets are the same as new ones: forget those first.
-                full = [k for k, b in self.buckets.items() if b.tokens + (now - b.updated) * b.rate >= b.capacity]
-                for k in full or list(self.buckets)[: self.max_clients // 2]:
-                    del self.buckets[k]
-            bucket = self.buckets[client] = TokenBucket(self.capacity, self.rate)
-        return bucket.take(now)
 
 
 # --- report statistics ------------------------------------------------------------------------------

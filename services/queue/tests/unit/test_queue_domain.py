@@ -7,11 +7,9 @@ import datetime as dt
 import pytest
 from sambang_contracts import Lane, OfficeSettings, PriorityCategory, Stage
 from sambang_queue.domain import (
-    RateLimiter,
     RuleBroken,
     SessionPlan,
     Status,
-    TokenBucket,
     add_working_days,
     advanced,
     age_on,
@@ -297,23 +295,6 @@ def test_arrival_token_of_another_receipt_or_altered_is_invalid() -> None:
 
 
 # --- rate limiting and statistics ----------------------------------------------------------------------------------
-
-
-def test_token_bucket_allows_a_burst_then_the_rate() -> None:
-    bucket = TokenBucket(capacity=3, rate=1.0)
-    assert [bucket.take(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert bucket.take(0.0) == pytest.approx(1.0)
-    assert bucket.take(1.0) == 0.0
-
-
-def test_rate_limiter_keeps_clients_apart_and_bounded() -> None:
-    limiter = RateLimiter(capacity=1, rate=0.1, max_clients=4)
-    assert limiter.take("a", 0) == 0
-    assert limiter.take("a", 0) > 0
-    assert limiter.take("b", 0) == 0
-    for i in range(10):
-        limiter.take(f"c{i}", 100.0 + i)
-    assert len(limiter.buckets) <= 4
 
 
 def test_percentile_interpolates_and_summary_reports_minutes() -> None:
