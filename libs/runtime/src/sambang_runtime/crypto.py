@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .entropy import token_bytes
+
 __all__ = [
     "DEV_BLIND_INDEX_KEY",
     "DEV_PII_KEYS",
@@ -75,7 +77,7 @@ class PiiCipher:
 
     def _seal(self, data: bytes, context: str) -> tuple[bytes, bytes]:
         # A random 96-bit nonce per message; at our volumes the collision risk is negligible.
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = token_bytes(_NONCE_BYTES)
         sealed = self._ciphers[self._active_key_id].encrypt(nonce, data, _associated_data(context))
         return nonce, sealed
 

@@ -33,7 +33,7 @@ def is_postgres(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -51,8 +51,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        # A fixed pool: under a rush, overflow connections were opened and closed by the hundred a
+        # second (a backend fork each); requests now wait for a connection (pool_timeout, then 503).
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
         # No pre-ping: it costs a round trip per transaction; dead connections are dropped on error
         # and recycled hourly instead.
         pool_recycle=3600,

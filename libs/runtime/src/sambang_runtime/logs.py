@@ -7,12 +7,13 @@ import logging
 import re
 import sys
 import time
-import uuid
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .entropy import uuid4
 
 __all__ = [
     "PERSONAL_DATA_KEYS",
@@ -268,7 +269,7 @@ class RequestContextMiddleware:
                 if _REQUEST_ID_PATTERN.match(candidate):
                     return candidate
                 break
-        return uuid.uuid4().hex
+        return uuid4().hex
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""

@@ -67,13 +67,33 @@ def run_env(target_metadata: MetaData) -> None:
         asyncio.run(run_async())
 
 
-def create_outbox_notify_trigger() -> None:
-    """Inside a migration: on PostgreSQL, make outbox inserts wake the relays (LISTEN/NOTIFY)."""
-    from .outbox import notify_trigger_ddl
+_NOTIFY_TRIGGER = "outbox_message_notify"
 
+
+def create_outbox_notify_trigger() -> None:
+    """Inside a migration: the NOTIFY trigger the first revisions of queue and payment created.
+
+    Superseded by ``drop_outbox_notify_trigger()`` (the relay no longer listens: the trigger cost a
+    cluster-wide lock at every commit); kept because those revisions call it, and a migration's
+    history does not change.
+    """
     if context.get_bind().dialect.name == "postgresql":
-        for stmt in notify_trigger_ddl():
-            context.execute(stmt)
+        context.execute(
+            f"CREATE OR REPLACE FUNCTION {_NOTIFY_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN PERFORM pg_notify('sambang_outbox', ''); RETURN NULL; END $$"
+        )
+        context.execute(f"DROP TRIGGER IF EXISTS {_NOTIFY_TRIGGER} ON outbox_message")
+        context.execute(
+            f"CREATE TRIGGER {_NOTIFY_TRIGGER} AFTER INSERT ON outbox_message"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {_NOTIFY_TRIGGER}()"
+        )
+
+
+def drop_outbox_notify_trigger() -> None:
+    """Inside a migration: on PostgreSQL, remove the outbox's NOTIFY trigger and its function."""
+    if context.get_bind().dialect.name == "postgresql":
+        context.execute(f"DROP TRIGGER IF EXISTS {_NOTIFY_TRIGGER} ON outbox_message")
+        context.execute(f"DROP FUNCTION IF EXISTS {_NOTIFY_TRIGGER}()")
 
 
 def new_revision(script_location: Path, metadata_url: str, message: str) -> None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -63,6 +64,10 @@ COMMON_MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "rate_limited": (
             "Too many requests; please wait before trying again",
             "Terlalu banyak permintaan; silakan tunggu sebelum mencoba lagi",
+        ),
+        "service_busy": (
+            "The service is busy; nothing was changed, please try again shortly",
+            "Layanan sedang sibuk; tidak ada yang diubah, silakan coba lagi sebentar lagi",
         ),
     }
 )
@@ -271,6 +276,15 @@ async def _handle_http_exception(request: Request, exc: Exception) -> Response:
     return problem_response(request, status, code, detail_en, detail_id, headers=exc.headers)
 
 
+async def _handle_pool_timeout(request: Request, exc: Exception) -> Response:
+    # Every database connection stayed busy for the pool's timeout: the request never started its
+    # transaction. The pool is fixed in size (no overflow), so a rush queues rather than opening
+    # connections PostgreSQL would have to fork for.
+    _log.warning("database_pool_exhausted", method=request.method, path=request.url.path)
+    detail_en, detail_id = COMMON_MESSAGES["service_busy"]
+    return problem_response(request, 503, "service_busy", detail_en, detail_id, headers={"Retry-After": "2"})
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     # exc_info explicitly: Starlette calls this handler from middleware, not always inside `except`.
     _log.exception("unhandled_exception", method=request.method, path=request.url.path, exc_info=exc)
@@ -283,4 +297,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(PoolTimeout, _handle_pool_timeout)
     app.add_exception_handler(Exception, _handle_unexpected)

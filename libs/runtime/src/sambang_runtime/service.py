@@ -114,7 +114,9 @@ class ServiceRuntime:
         self.spec = spec
         self.settings = settings
         self.url = settings.service_db_url
-        self.engine = engine or create_engine(self.url, pool_size=settings.database_pool_size)
+        self.engine = engine or create_engine(
+            self.url, pool_size=settings.database_pool_size, pool_timeout=settings.database_pool_timeout_seconds
+        )
         self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name)
         self._owns_transport = transport is None
         self.transport: Transport = transport or build_transport(settings)
@@ -127,7 +129,7 @@ class ServiceRuntime:
             poll_seconds=settings.relay_poll_seconds,
             concurrency=settings.relay_concurrency,
             linger_seconds=settings.relay_linger_seconds,
-            listen=settings.relay_listen,
+            linger_max_seconds=settings.relay_linger_max_seconds,
         )
         if settings.relay_thread and not isinstance(self.transport, InMemoryBroker):
             # The in-memory broker lives on the service's loop; RabbitMQ relays get their own thread.
@@ -261,10 +263,15 @@ def create_service_app(
     return app
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+def runtime_of(request: Request) -> ServiceRuntime:
     """The runtime of the app serving this request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the runtime (async, so FastAPI does not hand it to a worker thread)."""
+    return runtime_of(request)
 
 
 def run_service(descriptor: ServiceDescriptor) -> None:
@@ -285,7 +292,7 @@ def run_service(descriptor: ServiceDescriptor) -> None:
 
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
     """A unit of work for one request, correlated with its request id."""
-    runtime = get_runtime(request)
+    runtime = runtime_of(request)
     async with runtime.uow(request.headers.get("x-request-id")) as uow:
         yield uow
 

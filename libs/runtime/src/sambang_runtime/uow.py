@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .crypto import PiiCipher
+from .entropy import uuid4
 from .outbox import BusTables, outbox_row
 
 
@@ -62,6 +63,7 @@ class UnitOfWork:
             subject=subject,
             office=office,
             correlationid=self.correlation_id,
+            event_id=str(uuid4()),
         )
         self.events.append(ev)
         return ev

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import httpx
-from conftest import Harness, effect_rows, emit_cancellations, probe_spec, producer_spec
+import pytest
+from conftest import Harness, effect, effect_rows, emit_cancellations, probe_spec, producer_spec
 from fastapi import APIRouter, Depends
 from sambang_runtime.auth import issue_dev_token, require_roles
 from sambang_runtime.problems import ProblemError
-from sambang_runtime.service import create_service_app
+from sambang_runtime.service import UowDep, create_service_app
 from sambang_runtime.testing import eventually
+from sqlalchemy import insert
 
 
 async def test_service_app_serves_health_readiness_metrics_and_problems(harness: Harness) -> None:
@@ -65,3 +67,35 @@ async def test_service_app_serves_health_readiness_metrics_and_problems(harness:
 async def _applied(runtime: object, ids: list[str]) -> bool:
     rows = await effect_rows(runtime)  # type: ignore[arg-type]
     return all(rows.get(i) == 1 for i in ids)
+
+
+async def test_a_request_that_finds_every_connection_busy_gets_503_and_changes_nothing(harness: Harness) -> None:
+    if not harness.amqp:
+        pytest.skip("the pool of PostgreSQL connections is the subject")
+    router = APIRouter()
+
+    @router.post("/v1/probe/writes")
+    async def write(uow: UowDep) -> dict[str, int]:
+        """Writes one effect row."""
+        conn = await uow.session.connection()
+        await conn.execute(insert(effect).values(event_id="http-write", receipt_number="BLT2612010421733"))
+        await uow.commit()
+        return {"written": 1}
+
+    spec = probe_spec(harness.probe)
+    spec.routers = [router]
+    settings = harness.settings("probe", database_pool_size=1, database_pool_timeout_seconds=0.3)
+    app = create_service_app(spec, settings, transport=harness.transport(settings), configure_logs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        runtime = app.state.runtime
+        async with runtime.engine.connect():  # the only connection is taken
+            busy = await client.post("/v1/probe/writes", headers={"Accept-Language": "en"})
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert busy.json()["code"] == "service_busy" and busy.headers["retry-after"] == "2"
+        assert "http-write" not in await effect_rows(runtime)
+        done = await client.post("/v1/probe/writes")  # the connection is back: the same request works
+        assert done.status_code == 200 and (await effect_rows(runtime))["http-write"] == 1

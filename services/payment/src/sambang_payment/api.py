@@ -67,7 +67,7 @@ def problem(error: PaymentRuleError, status: int | None = None) -> ProblemError:
     )
 
 
-def settings_of(request: Request) -> PaymentSettings:
+async def settings_of(request: Request) -> PaymentSettings:
     """The payment settings built by the composition root."""
     settings: PaymentSettings = request.app.state.payment_settings
     return settings

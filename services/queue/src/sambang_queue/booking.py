@@ -23,6 +23,7 @@ from sambang_contracts import (
 )
 from sambang_contracts import Slot as SlotValue
 from sambang_contracts.values import generate_receipt_number
+from sambang_runtime.entropy import SYSTEM_RANDOM
 from sqlalchemy import TextClause, insert, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -71,7 +72,7 @@ class Appointment:
 
 def new_receipt_number(office: str, registered_on: dt.date) -> str:
     """A fresh receipt number (libs/contracts) for an office and registration day."""
-    return generate_receipt_number(office, registered_on)
+    return generate_receipt_number(office, registered_on, SYSTEM_RANDOM)
 
 
 def application_row(

@@ -241,19 +241,29 @@ class AmqpTransport:
         # aiormq's own basic_publish with wait=False: aio-pika's publish holds the channel lock until
         # each frame is flushed, so a batch costs an event-loop turn per message, and on a loop busy
         # with HTTP requests that stretched a 250-event batch to 18 s. Confirms are still awaited.
-        pending = [
-            channel.basic_publish(  # type: ignore[call-arg]  # wait= exists on aiormq.Channel
-                m.body,
-                exchange=self.exchange_name,
-                routing_key=m.event_type,
-                properties=self._message(m).properties,
-                mandatory=True,
-                timeout=self.publish_timeout,
-                wait=False,
+        # One deadline for the whole batch, not a timer per message; what is not confirmed by then
+        # is cancelled and counts as not confirmed.
+        tasks = [
+            asyncio.ensure_future(
+                channel.basic_publish(  # type: ignore[call-arg]  # wait= exists on aiormq.Channel
+                    m.body,
+                    exchange=self.exchange_name,
+                    routing_key=m.event_type,
+                    properties=self._properties(m),
+                    mandatory=True,
+                    wait=False,
+                )
             )
             for m in messages
         ]
-        results = await asyncio.gather(*pending, return_exceptions=True)
+        _done, late = await asyncio.wait(tasks, timeout=self.publish_timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+        results: list[Any] = [
+            TimeoutError("not confirmed in time") if t.cancelled() else (t.exception() or t.result()) for t in tasks
+        ]
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures and len(failures) == len(results):
             # Nothing got through (a dropped connection): the caller keeps every row.
@@ -278,13 +288,12 @@ class AmqpTransport:
         return outcomes
 
     @staticmethod
-    def _message(m: OutgoingMessage) -> aio_pika.Message:
-        return aio_pika.Message(
-            m.body,
+    def _properties(m: OutgoingMessage) -> aiormq.spec.Basic.Properties:
+        return aiormq.spec.Basic.Properties(
             content_type=CONTENT_TYPE,
             message_id=m.event_id,
-            type=m.event_type,
-            delivery_mode=DeliveryMode.PERSISTENT,
+            message_type=m.event_type,
+            delivery_mode=DeliveryMode.PERSISTENT.value,
             headers={"subject": m.subject, "office": m.office, ATTEMPT_HEADER: 0},
         )
 

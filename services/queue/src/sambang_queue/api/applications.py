@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import uuid
 from typing import Annotated, Any
 
 import asyncpg
@@ -15,6 +14,7 @@ from pydantic import Field
 from sambang_contracts import ApplicationCancelled, ArrivalConfirmed, CancelReason, PriorityCategory
 from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.crypto import DecryptionError
+from sambang_runtime.entropy import uuid4
 from sambang_runtime.outbox import outbox_row
 from sambang_runtime.service import UowDep
 from sqlalchemy import Row, insert, select, update
@@ -214,7 +214,7 @@ async def _register(
             raise problem(
                 "active_application_exists", extra={"members": [i for i, h in enumerate(hashes) if h in taken]}
             )
-    group_id = uuid.uuid4().hex if group else None
+    group_id = uuid4().hex if group else None
     for _attempt in range(_RECEIPT_ATTEMPTS):
         receipts: list[str] = []
         while len(receipts) < len(members):

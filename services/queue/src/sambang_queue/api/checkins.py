@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +11,7 @@ from sambang_contracts import Lane, PriorityCategory, VisitCheckedIn
 from sambang_contracts.values import ticket_letter
 from sambang_runtime.auth import Principal
 from sambang_runtime.crypto import DecryptionError
+from sambang_runtime.entropy import uuid4
 from sambang_runtime.service import UowDep
 from sqlalchemy import Row, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -66,7 +66,7 @@ async def _admit(
     """Give a ticket (and a priority seat), queue the visit and tell the tablets and the boards."""
     today = local_today(now, info.timezone)
     lane = lane_for(category)
-    visit_id = uuid.uuid4().hex
+    visit_id = uuid4().hex
     ticket = await next_ticket(conn, info.code, today, ticket_letter(lane))
     seat = (
         await allocate_seat(conn, info.code, today, info.settings.priority_seats, visit_id)

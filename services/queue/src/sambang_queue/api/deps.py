@@ -22,8 +22,8 @@ from ..offices import OfficeInfo
 OFFICER_ROLES = ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor")
 
 
-def get_context(request: Request) -> QueueContext:
-    """The queue context of the app serving this request."""
+async def get_context(request: Request) -> QueueContext:
+    """The queue context of the app serving this request (async: a sync dependency costs a thread hop)."""
     ctx: QueueContext = request.app.state.queue
     return ctx
 

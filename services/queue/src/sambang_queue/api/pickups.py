@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +11,7 @@ from pydantic import Field
 from sambang_contracts import CollectedBy, Lane, PassportCollected
 from sambang_contracts.values import Nik
 from sambang_runtime.auth import ensure_office
+from sambang_runtime.entropy import uuid4
 from sambang_runtime.service import UowDep
 from sqlalchemy import insert, select, update
 
@@ -71,7 +71,7 @@ async def take_pickup_ticket(
     ).first()
     if existing is not None:
         return JSONResponse(_pickup_view(existing, await position_of(conn, existing)), status_code=200)
-    visit_id = uuid.uuid4().hex
+    visit_id = uuid4().hex
     ticket = await next_ticket(conn, info.code, today, "C")
     await conn.execute(
         insert(visit).values(
