@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -81,3 +83,40 @@ def test_migrations_at_head_match_the_models(
             await drop_database(url)
 
     asyncio.run(check())
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_no_route_dependency_runs_in_the_thread_pool(descriptor: ServiceDescriptor, tmp_path: Path) -> None:
+    """FastAPI runs a plain `def` dependency or endpoint on a worker thread: a thread hop and a GIL
+    hand-over per request (measured in bench/booking.py). Every one must be `async def`."""
+    from fastapi.routing import APIRoute
+    from sambang_runtime.service import settings_for
+
+    settings = settings_for(descriptor.name, database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", amqp_url="memory://")
+    app = descriptor.create_app(settings)
+    sync: list[str] = []
+
+    def visit(dependant: Any, route: str) -> None:
+        call = dependant.call
+        if call is not None and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
+            sync.append(f"{route}: {getattr(call, '__qualname__', call)}")
+        for sub in dependant.dependencies:
+            visit(sub, route)
+
+    def api_routes(routes: list[Any]) -> list[APIRoute]:
+        # FastAPI keeps an included router whole (its `original_router`) rather than copying its routes.
+        found: list[APIRoute] = []
+        for r in routes:
+            if isinstance(r, APIRoute):
+                found.append(r)
+            else:
+                inner = getattr(getattr(r, "original_router", r), "routes", None)
+                if inner is not None and inner is not routes:
+                    found += api_routes(list(inner))
+        return found
+
+    routes = api_routes(list(app.routes))
+    assert len(routes) > 5, "the walk found no routes: has FastAPI changed how it keeps included routers?"
+    for r in routes:
+        visit(r.dependant, f"{sorted(r.methods)} {r.path}")
+    assert sync == [], "plain def dependencies/endpoints (run on a worker thread): " + "; ".join(sync)
