@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sambang_contracts import ApplicationCancelled, ArrivalConfirmed, CancelReason, PriorityCategory
@@ -278,19 +278,23 @@ async def _register(
 
 
 @router.post("/v1/applications", status_code=201)
-async def create_application(body: ApplicationIn, ctx: Ctx, uow: UowDep, key: IdempotencyKey = None) -> JSONResponse:
+async def create_application(body: ApplicationIn, request: Request, key: IdempotencyKey = None) -> JSONResponse:
     """Book a place and register a pre-application; `Idempotency-Key` honoured."""
     key = _check_key(key)
-    return await _register(
-        ctx,
-        uow,
-        office_code=body.office,
-        slot_id=body.slot_id,
-        members=[body],
-        group=False,
-        key=key,
-        request_hash=_request_hash("applications", body),
-    )
+    # The endpoint of a booking rush opens its unit of work itself: as a dependency (UowDep) it costs
+    # FastAPI an exit stack and a cancel scope per request (bench/booking.py).
+    ctx: QueueContext = request.app.state.queue
+    async with ctx.runtime.uow(request.headers.get("x-request-id")) as uow:
+        return await _register(
+            ctx,
+            uow,
+            office_code=body.office,
+            slot_id=body.slot_id,
+            members=[body],
+            group=False,
+            key=key,
+            request_hash=_request_hash("applications", body) if key else "",
+        )
 
 
 @router.post("/v1/application-groups", status_code=201)
@@ -305,7 +309,7 @@ async def create_group(body: GroupIn, ctx: Ctx, uow: UowDep, key: IdempotencyKey
         members=list(body.members),
         group=True,
         key=key,
-        request_hash=_request_hash("application-groups", body),
+        request_hash=_request_hash("application-groups", body) if key else "",
     )
 
 
