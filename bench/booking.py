@@ -128,18 +128,47 @@ def booking(slot_id: int) -> dict[str, Any]:
     }
 
 
-async def absorb_events(run: str) -> Any:
-    """A sink queue on the bench exchange, so published events are routable (as with real consumers)."""
-    import aio_pika
+class EventLag:
+    """Consumes the events the service publishes and keeps, per event, the time from its emission
+    (the event's own `time`, set before its commit) to its delivery here: what a consumer waits."""
 
-    conn = await aio_pika.connect_robust(AMQP)
-    ch = await conn.channel()
-    ex = await ch.declare_exchange(f"bench.events.{run}", aio_pika.ExchangeType.TOPIC, durable=True)
-    q = await ch.declare_queue(
-        f"bench.sink.{run}", arguments={"x-max-length": 1000, "x-overflow": "drop-head"}, auto_delete=True
-    )
-    await q.bind(ex, "#")
-    return conn, ch, ex
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+
+    def take(self) -> list[float]:
+        """The lags since the last call (seconds)."""
+        taken, self.lags = self.lags, []
+        return taken
+
+    async def start(self, run: str) -> Any:
+        """A queue bound to every event type on the bench exchange, consumed here."""
+        import aio_pika
+
+        conn = await aio_pika.connect_robust(AMQP)
+        ch = await conn.channel()
+        await ch.set_qos(prefetch_count=1000)
+        ex = await ch.declare_exchange(f"bench.events.{run}", aio_pika.ExchangeType.TOPIC, durable=True)
+        q = await ch.declare_queue(f"bench.sink.{run}", auto_delete=True)
+        await q.bind(ex, "#")
+
+        async def on_message(message: Any) -> None:
+            # Cheap on purpose (no ack, no JSON parse): this runs in the load generator's process.
+            at = message.body.find(b'"time":"') + 8
+            sent = dt.datetime.fromisoformat(message.body[at : message.body.index(b'"', at)].decode())
+            self.lags.append((dt.datetime.now(dt.UTC) - sent).total_seconds())
+
+        await q.consume(on_message, no_ack=True)
+        return conn
+
+
+async def drain(lag: EventLag, expected: int, patience: float = 60.0) -> dict[str, Any]:
+    """Wait until `expected` events arrived (or `patience` seconds passed); their lag's p50/p99 and the count."""
+    got: list[float] = []
+    deadline = time.perf_counter() + patience
+    while len(got) < expected and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+        got += lag.take()
+    return {"events": len(got), "expected": expected, "p50_ms": pct(got, 50), "p99_ms": pct(got, 99)}
 
 
 async def wait_ready(base: str, proc: asyncio.subprocess.Process) -> None:
@@ -408,7 +437,8 @@ async def main() -> None:
     url = make_url(PG).set(database=f"sambang_bench_queue_{run}").render_as_string(hide_password=False)
     dsn = asyncpg_dsn(url)
     await ensure_database(url)
-    amqp_conn, _ch, _ex = await absorb_events(run)
+    lag = EventLag()
+    amqp_conn = await lag.start(run)
     ports = [free_port() for _ in range(args.replicas)]
     procs: list[asyncio.subprocess.Process] = []
     base = f"http://127.0.0.1:{ports[0]}"
@@ -435,7 +465,8 @@ async def main() -> None:
             # Every round books on days of its own (up to 30 days ahead: the booking window).
             days = iter(range(2, 31))
             warm_slots = await plan(client, today + dt.timedelta(days=next(days)), [10_000])
-            await rush(ports, warm_slots, 300 * len(ports), args.concurrency)  # warm pools and caches
+            warm = await rush(ports, warm_slots, 300 * len(ports), args.concurrency)  # warm pools and caches
+            await drain(lag, warm["created"])
             # This machine is shared and its speed drifts: rush and raw loop take turns, and the
             # median of the rounds' ratios is reported, each ratio from two runs seconds apart.
             rounds: list[dict[str, Any]] = []
@@ -444,6 +475,7 @@ async def main() -> None:
                 raw_slots = await plan(client, today + dt.timedelta(days=next(days)), [per_slot] * args.slots)
                 cpu0 = (sum(cpu_seconds(p.pid) for p in procs), time.process_time())
                 http = await rush(ports, rush_slots, args.attempts, args.concurrency)
+                http["event_lag"] = await drain(lag, http["created"])
                 http["replicas"] = len(ports)
                 http["cpu_ms_per_attempt"] = {
                     "server": round((sum(cpu_seconds(p.pid) for p in procs) - cpu0[0]) / args.attempts * 1000, 3),
@@ -459,6 +491,7 @@ async def main() -> None:
                 client, today + dt.timedelta(days=next(days)), [int(rate * args.seconds) + 100] * args.slots
             )
             phase2 = await paced(ports, paced_slots, rate, args.seconds)
+            phase2["event_lag"] = await drain(lag, phase2["created"])
             print(json.dumps({"phase": "half_rate", **phase2}), file=sys.stderr)
         check = await oversold(dsn)
         ratio = middle["ratio"]
