@@ -227,13 +227,21 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, body: dict[str, Any]) -> int:
-        """POST and return the status (the body is read and dropped); 599 when the connection broke."""
-        try:
-            return await self._post(path, body)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            await self.close()
-            self.reader = self.writer = None
-            return 599
+        """POST and return the status (the body is read and dropped); 599 when the connection broke.
+
+        A kept-alive connection the server closed while it sat idle (uvicorn closes them after 5 s)
+        breaks on its next request before any answer: that request is sent once more on a new
+        connection, as HTTP clients do. A second break counts as 599.
+        """
+        for fresh in (self.writer is None, True):
+            try:
+                return await self._post(path, body)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                await self.close()
+                self.reader = self.writer = None
+                if fresh:
+                    break
+        return 599
 
     async def _post(self, path: str, body: dict[str, Any]) -> int:
         if self.writer is None or self.reader is None:
@@ -330,6 +338,7 @@ async def paced(ports: list[int], slot_ids: list[int], rate: float, seconds: flo
         "offered_rate": round(rate, 1),
         "attempts": total,
         "created": statuses.get(201, 0),
+        "other_statuses": {str(k): v for k, v in statuses.items() if k != 201},
         "p50_ms": pct(latencies, 50),
         "p99_ms": pct(latencies, 99),
     }
