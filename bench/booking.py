@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 OFFICE = "BNC"
-POOL = int(os.environ.get("BENCH_POOL", "20"))
+POOL = 20
 
 
 def server_settings(url: str, run: str) -> RuntimeSettings:

@@ -293,10 +293,14 @@ def run_service(descriptor: ServiceDescriptor) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop")
 
 
+def request_uow(request: Request) -> UnitOfWork:
+    """A unit of work for one request, correlated with its request id (``async with`` it)."""
+    return runtime_of(request).uow(request.headers.get("x-request-id"))
+
+
 async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    """A unit of work for one request, correlated with its request id."""
-    runtime = runtime_of(request)
-    async with runtime.uow(request.headers.get("x-request-id")) as uow:
+    """FastAPI dependency: the request's unit of work (``request_uow``), closed after the response."""
+    async with request_uow(request) as uow:
         yield uow
 
 

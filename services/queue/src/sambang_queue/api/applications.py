@@ -16,7 +16,7 @@ from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.crypto import DecryptionError
 from sambang_runtime.entropy import uuid4
 from sambang_runtime.outbox import outbox_row
-from sambang_runtime.service import UowDep
+from sambang_runtime.service import UowDep, request_uow
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,7 +50,16 @@ from ..errors import problem
 from ..models import application, idempotency_record, timeline_entry, visit
 from ..trail import add_audit, add_timeline
 from ..visits import position_of, set_status
-from .deps import OFFICER_ROLES, Conn, Ctx, RateLimited, office_or_404, officer_of_office, valid_receipt
+from .deps import (
+    OFFICER_ROLES,
+    Conn,
+    Ctx,
+    RateLimited,
+    context_of,
+    office_or_404,
+    officer_of_office,
+    valid_receipt,
+)
 from .deps import application_row as load_application
 from .schemas import ApplicationIn, GroupIn, MemberIn, Strict
 
@@ -168,9 +177,12 @@ async def _register(
     members: list[MemberIn],
     group: bool,
     key: str | None,
-    request_hash: str,
+    route: str,
+    body: Strict,
 ) -> JSONResponse:
     """Take the places and register the applications, all or none, in one transaction."""
+    # The body's hash serves only an Idempotency-Key: a booking rush sends none.
+    request_hash = "" if key is None else _request_hash(route, body)
     postgres = ctx.runtime.engine.dialect.name == "postgresql"
     info = ctx.offices.peek_office(office_code)
     found = ctx.offices.peek_slot(slot_id)
@@ -283,17 +295,17 @@ async def create_application(body: ApplicationIn, request: Request, key: Idempot
     key = _check_key(key)
     # The endpoint of a booking rush opens its unit of work itself: as a dependency (UowDep) it costs
     # FastAPI an exit stack and a cancel scope per request (bench/booking.py).
-    ctx: QueueContext = request.app.state.queue
-    async with ctx.runtime.uow(request.headers.get("x-request-id")) as uow:
+    async with request_uow(request) as uow:
         return await _register(
-            ctx,
+            context_of(request),
             uow,
             office_code=body.office,
             slot_id=body.slot_id,
             members=[body],
             group=False,
             key=key,
-            request_hash=_request_hash("applications", body) if key else "",
+            route="applications",
+            body=body,
         )
 
 
@@ -309,7 +321,8 @@ async def create_group(body: GroupIn, ctx: Ctx, uow: UowDep, key: IdempotencyKey
         members=list(body.members),
         group=True,
         key=key,
-        request_hash=_request_hash("application-groups", body) if key else "",
+        route="application-groups",
+        body=body,
     )
 
 

@@ -22,10 +22,15 @@ from ..offices import OfficeInfo
 OFFICER_ROLES = ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor")
 
 
-async def get_context(request: Request) -> QueueContext:
-    """The queue context of the app serving this request (async: a sync dependency costs a thread hop)."""
+def context_of(request: Request) -> QueueContext:
+    """The queue context of the app serving this request."""
     ctx: QueueContext = request.app.state.queue
     return ctx
+
+
+async def get_context(request: Request) -> QueueContext:
+    """FastAPI dependency: the queue context (async: a sync dependency costs a thread hop)."""
+    return context_of(request)
 
 
 Ctx = Annotated[QueueContext, Depends(get_context)]
