@@ -17,6 +17,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from .errors import DomainError, ErrorEntry
+
 __all__ = [
     "COMMON_MESSAGES",
     "PROBLEM_MEDIA_TYPE",
@@ -249,6 +251,20 @@ async def _handle_problem_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _domain_error_handler(catalogue: Mapping[str, ErrorEntry]) -> Any:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        entry = catalogue.get(exc.code)
+        if entry is None:
+            # A code the service never catalogued is a bug, not the client's fault: say so loudly.
+            _log.error("problem.uncatalogued_code", code=exc.code, path=request.url.path)
+            detail_en, detail_id = COMMON_MESSAGES["internal_error"]
+            return problem_response(request, 500, "internal_error", detail_en, detail_id)
+        return problem_response(request, entry.status, exc.code, entry.en, entry.id, extra=exc.extra)
+
+    return handle
+
+
 async def _handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc.errors())
@@ -292,9 +308,13 @@ async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(request, 500, "internal_error", detail_en, detail_id)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn every error into a problem details response."""
+def install_problem_handlers(app: FastAPI, catalogue: Mapping[str, ErrorEntry] | None = None) -> None:
+    """Register the handlers that turn every error into a problem details response.
+
+    ``catalogue`` is the service's ErrorCatalogue: every ``DomainError`` renders through it.
+    """
     app.add_exception_handler(ProblemError, _handle_problem_error)
+    app.add_exception_handler(DomainError, _domain_error_handler(catalogue or {}))
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(PoolTimeout, _handle_pool_timeout)

@@ -20,6 +20,7 @@ from .bus.transport import Transport, TransportUnavailable
 from .consumer import EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
+from .errors import Clock, ErrorCatalogue, system_clock
 from .health import router as health_router
 from .logs import RequestContextMiddleware, configure_logging, get_logger
 from .metrics import MetricsMiddleware
@@ -48,6 +49,8 @@ class ServiceSpec:
     migrations: Path | None = None
     on_startup: Sequence[StartupHook] = ()
     background: Sequence[BackgroundTask] = ()
+    #: Every problem code the service answers with; each ``DomainError`` renders through it.
+    errors: ErrorCatalogue = field(default_factory=lambda: ErrorCatalogue({}))
     title: str = ""
     description: str = ""
 
@@ -110,14 +113,16 @@ class ServiceRuntime:
         *,
         transport: Transport | None = None,
         engine: AsyncEngine | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.spec = spec
+        self.clock = clock
         self.settings = settings
         self.url = settings.service_db_url
         self.engine = engine or create_engine(
             self.url, pool_size=settings.database_pool_size, pool_timeout=settings.database_pool_timeout_seconds
         )
-        self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name)
+        self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name, clock)
         self._owns_transport = transport is None
         self.transport: Transport = transport or build_transport(settings)
         self.relay = OutboxRelay(
@@ -230,12 +235,17 @@ class ServiceRuntime:
 
 
 def create_service_app(
-    spec: ServiceSpec, settings: RuntimeSettings, *, transport: Transport | None = None, configure_logs: bool = True
+    spec: ServiceSpec,
+    settings: RuntimeSettings,
+    *,
+    transport: Transport | None = None,
+    clock: Clock | None = None,
+    configure_logs: bool = True,
 ) -> FastAPI:
     """The FastAPI app of a service: routers, problem responses, auth, health, metrics, lifespan."""
     if configure_logs:
         configure_logging(settings.log_level, json=settings.log_json)
-    runtime = ServiceRuntime(spec, settings, transport=transport)
+    runtime = ServiceRuntime(spec, settings, transport=transport, clock=clock or system_clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -254,7 +264,7 @@ def create_service_app(
         hs256_secret=None if settings.auth_jwks_url else settings.auth_hs256_secret,
         jwks_url=settings.auth_jwks_url,
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, spec.errors)
     # The routes go onto the app's own router, not included router by router: FastAPI keeps an
     # included router whole and, on every request, walks every included router's routes to check
     # whether any changed (bench/booking.py: 3% of the service's time). Services build their routers

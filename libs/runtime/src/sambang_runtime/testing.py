@@ -8,6 +8,7 @@ virtual host and its own databases, so runs never collide; both are removed at t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import base64
 import json
 import os
@@ -263,3 +264,31 @@ def own_vhost() -> Iterator[str]:
             else:
                 os.environ["SAMBANG_TEST_AMQP_URL"] = previous
             asyncio.run(servers.cleanup())
+
+
+class FakeClock:
+    """A clock a test moves by hand: pass it to ``create_app(..., clock=clock)``; no sleeping, no backdating."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        start = start or dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs a timezone-aware start")
+        self._now = start.astimezone(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, delta: dt.timedelta | float = 0.0, /, **units: float) -> dt.datetime:
+        """Move forward by a timedelta, seconds, or keyword units (``advance(minutes=5)``); returns the new now."""
+        step = delta if isinstance(delta, dt.timedelta) else dt.timedelta(seconds=delta)
+        step += dt.timedelta(**units)
+        if step < dt.timedelta(0):
+            raise ValueError("a clock only moves forward; use set() to jump")
+        self._now += step
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        """Jump to an instant (timezone-aware)."""
+        if when.tzinfo is None:
+            raise ValueError("FakeClock needs timezone-aware instants")
+        self._now = when.astimezone(dt.UTC)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .crypto import PiiCipher
 from .entropy import uuid4
+from .errors import Clock, system_clock
 from .outbox import BusTables, outbox_row
 
 
@@ -49,6 +50,15 @@ class UnitOfWork:
         return self._session
 
     @property
+    def clock(self) -> Clock:
+        """The service's clock: a test's FakeClock, else the wall clock (UTC)."""
+        return self._factory.clock
+
+    def now(self) -> dt.datetime:
+        """The current instant in UTC, from the service's clock (never ``datetime.now`` in a service)."""
+        return self._factory.clock().astimezone(dt.UTC)
+
+    @property
     def cipher(self) -> PiiCipher:
         """The service's personal-data cipher, for handlers and endpoints alike."""
         if self._factory.cipher is None:
@@ -64,6 +74,7 @@ class UnitOfWork:
             office=office,
             correlationid=self.correlation_id,
             event_id=str(uuid4()),
+            time=self.now(),
         )
         self.events.append(ev)
         return ev
@@ -72,7 +83,8 @@ class UnitOfWork:
         """Write the emitted events into the outbox inside the open transaction."""
         if not self.events:
             return
-        now = datetime.now(UTC)
+        # The outbox row's time is the relay's (wall clock); the event's own time is the service clock's.
+        now = dt.datetime.now(dt.UTC)
         rows = [outbox_row(ev, now) for ev in self.events]
         conn = await self.session.connection()
         await conn.execute(insert(self._factory.tables.outbox), rows)
@@ -100,8 +112,10 @@ class UnitOfWork:
 class UnitOfWorkFactory:
     """Builds units of work on one engine; ``on_commit`` wakes the outbox relay."""
 
-    def __init__(self, engine: AsyncEngine, tables: BusTables, service: str) -> None:
+    def __init__(self, engine: AsyncEngine, tables: BusTables, service: str, clock: Clock = system_clock) -> None:
         self.engine = engine
+        #: The service's clock (tests pass a ``sambang_runtime.testing.FakeClock``).
+        self.clock: Clock = clock
         self.tables = tables
         self.service = service
         self.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
