@@ -51,6 +51,9 @@ class ServiceSpec:
     background: Sequence[BackgroundTask] = ()
     #: Every problem code the service answers with; each ``DomainError`` renders through it.
     errors: ErrorCatalogue = field(default_factory=lambda: ErrorCatalogue({}))
+    #: The service's own per-app state (its settings, caches, limiters), built by ``create_app`` and
+    #: reached as ``uow.context`` in handlers and through ``api/deps.py`` in routes: never a module global.
+    context: object = None
     title: str = ""
     description: str = ""
 
@@ -123,6 +126,7 @@ class ServiceRuntime:
             self.url, pool_size=settings.database_pool_size, pool_timeout=settings.database_pool_timeout_seconds
         )
         self.uow_factory = UnitOfWorkFactory(self.engine, spec.tables, spec.name, clock)
+        self.uow_factory.context = spec.context
         self._owns_transport = transport is None
         self.transport: Transport = transport or build_transport(settings)
         self.relay = OutboxRelay(

@@ -8,8 +8,8 @@ virtual host and its own databases, so runs never collide; both are removed at t
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import base64
+import datetime as dt
 import json
 import os
 import shutil

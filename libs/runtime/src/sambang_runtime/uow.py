@@ -59,6 +59,11 @@ class UnitOfWork:
         return self._factory.clock().astimezone(dt.UTC)
 
     @property
+    def context(self) -> object:
+        """The service's own state (``ServiceSpec.context``); each service narrows it in one accessor."""
+        return self._factory.context
+
+    @property
     def cipher(self) -> PiiCipher:
         """The service's personal-data cipher, for handlers and endpoints alike."""
         if self._factory.cipher is None:
@@ -120,6 +125,8 @@ class UnitOfWorkFactory:
         self.service = service
         self.sessionmaker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self.on_commit: Callable[[], None] | None = None
+        #: The service's own state (``ServiceSpec.context``), set by the runtime.
+        self.context: object = None
         #: The service's personal-data cipher (set by the runtime).
         self.cipher: PiiCipher | None = None
 
