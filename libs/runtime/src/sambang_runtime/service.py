@@ -17,6 +17,7 @@ from .auth import TokenVerifier
 from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
 from .bus.transport import Transport, TransportUnavailable
+from .clientaddr import TrustedProxies
 from .consumer import EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
@@ -254,6 +255,8 @@ def create_service_app(
         hs256_secret=None if settings.auth_jwks_url else settings.auth_hs256_secret,
         jwks_url=settings.auth_jwks_url,
     )
+    # Parsed once here: client_address() runs on every public look-up.
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
     install_problem_handlers(app)
     # The routes go onto the app's own router, not included router by router: FastAPI keeps an
     # included router whole and, on every request, walks every included router's routes to check
