@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .auth import DEV_HS256_SECRET, ROLES, issue_dev_token
 from .bus.amqp import AmqpTransport
@@ -31,6 +32,8 @@ from .service import ServiceDescriptor, build_transport, discover_services, sett
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sambang_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 FRONT_DOOR_PORT = 8000
+#: The front door of ``up`` connects to the services from here (it proxies to 127.0.0.1).
+LOOPBACK_PROXIES = "127.0.0.1/32,::1/128"
 
 
 def _find(name: str) -> ServiceDescriptor:
@@ -98,19 +101,12 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
 
     probes = {d.name: (lambda a=app: readiness(a.state.runtime)) for d, app in apps}
     front = build_front_door({d.prefixes: app for d, app in apps}, services, probes)
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host=host, port=d.port + offset, log_config=None, access_log=False, lifespan="on")
-        )
-        for d, app in apps
-    ]
-    servers.append(
-        uvicorn.Server(
-            uvicorn.Config(
-                front, host=host, port=FRONT_DOOR_PORT + offset, log_config=None, access_log=False, lifespan="off"
-            )
-        )
-    )
+    # The front door dispatches in-process: a service sees the client's own connection (scope
+    # "client"), no proxy in between: SAMBANG_TRUSTED_PROXIES stays empty and X-Forwarded-For is ignored.
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 peers.
+    quiet: dict[str, Any] = {"host": host, "log_config": None, "access_log": False, "proxy_headers": False}
+    servers = [uvicorn.Server(uvicorn.Config(app, port=d.port + offset, lifespan="on", **quiet)) for d, app in apps]
+    servers.append(uvicorn.Server(uvicorn.Config(front, port=FRONT_DOOR_PORT + offset, lifespan="off", **quiet)))
 
     async def announce() -> None:
         while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn offers no started event
@@ -143,6 +139,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     env.setdefault("SAMBANG_DATABASE_URL", DEFAULT_PG)
     env.setdefault("SAMBANG_AMQP_URL", DEFAULT_AMQP)
     env.setdefault("SAMBANG_ENVIRONMENT", "development")
+    # The front door proxies from loopback: the services believe its X-Forwarded-For entries.
+    env.setdefault("SAMBANG_TRUSTED_PROXIES", LOOPBACK_PROXIES)
     offset = args.port_offset
     env["SAMBANG_PORT_OFFSET"] = str(offset)
     services = discover_services()

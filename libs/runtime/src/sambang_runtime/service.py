@@ -293,7 +293,9 @@ def run_service(descriptor: ServiceDescriptor) -> None:
     app = descriptor.create_app(settings)
     port = int(os.environ.get("SAMBANG_PORT", descriptor.port))
     host = os.environ.get("SAMBANG_HOST", "127.0.0.1")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop")
+    # proxy_headers off: uvicorn would otherwise rewrite the client from X-Forwarded-For for peers in
+    # FORWARDED_ALLOW_IPS (127.0.0.1 by default); SAMBANG_TRUSTED_PROXIES alone decides (clientaddr.py).
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop", proxy_headers=False)
 
 
 def request_uow(request: Request) -> UnitOfWork:
