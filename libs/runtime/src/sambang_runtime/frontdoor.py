@@ -2,22 +2,28 @@
 
 In embedded mode it dispatches to the service apps in the same process; with ``make up`` it
 runs alone (``python -m sambang_runtime.frontdoor``) and proxies to each service's port, as
-nginx or an ingress does in a deployment.
+nginx or an ingress does in a deployment. Every path no service owns is a web client's file
+(``clients/``: the applicant pages at ``/``, ``/kiosk/``, ``/display/``, ``/tablet/``); the
+developer's index of the services moved to ``/about``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import mimetypes
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .service import ServiceDescriptor, discover_services
@@ -38,6 +44,62 @@ HOP_BY_HOP = frozenset(
 )
 #: X-Forwarded-For is rebuilt by the proxy (``forwarded_for``), not copied.
 HOP_BY_HOP_AND_FORWARDED = HOP_BY_HOP | {"x-forwarded-for"}
+
+#: Where the web clients are; by default ``clients/`` of the repository this package is installed from.
+CLIENTS_DIR_ENV = "SAMBANG_CLIENTS_DIR"
+#: The clients call only their own origin; nothing inline, nothing from elsewhere (nginx sends the same).
+CLIENT_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Revalidated on every load (ETag, so a 304 costs little): an office gets a fix at once.
+    "Cache-Control": "no-cache",
+}
+# ES modules need a JavaScript type and a manifest its own, whatever /etc/mime.types says.
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+
+
+def clients_dir() -> Path | None:
+    """The web clients' folder (``SAMBANG_CLIENTS_DIR``, else the repository's ``clients/``), if present."""
+    configured = os.environ.get(CLIENTS_DIR_ENV)
+    path = Path(configured) if configured else Path(__file__).resolve().parents[4] / "clients"
+    return path if (path / "index.html").is_file() else None
+
+
+def _not_found(path: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "urn:sambang:problem:not_found",
+            "title": "Not Found",
+            "status": 404,
+            "code": "not_found",
+            "detail": "Alamat tidak ditemukan / Path not found",
+            "instance": path,
+        },
+        status_code=404,
+        media_type="application/problem+json",
+    )
+
+
+class ClientFiles(StaticFiles):
+    """The web clients' files (``index.html`` for a folder), with their security headers; a
+    missing file is the front door's 404 problem, as for any path nobody serves."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """One file, or a problem."""
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404:
+                raise
+            return _not_found(scope.get("path", "/"))
+        for name, value in CLIENT_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def _index(services: Sequence[ServiceDescriptor]) -> str:
@@ -76,13 +138,19 @@ class FrontDoor:
         routes: Sequence[tuple[str, ASGIApp]],
         services: Sequence[ServiceDescriptor],
         probes: Mapping[str, Callable[[], Awaitable[dict[str, Any]]]] | None = None,
+        clients: Path | None = None,
     ) -> None:
         self.routes = sorted(routes, key=lambda r: len(r[0]), reverse=True)
         self.services = services
         self.probes = dict(probes or {})
-        self.home = Starlette(
-            routes=[Route("/", self._home), Route("/healthz", self._health), Route("/readyz", self._ready)]
-        )
+        own: list[BaseRoute] = [
+            Route("/about", self._home),
+            Route("/healthz", self._health),
+            Route("/readyz", self._ready),
+        ]
+        # Without the clients (a bare install), "/" is the index of the services, as before.
+        own.append(Mount("/", ClientFiles(directory=clients, html=True)) if clients else Route("/", self._home))
+        self.home = Starlette(routes=own)
 
     async def _ready(self, _request: Request) -> Response:
         """Ready when every service behind the door is ready; ``down`` names those that are not."""
@@ -115,22 +183,8 @@ class FrontDoor:
             return
         target = self.match(scope.get("path", "/"))
         if target is None:
-            if scope.get("path") in ("/", "/healthz", "/readyz"):
-                await self.home(scope, receive, send)
-                return
-            response = JSONResponse(
-                {
-                    "type": "urn:sambang:problem:not_found",
-                    "title": "Not Found",
-                    "status": 404,
-                    "code": "not_found",
-                    "detail": "Alamat tidak ditemukan / Path not found",
-                    "instance": scope.get("path"),
-                },
-                status_code=404,
-                media_type="application/problem+json",
-            )
-            await response(scope, receive, send)
+            # Health, readiness, /about and the web clients; anything else a 404 problem.
+            await self.home(scope, receive, send)
             return
         await target(scope, receive, send)
 
@@ -141,7 +195,8 @@ def build_front_door(
     probes: Mapping[str, Callable[[], Awaitable[dict[str, Any]]]] | None = None,
 ) -> FrontDoor:
     """The in-process front door of embedded mode."""
-    return FrontDoor([(p, app) for prefixes, app in apps.items() for p in prefixes], services, probes)
+    routes = [(p, app) for prefixes, app in apps.items() for p in prefixes]
+    return FrontDoor(routes, services, probes, clients_dir())
 
 
 def forwarded_for(request: Request) -> str:
@@ -204,7 +259,7 @@ def build_proxy(services: Sequence[ServiceDescriptor], host: str = "127.0.0.1", 
         proxy = Proxy(f"http://{host}:{d.port + offset}", client)
         routes.extend((p, proxy) for p in d.prefixes)
         probes[d.name] = _http_probe(client, f"http://{host}:{d.port + offset}/readyz")
-    return FrontDoor(routes, services, probes)
+    return FrontDoor(routes, services, probes, clients_dir())
 
 
 def _http_probe(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[dict[str, Any]]]:
