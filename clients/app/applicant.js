@@ -278,7 +278,7 @@ const statusField = birthDateField($('status-birth'), { idPrefix: 'status-birth'
 
 $('status-form').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const receipt = $('status-receipt').value.trim().toUpperCase();
+  const receipt = $('status-receipt').value.replace(/[\s-]/g, '').toUpperCase();
   const birth = statusField.value();
   if (!receipt || !birth) {
     say($('status-message'), t('birth.invalid'), 'error');

@@ -143,7 +143,8 @@ function renderBill(v, bill, office) {
     else box.append(el('p', { id: 'bill-state', text: t('bill.PAID') }));
     return box;
   }
-  const state = summary.status || (v.paid ? 'PAID' : 'UNPAID');
+  // The queue says ISSUED, the payment service UNPAID: both mean "not paid yet".
+  const state = summary.status === 'ISSUED' ? 'UNPAID' : summary.status || (v.paid ? 'PAID' : 'UNPAID');
   const facts = el('dl', { class: 'facts' },
     el('dt', { text: t('bill.code') }), el('dd', { class: 'big-number', id: 'billing-code', text: summary.billing_code }),
     el('dt', { text: t('bill.amount') }), el('dd', { id: 'bill-amount', text: formatMoney(summary.amount) }),
