@@ -280,3 +280,12 @@ class Stack:
     url: str
     api: Api
     log: Path
+
+
+def write_y4m(image: Any, path: Path, frames: int = 10) -> None:
+    """A still picture as a Y4M video (4:2:0), for chromium's --use-file-for-fake-video-capture."""
+    width, height = image.size
+    y, cb, cr = image.convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    frame = b"FRAME\n" + y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * frames)

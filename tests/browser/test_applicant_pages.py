@@ -90,7 +90,7 @@ async def test_an_applicant_books_sees_the_bill_and_the_status_moves_on_when_the
         await page.click("#sheet-pdf")
     download = await download_info.value
     assert download.suggested_filename == f"konfirmasi-kedatangan-{receipt}.pdf"
-    data = open(await download.path(), "rb").read()
+    data = Path(await download.path()).read_bytes()
     assert data.startswith(b"%PDF-")
     codes, text = qr_texts_of_pdf(data)
     assert codes == [receipt]
