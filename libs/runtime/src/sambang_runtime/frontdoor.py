@@ -115,6 +115,8 @@ td,th{{padding:.3rem .8rem;text-align:left}}</style></head><body>
 <p>Layanan paspor Kantor Imigrasi — satu alur dari pra-permohonan sampai paspor diterima.<br>
 Passport service of an immigration office — one flow from pre-application to passport in hand.</p>
 <table><tr><th>service</th><th>paths</th><th>API docs</th></tr>{rows}</table>
+<p>Web clients / klien web: <a href="/">applicants</a> · <a href="/kiosk/">kiosk</a> ·
+<a href="/display/">display board</a> · <a href="/tablet/">sambang tablet</a></p>
 </body></html>"""
 
 

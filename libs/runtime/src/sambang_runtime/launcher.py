@@ -66,7 +66,14 @@ def _dev_tokens(office: str = "BLT") -> dict[str, str]:
 
 
 def _banner(services: Sequence[ServiceDescriptor], mode: str, offset: int = 0) -> str:
-    lines = [f"Sambang is running ({mode}).", "", f"  front door      http://127.0.0.1:{FRONT_DOOR_PORT + offset}/"]
+    door = f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}"
+    lines = [f"Sambang is running ({mode}).", "", f"  front door      {door}/   (services: {door}/about)"]
+    lines += [
+        f"  applicants      {door}/",
+        f"  kiosk           {door}/kiosk/   (kiosk token below)",
+        f"  display board   {door}/display/   (display token below)",
+        f"  sambang tablet  {door}/tablet/   (sambang_officer token below)",
+    ]
     for d in services:
         lines.append(f"  {d.name:<15} http://127.0.0.1:{d.port + offset}/docs   (ready: /readyz)")
     lines += ["", "Demo officer tokens for office BLT (Authorization: Bearer <token>):"]
