@@ -55,3 +55,17 @@ def test_each_stack_trusts_its_own_front_door_and_nginx_appends_to_x_forwarded_f
     assert len(trusted) == len(discover_services()) and set(trusted) == {f"{front_door}/32"}
     k8s = re.search(r'SAMBANG_TRUSTED_PROXIES: "([^"]+)"', (ROOT / "deploy/k8s/base/config.yaml").read_text())
     assert k8s is not None and RuntimeSettings(trusted_proxies=k8s.group(1)).trusted_proxies
+
+
+def test_every_stack_serves_the_web_clients_at_the_paths_no_service_owns() -> None:
+    nginx = (ROOT / "deploy/compose/nginx.conf").read_text()
+    assert "root /usr/share/sambang/clients;" in nginx and "try_files $uri $uri/ =404;" in nginx
+    assert "Content-Security-Policy" in nginx
+    compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
+    assert "../../clients:/usr/share/sambang/clients:ro" in compose
+    assert (ROOT / "clients/index.html").is_file()
+    ingress = (ROOT / "deploy/k8s/base/ingress.yaml").read_text()
+    assert "- path: /\n            pathType: Prefix\n            backend: {service: {name: web" in ingress
+    web = (ROOT / "deploy/k8s/base/web.yaml").read_text()
+    assert '"sambang_runtime.frontdoor", "--clients-only"' in web
+    assert "COPY clients clients" in (ROOT / "deploy/Dockerfile").read_text()

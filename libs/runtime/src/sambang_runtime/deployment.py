@@ -5,8 +5,10 @@
 - ``deploy/rabbitmq/definitions.json`` — exchange, quorum queues, retry and parking queues and
   bindings, derived from each service's handler table;
 - ``deploy/postgres/init.sql`` — one database per service;
-- ``deploy/compose/nginx.conf`` and ``deploy/compose/docker-compose.yml`` — the stack on Docker;
-- ``deploy/k8s/base/*.yaml`` — a Deployment and Service per service and the Ingress by prefix.
+- ``deploy/compose/nginx.conf`` and ``deploy/compose/docker-compose.yml`` — the stack on Docker,
+  nginx serving the web clients (``clients/``) itself;
+- ``deploy/k8s/base/*.yaml`` — a Deployment and Service per service, ``web`` for the web clients
+  and the Ingress by prefix.
 
 A test renders them again and fails when the committed files are stale.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from .bus.amqp import queue_arguments
 from .bus.transport import parked_queue_name, retry_queue_name
+from .frontdoor import CLIENT_HEADERS
 from .service import ServiceDescriptor, discover_services
 from .settings import RuntimeSettings
 
@@ -34,6 +37,8 @@ COMPOSE_FRONT_DOOR_IP = "172.30.80.2"
 #: The pod network of the ingress controller in the k8s base (kubeadm's and flannel's default);
 #: a cluster with another pod CIDR overrides SAMBANG_TRUSTED_PROXIES in its overlay.
 K8S_TRUSTED_PROXIES = "10.244.0.0/16"
+#: The port of the k8s ``web`` Deployment (the front door's, serving the clients only).
+WEB_PORT = 8000
 
 
 def rabbitmq_definitions(services: Sequence[ServiceDescriptor], vhost: str = "/") -> dict[str, object]:
@@ -103,7 +108,22 @@ def nginx_conf(services: Sequence[ServiceDescriptor]) -> str:
                 "        proxy_set_header X-Request-ID $request_id;",
                 "    }",
             ]
-    out += ["    location / {", "        return 404;", "    }", "}"]
+    # Every other path is a web client's file (clients/, mounted read-only): nginx serves them itself,
+    # the faster file server, so static requests never take a service's or the front door's time.
+    out += [
+        "    root /usr/share/sambang/clients;",
+        "    location / {",
+        "        index index.html;",
+        "        try_files $uri $uri/ =404;",
+        "        etag on;",
+        *(f'        add_header {name} "{value}" always;' for name, value in CLIENT_HEADERS.items()),
+        "    }",
+        "    location = /manifest.webmanifest {",
+        "        default_type application/manifest+json;",
+        *(f'        add_header {name} "{value}" always;' for name, value in CLIENT_HEADERS.items()),
+        "    }",
+        "}",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -156,6 +176,7 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
         '    ports: ["8000:8000"]',
         "    volumes:",
         "      - ./nginx.conf:/etc/nginx/conf.d/default.conf:ro",
+        "      - ../../clients:/usr/share/sambang/clients:ro",
         "    networks:",
         f"      default: {{ipv4_address: {COMPOSE_FRONT_DOOR_IP}}}",
         "    depends_on:",
@@ -220,14 +241,63 @@ spec:
 """
 
 
+K8S_WEB = (
+    HEADER
+    + f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {{app.kubernetes.io/name: web, app.kubernetes.io/part-of: sambang}}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app.kubernetes.io/name: web}}
+  template:
+    metadata:
+      labels: {{app.kubernetes.io/name: web, app.kubernetes.io/part-of: sambang}}
+    spec:
+      containers:
+        - name: web
+          image: sambang:latest
+          # The web clients (clients/ in the image) alone: the ingress routes the API prefixes itself.
+          command: ["python", "-m", "sambang_runtime.frontdoor", "--clients-only"]
+          ports: [{{containerPort: {WEB_PORT}, name: http}}]
+          env:
+            - {{name: SAMBANG_PORT, value: "{WEB_PORT}"}}
+            - {{name: SAMBANG_HOST, value: "0.0.0.0"}}
+          readinessProbe:
+            httpGet: {{path: /healthz, port: http}}
+            periodSeconds: 5
+          livenessProbe:
+            httpGet: {{path: /healthz, port: http}}
+            periodSeconds: 10
+          resources:
+            requests: {{cpu: 50m, memory: 96Mi}}
+            limits: {{memory: 192Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {{app.kubernetes.io/name: web}}
+  ports: [{{port: {WEB_PORT}, targetPort: http, name: http}}]
+"""
+)
+
+
 def k8s_ingress(services: Sequence[ServiceDescriptor]) -> str:
-    """The Ingress: prefixes to services, no rewriting."""
+    """The Ingress: prefixes to services, no rewriting; every other path to the web clients."""
     paths = []
     for d in services:
         for p in d.prefixes:
             paths.append(f"""          - path: {p}
             pathType: Prefix
             backend: {{service: {{name: {d.name}, port: {{number: {d.port}}}}}}}""")
+    # The longest prefix wins, so "/" takes only what no service owns: the clients' pages and files.
+    paths.append(f"""          - path: /
+            pathType: Prefix
+            backend: {{service: {{name: web, port: {{number: {WEB_PORT}}}}}}}""")
     joined = "\n".join(paths)
     return f"""{HEADER}apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -243,7 +313,7 @@ spec:
 
 def k8s_kustomization(services: Sequence[ServiceDescriptor]) -> str:
     """The base kustomization."""
-    files = ["config.yaml", *[f"{d.name}.yaml" for d in services], "ingress.yaml"]
+    files = ["config.yaml", *[f"{d.name}.yaml" for d in services], "web.yaml", "ingress.yaml"]
     listed = "\n".join(f"  - {f}" for f in files)
     return f"{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}\n"
 
@@ -277,6 +347,7 @@ def render(services: Sequence[ServiceDescriptor]) -> dict[str, str]:
         "deploy/compose/docker-compose.yml": compose(services),
         "deploy/k8s/base/config.yaml": K8S_CONFIG,
         "deploy/k8s/base/ingress.yaml": k8s_ingress(services),
+        "deploy/k8s/base/web.yaml": K8S_WEB,
         "deploy/k8s/base/kustomization.yaml": k8s_kustomization(services),
     }
     for d in services:

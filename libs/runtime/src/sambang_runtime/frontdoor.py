@@ -281,15 +281,27 @@ def _http_probe(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[d
     return probe
 
 
-def main() -> None:
-    """Serve the proxying front door on port 8000."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the proxying front door on port 8000; with ``--clients-only``, the web clients alone
+    (behind a Kubernetes ingress, which routes the API prefixes to the services itself)."""
+    import argparse
+
     import uvicorn
 
     from .logs import configure_logging
 
+    parser = argparse.ArgumentParser(prog="python -m sambang_runtime.frontdoor")
+    parser.add_argument("--clients-only", action="store_true", help="serve clients/ without proxying the API")
+    args = parser.parse_args(argv)
     configure_logging(os.environ.get("SAMBANG_LOG_LEVEL", "INFO"))
     offset = int(os.environ.get("SAMBANG_PORT_OFFSET", "0"))
-    app = build_proxy(discover_services(), offset=offset)
+    if args.clients_only:
+        clients = clients_dir()
+        if clients is None:
+            raise SystemExit(f"no web clients found: set {CLIENTS_DIR_ENV}")
+        app = FrontDoor([], [], {}, clients)
+    else:
+        app = build_proxy(discover_services(), offset=offset)
     uvicorn.run(
         app,
         host=os.environ.get("SAMBANG_HOST", "127.0.0.1"),
