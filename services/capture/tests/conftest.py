@@ -24,8 +24,8 @@ from sambang_contracts import (
     ApplicationRegistered,
     CloudEvent,
     EventData,
-    Language,
     Lane,
+    Language,
     OfficeSettings,
     OfficeUpdated,
     PassportIssued,
@@ -138,7 +138,8 @@ class CaptureHarness:
     # -- identity -------------------------------------------------------------------------------------
     def token(self, *roles: str, office: str, sub: str = "officer-1", ttl: int = 8 * 3600) -> str:
         """A dev token."""
-        return issue_dev_token(self.settings.auth_hs256_secret or "", sub=sub, office=office, roles=list(roles), ttl_seconds=ttl)
+        secret = self.settings.auth_hs256_secret or ""
+        return issue_dev_token(secret, sub=sub, office=office, roles=list(roles), ttl_seconds=ttl)
 
     def auth(self, *roles: str, office: str, sub: str = "officer-1") -> dict[str, str]:
         """Headers of an officer or service token."""
@@ -155,6 +156,19 @@ class CaptureHarness:
     # -- what other services tell capture -------------------------------------------------------------
     async def office_rules(self, office: str, *, threshold: int = 40, retention_days: int = 30) -> None:
         """queue.office.updated, and wait until capture keeps the rules."""
+        await self.office_rules_unawaited(office, threshold=threshold, retention_days=retention_days)
+        from sambang_capture.models import office_rule
+        from sqlalchemy import select
+
+        async def kept() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                row = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).first()
+            return row is not None and row.fingerprint_quality_threshold == threshold
+
+        await eventually(kept, 15, f"rules of {office}")
+
+    async def office_rules_unawaited(self, office: str, *, threshold: int = 40, retention_days: int = 30) -> None:
+        """queue.office.updated, without waiting."""
         await self.publish(
             OfficeUpdated(
                 office=office,
@@ -166,15 +180,6 @@ class CaptureHarness:
             ),
             office=office,
         )
-        from sambang_capture.models import office_rule
-        from sqlalchemy import select
-
-        async def kept() -> bool:
-            async with self.runtime.engine.connect() as conn:
-                row = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).first()
-            return row is not None and row.fingerprint_quality_threshold == threshold
-
-        await eventually(kept, 15, f"rules of {office}")
 
     async def register(
         self,
@@ -183,15 +188,26 @@ class CaptureHarness:
         service_type: ServiceType = ServiceType.NEW,
         birth_date: dt.date = ADULT_BIRTH,
         priority: PriorityCategory = PriorityCategory.NONE,
-        wait: bool = True,
     ) -> str:
         """queue.application.registered for a fresh receipt; waits until capture knows it."""
-        office = office or unique_office()
-        receipt = generate_receipt_number(office, T0.date())
+        receipt = generate_receipt_number(office or unique_office(), T0.date())
+        await self.publish_registration(receipt, service_type=service_type, birth_date=birth_date, priority=priority)
+        await self.known(receipt)
+        return receipt
+
+    async def publish_registration(
+        self,
+        receipt: str,
+        *,
+        service_type: ServiceType = ServiceType.NEW,
+        birth_date: dt.date = ADULT_BIRTH,
+        priority: PriorityCategory = PriorityCategory.NONE,
+    ) -> None:
+        """queue.application.registered for a receipt."""
         await self.publish(
             ApplicationRegistered(
                 receipt_number=receipt,
-                office=office,
+                office=receipt[:3],
                 slot=Slot(date=T0.date(), start=dt.time(8), end=dt.time(12)),
                 service_type=service_type,
                 passport_type=PassportType.ELECTRONIC,
@@ -204,11 +220,8 @@ class CaptureHarness:
                     language=Language.ID,
                 ),
             ),
-            office=office,
+            office=receipt[:3],
         )
-        if wait:
-            await self.known(receipt)
-        return receipt
 
     async def known(self, receipt: str) -> None:
         """Wait until capture answers for a receipt."""

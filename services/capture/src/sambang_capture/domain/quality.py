@@ -19,7 +19,7 @@ class Check:
     minimum: float | None = None
     maximum: float | None = None
     reason: str | None = None
-    #: 0-1: how well the property meets the rule (1 comfortably); the weakest grade is the score.
+    #: 0-1: how well the property meets the rule (below 0.5 failed, 1 comfortably); the weakest is the score.
     grade: float = 1.0
 
 
@@ -42,16 +42,25 @@ class Verdict:
 
 
 def _at_least(name: str, value: float, minimum: float, reason: str, *, comfort: float = 1.0) -> Check:
-    # The grade reaches 1 at `comfort` times the minimum, so a photo just over the line scores lower.
-    grade = 1.0 if minimum <= 0 else min(1.0, value / (minimum * comfort))
-    return Check(name, value >= minimum, round(value, 4), minimum=minimum, reason=reason, grade=max(0.0, grade))
+    # Grades: a failed check below 0.5, a passed one from 0.5 at the minimum up to 1 at `comfort`
+    # times the minimum; so the score (the weakest grade) is under 50 exactly when a check failed.
+    if minimum <= 0:
+        return Check(name, True, round(value, 4), minimum=minimum, reason=reason)
+    if value < minimum:
+        return Check(
+            name, False, round(value, 4), minimum=minimum, reason=reason, grade=max(0.0, 0.5 * value / minimum)
+        )
+    headroom = 1.0 if comfort <= 1 else min(1.0, (value - minimum) / (minimum * (comfort - 1)))
+    return Check(name, True, round(value, 4), minimum=minimum, reason=reason, grade=0.5 + 0.5 * headroom)
 
 
 def _within(name: str, value: float, low: float, high: float, below: str, above: str) -> Check:
     if value < low:
-        return Check(name, False, round(value, 4), low, high, below, grade=max(0.0, value / low) if low > 0 else 0.0)
+        grade = max(0.0, 0.5 * value / low) if low > 0 else 0.0
+        return Check(name, False, round(value, 4), low, high, below, grade=grade)
     if value > high:
-        return Check(name, False, round(value, 4), low, high, above, grade=max(0.0, high / value) if value else 0.0)
+        grade = max(0.0, 0.5 * high / value) if value > 0 else 0.0
+        return Check(name, False, round(value, 4), low, high, above, grade=grade)
     return Check(name, True, round(value, 4), low, high)
 
 
