@@ -104,7 +104,9 @@ def _encode(image: NDArray[np.uint8], fmt: ImageFormat, jpeg_quality: int) -> Sa
     if fmt is ImageFormat.JPEG:
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     else:
-        ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+        # Level 1: sensor noise barely compresses, so level 6 cost half again the time for 2 % fewer
+        # bytes (bench/capture.py, a 320 x 400 fingerprint: 7.1 ms against 4.8 ms).
+        ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     if not ok:
         raise DomainError("image_corrupt", detail="unencodable")
     return Sanitised(buf.tobytes(), fmt.value, int(image.shape[1]), int(image.shape[0]))
