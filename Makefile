@@ -60,8 +60,8 @@ migration: $(STAMP) ## autogenerate a migration: make migration SERVICE=payment 
 	@test -n "$(SERVICE)" || (echo "usage: make migration SERVICE=<name> MSG=<message>" && exit 2)
 	$(PY) -m sambang_runtime.launcher new-migration $(SERVICE) "$(MSG)"
 
-token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT
-	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE)
+token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT [TTL=600 for an approval token]
+	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE) $(if $(TTL),--ttl $(TTL))
 
 replay-parked: $(STAMP) ## put parked messages back: make replay-parked SERVICE=payment
 	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=<name>" && exit 2)

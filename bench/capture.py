@@ -103,11 +103,14 @@ def in_process(seconds: float) -> dict[str, Any]:
 
     def raw_photo() -> object:
         decoded = cv2.imdecode(photo_buf, cv2.IMREAD_COLOR)
+        assert decoded is not None
         return cascade.detectMultiScale(cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY))
 
     def raw_photo_tuned() -> object:
         # The same detection the service runs (working height, equalised, its parameters), nothing else.
-        gray = cv2.cvtColor(cv2.imdecode(photo_buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+        decoded = cv2.imdecode(photo_buf, cv2.IMREAD_COLOR)
+        assert decoded is not None
+        gray = cv2.cvtColor(decoded, cv2.COLOR_BGR2GRAY)
         work = cv2.resize(gray, (round(gray.shape[1] * WORK_HEIGHT / gray.shape[0]), WORK_HEIGHT))
         side = int(MIN_FACE_FRACTION * WORK_HEIGHT)
         return cascade.detectMultiScale(
