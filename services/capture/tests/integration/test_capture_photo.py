@@ -3,6 +3,7 @@ stored, idempotent resends, retakes, bilingual refusals, roles and offices."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import capture_images as img
@@ -171,3 +172,13 @@ async def test_a_receipt_capture_never_heard_of_is_404_and_a_malformed_one_422(c
         f"/v1/captures/{malformed}/photo", img.portrait_jpeg(), headers=capture.officer(unknown)
     )
     assert r.status_code == 422 and r.json()["code"] == "invalid_receipt_number"
+
+
+async def test_two_identical_uploads_at_once_store_one_row(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    first, second = await asyncio.gather(capture.photo(receipt), capture.photo(receipt))
+    assert first.status_code == second.status_code == 200
+    assert first.json()["sha256"] == second.json()["sha256"]
+    assert sorted([first.json()["unchanged"], second.json()["unchanged"]]) == [False, True]
+    assert len(await capture.rows(biometric_item, receipt)) == 1
+    assert len(await capture.rows(audit_entry, receipt)) == 1
