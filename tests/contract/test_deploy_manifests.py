@@ -34,3 +34,24 @@ def test_every_consuming_service_has_queue_retry_and_parking_with_bindings() -> 
         assert f"{name}.retry" in queues and f"{name}.parked" in queues
         bound = {b["routing_key"] for b in definitions["bindings"] if b["destination"] == name}
         assert bound == set(handlers)
+
+
+def test_each_stack_trusts_its_own_front_door_and_nginx_appends_to_x_forwarded_for() -> None:
+    import ipaddress
+    import re
+
+    from sambang_runtime.settings import RuntimeSettings
+
+    nginx = (ROOT / "deploy/compose/nginx.conf").read_text()
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx and "$remote_addr" not in nginx
+    compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
+    front_door = ipaddress.ip_address(re.findall(r"ipv4_address: ([\d.]+)", compose)[0])
+    network = re.search(r"subnet: ([\d./]+), ip_range: ([\d./]+)", compose)
+    assert network is not None
+    subnet, dynamic = (ipaddress.ip_network(n) for n in network.groups())
+    # nginx's address is on the network and outside the range Docker hands out to other containers.
+    assert front_door in subnet and front_door not in dynamic
+    trusted = re.findall(r"SAMBANG_TRUSTED_PROXIES: (\S+)", compose)
+    assert len(trusted) == len(discover_services()) and set(trusted) == {f"{front_door}/32"}
+    k8s = re.search(r'SAMBANG_TRUSTED_PROXIES: "([^"]+)"', (ROOT / "deploy/k8s/base/config.yaml").read_text())
+    assert k8s is not None and RuntimeSettings(trusted_proxies=k8s.group(1)).trusted_proxies

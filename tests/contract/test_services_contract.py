@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib
 import inspect
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.routing import APIRoute
 from sambang_contracts import REGISTRY
 from sambang_runtime.bus.transport import topic_matches
 from sambang_runtime.db import create_engine, drop_database, ensure_database
+from sambang_runtime.errors import DomainError, ErrorCatalogue
 from sambang_runtime.migrations import upgrade_to_head
 from sambang_runtime.service import ServiceDescriptor, discover_services
 from sambang_runtime.testing import Servers
@@ -89,7 +94,6 @@ def test_migrations_at_head_match_the_models(
 def test_no_route_dependency_runs_in_the_thread_pool(descriptor: ServiceDescriptor, tmp_path: Path) -> None:
     """FastAPI runs a plain `def` dependency or endpoint on a worker thread: a thread hop and a GIL
     hand-over per request (measured in bench/booking.py). Every one must be `async def`."""
-    from fastapi.routing import APIRoute
     from sambang_runtime.service import settings_for
 
     settings = settings_for(descriptor.name, database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", amqp_url="memory://")
@@ -120,3 +124,146 @@ def test_no_route_dependency_runs_in_the_thread_pool(descriptor: ServiceDescript
     for r in routes:
         visit(r.dependant, f"{sorted(r.methods)} {r.path}")
     assert sync == [], "plain def dependencies/endpoints (run on a worker thread): " + "; ".join(sync)
+
+
+# --- the service shape of docs/SERVICE_GUIDE.md ---------------------------------------------------
+
+
+#: Calls that read the wall clock: a service takes time from ``uow.now()`` / ``runtime.clock``.
+WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time")}
+#: What only ``stores/`` may do: run statements on a connection or session.
+SQL_CALLS = {"execute", "exec", "scalar", "scalars", "stream", "run_atomic", "connection"}
+
+
+def _package(descriptor: ServiceDescriptor) -> ModuleType:
+    return importlib.import_module(descriptor.create_app.__module__.rsplit(".", 1)[0])
+
+
+def _sources(package: ModuleType, under: str = "") -> list[Path]:
+    root = Path(package.__file__ or "").parent / under
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _dotted(node: ast.AST) -> tuple[str, ...]:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+def _service_routes(descriptor: ServiceDescriptor, tmp_path: Path) -> list[APIRoute]:
+    from sambang_runtime.service import settings_for
+
+    settings = settings_for(descriptor.name, database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", amqp_url="memory://")
+    app = descriptor.create_app(settings)
+    return [
+        r
+        for r in app.routes
+        if isinstance(r, APIRoute) and not getattr(r.endpoint, "__module__", "").startswith("sambang_runtime")
+    ]
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_every_route_declares_what_it_returns(descriptor: ServiceDescriptor, tmp_path: Path) -> None:
+    """/docs must show what comes back: a response model on every route but 204s and declared non-JSON ones."""
+    missing = []
+    for r in _service_routes(descriptor, tmp_path):
+        if r.response_model is not None or r.status_code == 204:
+            continue
+        declared_other = any("content" in spec for spec in r.responses.values())
+        if not declared_other:
+            missing.append(f"{sorted(r.methods)} {r.path}")
+    assert missing == [], "routes without a response model: " + "; ".join(missing)
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_every_route_lives_under_the_services_prefixes(descriptor: ServiceDescriptor, tmp_path: Path) -> None:
+    """Routers are prefixed, so the front door's prefix table routes every path to its service."""
+    stray = [r.path for r in _service_routes(descriptor, tmp_path) if not r.path.startswith(descriptor.prefixes)]
+    assert stray == [], f"{descriptor.name}: paths outside {descriptor.prefixes}: {stray}"
+    api = importlib.import_module(f"{_package(descriptor).__name__}.api")
+    routers = getattr(api, "ROUTERS", None)
+    assert routers, f"{descriptor.name}: api/__init__.py has no ROUTERS"
+    assert all(r.prefix for r in routers), "every router of ROUTERS has a prefix (one router per resource)"
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_route_modules_run_no_sql(descriptor: ServiceDescriptor) -> None:
+    """Routes call stores and the domain; only stores/ touch SQL (SERVICE_GUIDE: the layers)."""
+    package = _package(descriptor)
+    api = _sources(package, "api")
+    assert api, f"{descriptor.name} has no api/ package"
+    found: list[str] = []
+    for path in api:
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in {"sqlalchemy", "sqlmodel"}:
+                found.append(f"{path.name}:{node.lineno} imports from {node.module}")
+            if isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] in {"sqlalchemy", "asyncpg"} for a in node.names
+            ):
+                found.append(f"{path.name}:{node.lineno} imports a database driver")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+                found.append(f"{path.name}:{node.lineno} calls .{node.func.attr}()")
+    assert found == [], f"{descriptor.name}: SQL in route modules: " + "; ".join(found)
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_handlers_are_one_module_level_table_of_plain_functions(descriptor: ServiceDescriptor) -> None:
+    """STYLE.md rule 5: ``HANDLERS = {"event.type": [when_x_do_y]}`` of plain ``(event, uow)`` functions."""
+    package = _package(descriptor)
+    handlers = importlib.import_module(f"{package.__name__}.handlers")
+    table = getattr(handlers, "HANDLERS", None)
+    assert isinstance(table, dict), f"{descriptor.name}: handlers.py has no module-level HANDLERS dict"
+    assert descriptor.spec is not None
+    assert descriptor.spec().handlers == table, "the spec must register exactly handlers.HANDLERS"
+    for key, functions in table.items():
+        for fn in functions:
+            assert inspect.iscoroutinefunction(fn), f"{key}: {fn!r} is not an async function"
+            assert fn.__qualname__ == fn.__name__, f"{key}: {fn.__qualname__} is not a module-level function"
+            assert list(inspect.signature(fn).parameters) == ["event", "uow"], f"{fn.__name__}: (event, uow)"
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_every_domain_error_code_is_in_the_services_catalogue(descriptor: ServiceDescriptor) -> None:
+    """A typo in a code would answer 500: every ``DomainError("code")`` in the source is catalogued."""
+    package = _package(descriptor)
+    errors = importlib.import_module(f"{package.__name__}.errors")
+    catalogue = getattr(errors, "ERRORS", None)
+    assert isinstance(catalogue, ErrorCatalogue), f"{descriptor.name}: errors.py has no ERRORS catalogue"
+    assert descriptor.spec is not None and descriptor.spec().errors is catalogue
+    raised: set[str] = set()
+    subclasses = {c.__name__ for c in _all_subclasses(DomainError)} | {"DomainError"}
+    for path in _sources(package):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and _dotted(node.func)[-1:] in {(name,) for name in subclasses}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                raised.add(node.args[0].value)
+    assert raised, f"{descriptor.name}: no DomainError raised anywhere? the scan is broken"
+    assert sorted(raised - set(catalogue)) == [], "codes raised but not catalogued"
+
+
+def _all_subclasses(cls: type) -> set[type]:
+    found: set[type] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_all_subclasses(sub)}
+    return found
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_services_read_time_from_their_clock(descriptor: ServiceDescriptor) -> None:
+    """``uow.now()`` / ``runtime.clock`` give the time, so tests move a FakeClock instead of sleeping."""
+    found = []
+    for path in _sources(_package(descriptor)):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and _dotted(node.func)[-2:] in WALL_CLOCK_CALLS:
+                found.append(f"{path.name}:{node.lineno} {'.'.join(_dotted(node.func))}()")
+    assert found == [], f"{descriptor.name} reads the wall clock: " + "; ".join(found)

@@ -36,6 +36,8 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+#: X-Forwarded-For is rebuilt by the proxy (``forwarded_for``), not copied.
+HOP_BY_HOP_AND_FORWARDED = HOP_BY_HOP | {"x-forwarded-for"}
 
 
 def _index(services: Sequence[ServiceDescriptor]) -> str:
@@ -52,6 +54,18 @@ td,th{{padding:.3rem .8rem;text-align:left}}</style></head><body>
 Passport service of an immigration office — one flow from pre-application to passport in hand.</p>
 <table><tr><th>service</th><th>paths</th><th>API docs</th></tr>{rows}</table>
 </body></html>"""
+
+
+def service_status(probed: dict[str, Any] | BaseException) -> dict[str, Any]:
+    """One service's entry in the front door's /readyz: its own report plus ``status`` up or down
+    and, when down, a one-line ``reason`` (unreachable, or which of its checks fail)."""
+    report = dict(probed) if isinstance(probed, dict) else {"ready": False, "error": type(probed).__name__}
+    if report.get("ready") is True:
+        return {"status": "up", **report}
+    checks = report.get("checks")
+    failing = [f"{k}: {v}" for k, v in checks.items() if v != "ok"] if isinstance(checks, dict) else []
+    reason = str(report.get("error") or "; ".join(failing) or "not ready")
+    return {"status": "down", "reason": reason, **report}
 
 
 class FrontDoor:
@@ -71,15 +85,14 @@ class FrontDoor:
         )
 
     async def _ready(self, _request: Request) -> Response:
-        """Ready when every service behind the door is ready."""
+        """Ready when every service behind the door is ready; ``down`` names those that are not."""
         names = list(self.probes)
         results = await asyncio.gather(*(self.probes[n]() for n in names), return_exceptions=True)
-        report: dict[str, Any] = {}
-        for name, result in zip(names, results, strict=True):
-            report[name] = result if isinstance(result, dict) else {"ready": False, "error": type(result).__name__}
-        ready = all(r.get("ready") for r in report.values())
+        report = {name: service_status(result) for name, result in zip(names, results, strict=True)}
+        down = [name for name, status in report.items() if status["status"] == "down"]
         return JSONResponse(
-            {"service": "front-door", "ready": ready, "services": report}, status_code=200 if ready else 503
+            {"service": "front-door", "ready": not down, "down": down, "services": report},
+            status_code=503 if down else 200,
         )
 
     async def _home(self, _request: Request) -> Response:
@@ -131,6 +144,17 @@ def build_front_door(
     return FrontDoor([(p, app) for prefixes, app in apps.items() for p in prefixes], services, probes)
 
 
+def forwarded_for(request: Request) -> str:
+    """X-Forwarded-For for the next hop: what the client sent, then the peer (nginx's
+    ``$proxy_add_x_forwarded_for``). The services believe only the entries our proxies appended
+    (sambang_runtime.clientaddr), so keeping the client's own entries forges nothing, and a
+    proxy in front of this one (a load balancer) keeps its client."""
+    # "unknown" (no peer, e.g. a Unix socket) is malformed on purpose: the service stops there.
+    peer = request.client.host if request.client else "unknown"
+    sent = ", ".join(v.strip() for v in request.headers.getlist("x-forwarded-for") if v.strip())
+    return f"{sent}, {peer}" if sent else peer
+
+
 class Proxy:
     """Forwards a request to a service's base URL, streaming the response back."""
 
@@ -141,9 +165,8 @@ class Proxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Proxy one HTTP request."""
         request = Request(scope, receive)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        client_host = request.client.host if request.client else ""
-        headers.append(("x-forwarded-for", client_host))
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP_AND_FORWARDED]
+        headers.append(("x-forwarded-for", forwarded_for(request)))
         url = httpx.URL(self.base_url + scope["path"], query=scope.get("query_string", b""))
         upstream = self.client.build_request(request.method, url, headers=headers, content=request.stream())
         try:
@@ -188,10 +211,15 @@ def _http_probe(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[d
     async def probe() -> dict[str, Any]:
         try:
             resp = await client.get(url, timeout=3)
-            body: dict[str, Any] = resp.json()
-            return body
-        except (httpx.HTTPError, ValueError) as exc:
-            return {"ready": False, "error": type(exc).__name__}
+        except httpx.HTTPError as exc:
+            return {"ready": False, "error": f"unreachable: {type(exc).__name__}"}
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return {"ready": False, "error": f"answered {resp.status_code} without a readiness report"}
+        return body
 
     return probe
 
@@ -211,6 +239,7 @@ def main() -> None:
         port=int(os.environ.get("SAMBANG_PORT", 8000)),
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # the peer is the client; forwarded_for() appends it to what it sent
     )
 
 

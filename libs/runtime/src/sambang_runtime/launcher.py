@@ -14,12 +14,11 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .auth import DEV_HS256_SECRET, ROLES, issue_dev_token
 from .bus.amqp import AmqpTransport
@@ -27,10 +26,13 @@ from .bus.transport import Transport
 from .db import ensure_database
 from .migrations import new_revision, upgrade_to_head
 from .service import ServiceDescriptor, build_transport, discover_services, settings_for
+from .supervisor import ChildSpec, Supervisor, install_stop_signals
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sambang_{service}"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 FRONT_DOOR_PORT = 8000
+#: The front door of ``up`` connects to the services from here (it proxies to 127.0.0.1).
+LOOPBACK_PROXIES = "127.0.0.1/32,::1/128"
 
 
 def _find(name: str) -> ServiceDescriptor:
@@ -98,19 +100,12 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
 
     probes = {d.name: (lambda a=app: readiness(a.state.runtime)) for d, app in apps}
     front = build_front_door({d.prefixes: app for d, app in apps}, services, probes)
-    servers = [
-        uvicorn.Server(
-            uvicorn.Config(app, host=host, port=d.port + offset, log_config=None, access_log=False, lifespan="on")
-        )
-        for d, app in apps
-    ]
-    servers.append(
-        uvicorn.Server(
-            uvicorn.Config(
-                front, host=host, port=FRONT_DOOR_PORT + offset, log_config=None, access_log=False, lifespan="off"
-            )
-        )
-    )
+    # The front door dispatches in-process: a service sees the client's own connection (scope
+    # "client"), no proxy in between: SAMBANG_TRUSTED_PROXIES stays empty and X-Forwarded-For is ignored.
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 peers.
+    quiet: dict[str, Any] = {"host": host, "log_config": None, "access_log": False, "proxy_headers": False}
+    servers = [uvicorn.Server(uvicorn.Config(app, port=d.port + offset, lifespan="on", **quiet)) for d, app in apps]
+    servers.append(uvicorn.Server(uvicorn.Config(front, port=FRONT_DOOR_PORT + offset, lifespan="off", **quiet)))
 
     async def announce() -> None:
         while not all(s.started for s in servers):  # noqa: ASYNC110 - uvicorn offers no started event
@@ -138,11 +133,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    """Each service its own process against RabbitMQ and PostgreSQL, plus the front door proxy."""
+    """Each service its own process against RabbitMQ and PostgreSQL, plus the front door proxy;
+    a process that exits is restarted (supervisor.py), Ctrl-C or SIGTERM stops them all."""
+    from .logs import configure_logging
+
+    own = settings_for("launcher")
+    configure_logging(own.log_level, json=own.log_json)
     env = dict(os.environ)
     env.setdefault("SAMBANG_DATABASE_URL", DEFAULT_PG)
     env.setdefault("SAMBANG_AMQP_URL", DEFAULT_AMQP)
     env.setdefault("SAMBANG_ENVIRONMENT", "development")
+    # The front door proxies from loopback: the services believe its X-Forwarded-For entries.
+    env.setdefault("SAMBANG_TRUSTED_PROXIES", LOOPBACK_PROXIES)
     offset = args.port_offset
     env["SAMBANG_PORT_OFFSET"] = str(offset)
     services = discover_services()
@@ -163,43 +165,30 @@ def cmd_up(args: argparse.Namespace) -> int:
             await transport.close()
 
     asyncio.run(declare())
-    procs: list[subprocess.Popen[bytes]] = []
-    for d in services:
-        module = f"sambang_{d.name.replace('-', '_')}"
-        procs.append(
-            subprocess.Popen([sys.executable, "-m", module], env={**env, "SAMBANG_PORT": str(d.port + offset)})
+    children = [
+        ChildSpec(
+            d.name,
+            [sys.executable, "-m", f"sambang_{d.name.replace('-', '_')}"],
+            {**env, "SAMBANG_PORT": str(d.port + offset)},
         )
-    procs.append(
-        subprocess.Popen(
+        for d in services
+    ]
+    children.append(
+        ChildSpec(
+            "front-door",
             [sys.executable, "-m", "sambang_runtime.frontdoor"],
-            env={**env, "SAMBANG_PORT": str(FRONT_DOOR_PORT + offset)},
+            {**env, "SAMBANG_PORT": str(FRONT_DOOR_PORT + offset)},
         )
     )
+    supervisor = Supervisor(children, grace_seconds=args.grace_seconds)
+    install_stop_signals(supervisor)  # before the children exist, so a stop never orphans one
+    supervisor.start()
     print(_banner(services, "each service its own process on RabbitMQ and PostgreSQL", offset), flush=True)
-
-    def stop(*_: object) -> None:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        while all(p.poll() is None for p in procs):
-            try:
-                procs[0].wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                continue
-    except KeyboardInterrupt:
-        pass
+        supervisor.run()
     finally:
-        stop()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    failed = [p.args for p in procs if p.returncode not in (0, -signal.SIGTERM, None)]
-    return 1 if failed else 0
+        clean = supervisor.stop()
+    return 0 if clean else 1
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -269,6 +258,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
     up = sub.add_parser("up", help="each service its own process on RabbitMQ and PostgreSQL")
     up.add_argument("--port-offset", type=int, default=int(os.environ.get("SAMBANG_PORT_OFFSET", "0")))
+    up.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=10.0,
+        help="on stop, how long the processes get after SIGTERM before SIGKILL",
+    )
     up.set_defaults(func=cmd_up)
     mig = sub.add_parser("migrate", help="apply migrations")
     mig.add_argument("service", nargs="?")

@@ -17,6 +17,7 @@ from .auth import TokenVerifier
 from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
 from .bus.transport import Transport, TransportUnavailable
+from .clientaddr import TrustedProxies
 from .consumer import EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
@@ -268,6 +269,8 @@ def create_service_app(
         hs256_secret=None if settings.auth_jwks_url else settings.auth_hs256_secret,
         jwks_url=settings.auth_jwks_url,
     )
+    # Parsed once here: client_address() runs on every public look-up.
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
     install_problem_handlers(app, spec.errors)
     # The routes go onto the app's own router, not included router by router: FastAPI keeps an
     # included router whole and, on every request, walks every included router's routes to check
@@ -304,7 +307,9 @@ def run_service(descriptor: ServiceDescriptor) -> None:
     app = descriptor.create_app(settings)
     port = int(os.environ.get("SAMBANG_PORT", descriptor.port))
     host = os.environ.get("SAMBANG_HOST", "127.0.0.1")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop")
+    # proxy_headers off: uvicorn would otherwise rewrite the client from X-Forwarded-For for peers in
+    # FORWARDED_ALLOW_IPS (127.0.0.1 by default); SAMBANG_TRUSTED_PROXIES alone decides (clientaddr.py).
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop", proxy_headers=False)
 
 
 def request_uow(request: Request) -> UnitOfWork:

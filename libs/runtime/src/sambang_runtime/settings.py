@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .auth import DEV_HS256_SECRET
+from .clientaddr import parse_networks
 
 #: Secrets that ship in the repository for development; refused outside development and test.
 _PLACEHOLDER_SECRETS = frozenset({DEV_HS256_SECRET, "changeme", "secret", ""})
@@ -58,6 +59,19 @@ class RuntimeSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    #: The proxies in front of this service (front door, nginx, ingress) whose X-Forwarded-For entries
+    #: are believed, as CIDRs separated by commas: ``SAMBANG_TRUSTED_PROXIES=127.0.0.1/32,::1/128``.
+    #: Empty (the default) trusts nobody: the connection's peer is the client (clientaddr.py).
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: Any) -> Any:
+        # A comma-separated list is what operators write; a bad CIDR stops the service at start.
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple):
+            return tuple(str(n) for n in parse_networks(str(i) for i in items))
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets_in_production(self) -> RuntimeSettings:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sambang_contracts import PaymentSource
 from sambang_runtime.auth import OptionalPrincipal, Principal, ensure_office, require_roles
+from sambang_runtime.clientaddr import client_address
 from sambang_runtime.logs import get_logger
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.ratelimit import RateLimiter
@@ -170,8 +171,7 @@ def _limiter(request: Request) -> RateLimiter:
 
 
 def _rate_limit(request: Request) -> None:
-    client = request.client.host if request.client else "unknown"
-    wait = _limiter(request).take(client, time.monotonic())
+    wait = _limiter(request).take(client_address(request), time.monotonic())
     if wait > 0:
         raise ProblemError.common(429, "rate_limited", headers={"Retry-After": str(max(1, int(wait + 0.999)))})
 

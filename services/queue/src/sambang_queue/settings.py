@@ -12,10 +12,9 @@ class QueueSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAMBANG_QUEUE_", extra="ignore")
 
     #: Public look-ups (status, cancel, arrival confirmation) per client: a burst, then this rate.
+    #: The client is read through the proxies of SAMBANG_TRUSTED_PROXIES (sambang_runtime.clientaddr).
     lookup_burst: int = Field(default=10, ge=1)
     lookup_per_minute: float = Field(default=30.0, gt=0)
-    #: Behind the front door the client is the proxy; trust X-Forwarded-For only when told to.
-    trust_forwarded_for: bool = False
     #: How long an office's settings are cached in this process (other replicas may change them).
     office_cache_seconds: float = Field(default=2.0, ge=0)
     #: Days of slots the development seed creates.

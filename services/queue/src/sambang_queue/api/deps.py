@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.auth import Principal, ensure_office, require_roles
+from sambang_runtime.clientaddr import client_address
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
 from sqlalchemy import Row, select
@@ -52,20 +53,11 @@ async def connection(uow: UowDep) -> AsyncConnection:
 Conn = Annotated[AsyncConnection, Depends(connection)]
 
 
-def client_of(request: Request, ctx: QueueContext) -> str:
-    """The client a public look-up is counted against."""
-    if ctx.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
-
-
 async def public_lookup_limit(request: Request, ctx: Ctx) -> None:
     """Public look-ups by receipt and birth date are rate limited per client (guessing birth dates)."""
     if request.headers.get("authorization"):
         return  # officers are authenticated and audited instead
-    wait = ctx.limiter.take(client_of(request, ctx), time.monotonic())
+    wait = ctx.limiter.take(client_address(request), time.monotonic())
     if wait > 0:
         raise ProblemError.common(429, "rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))})
 

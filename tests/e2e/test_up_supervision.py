@@ -1,0 +1,305 @@
+"""`make up` on real RabbitMQ and PostgreSQL: a crashed service comes back by itself while the others
+keep serving, SIGTERM stops every process, and the front door counts each applicant alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aio_pika
+import httpx
+import pytest
+from sambang_contracts import parse_event
+from sambang_contracts.values import generate_receipt_number
+from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
+from sambang_runtime.launcher import FRONT_DOOR_PORT
+from sambang_runtime.service import discover_services
+from sambang_runtime.testing import Servers
+from sqlalchemy.engine import make_url
+
+OFFICE = "BLT"  # seeded by the queue in environment "development", as `make up` runs
+
+
+@dataclass
+class Up:
+    """A running `make up` launcher."""
+
+    proc: subprocess.Popen[bytes]
+    front_door: str
+    log: Path
+    amqp_url: str
+    exchange: str
+
+    def output(self) -> str:
+        """The launcher's and its children's output so far (the end of it)."""
+        return self.log.read_text(errors="replace")[-6000:]
+
+
+def children(parent: int) -> dict[int, str]:
+    """Live child processes of ``parent`` and their command lines, from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat[1]) == parent and stat[0] != "Z":
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live (not zombie) process."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+def pid_of(up: Up, module: str) -> int | None:
+    """The pid of the launcher's child running ``python -m module``."""
+    pids = [pid for pid, cmd in children(up.proc.pid).items() if f"-m {module}" in cmd]
+    return pids[0] if len(pids) == 1 else None
+
+
+@contextlib.contextmanager
+def launched(servers: Servers, tmp_path: Path) -> Iterator[Up]:
+    """`python -m sambang_runtime.launcher up` on this run's servers, at a random port offset."""
+    offset = 20000 + random.randrange(0, 900) * 10
+    uniq = uuid.uuid4().hex[:6]
+    db_template = (
+        make_url(servers.base_pg)
+        .set(database="DBNAME")
+        .render_as_string(hide_password=False)
+        .replace("DBNAME", f"sambang_t{servers.run_id}_sv{uniq}_{{service}}")
+    )
+    for d in discover_services():  # registered so the run removes them afterwards
+        servers.databases.append(f"sambang_t{servers.run_id}_sv{uniq}_{d.name.replace('-', '_')}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
+    env.update(
+        {
+            "SAMBANG_DATABASE_URL": db_template,
+            "SAMBANG_AMQP_URL": servers.amqp_url(),
+            "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
+            "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",
+            "SAMBANG_ENVIRONMENT": "development",
+            "SAMBANG_LOG_JSON": "true",
+            "SAMBANG_LOG_LEVEL": "WARNING",
+            "SAMBANG_RELAY_POLL_SECONDS": "0.5",
+        }
+    )
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sambang_runtime.launcher", "up", "--port-offset", str(offset)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so the cleanup below can take the whole group down
+        )
+    up = Up(proc, f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}", log, servers.amqp_url(), env["SAMBANG_EXCHANGE"])
+    try:
+        yield up
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+async def until(what: str, check: Any, up: Up, timeout: float = 90) -> Any:
+    """Poll ``check`` (async, returning a truthy value when done) until it holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert up.proc.poll() is None, f"the launcher exited ({up.proc.returncode}): {up.output()}"
+        with contextlib.suppress(httpx.HTTPError):
+            if found := await check():
+                return found
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}: {up.output()}")
+
+
+async def ready(client: httpx.AsyncClient, up: Up) -> dict[str, Any]:
+    """Wait until the front door says every service is ready; its /readyz body."""
+
+    async def check() -> dict[str, Any] | None:
+        resp = await client.get(f"{up.front_door}/readyz")
+        return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
+
+    body: dict[str, Any] = await until("every service ready", check, up)
+    return body
+
+
+def officer(role: str = "customer_care") -> dict[str, str]:
+    """An officer of BLT, signed with the dev secret the launcher's services verify."""
+    return {"Authorization": f"Bearer {issue_dev_token(DEV_HS256_SECRET, sub='e2e', office=OFFICE, roles=[role])}"}
+
+
+async def bookable_slot(client: httpx.AsyncClient, up: Up, places: int) -> int:
+    """A seeded BLT slot with room for ``places`` bookings."""
+    today = dt.datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    resp = await client.get(
+        f"{up.front_door}/v1/offices/{OFFICE}/slots",
+        params={"from": (today + dt.timedelta(days=1)).isoformat(), "to": (today + dt.timedelta(days=14)).isoformat()},
+    )
+    assert resp.status_code == 200, resp.text
+    slot = next(s for s in resp.json() if s["available"] >= places)
+    return int(slot["slot_id"])
+
+
+async def book(client: httpx.AsyncClient, up: Up, slot_id: int) -> str:
+    """Book one application through the front door; its receipt number."""
+    body = {
+        "office": OFFICE,
+        "slot_id": slot_id,
+        "service_type": "NEW",
+        "passport_type": "ELECTRONIC",
+        "priority_category": "NONE",
+        "applicant": {
+            "full_name": "Siti Aminah",
+            "nik": "35" + "".join(random.choices(string.digits, k=14)),
+            "birth_date": "1990-05-17",
+            "language": "id",
+        },
+    }
+    resp = await client.post(f"{up.front_door}/v1/applications", json=body)
+    assert resp.status_code == 201, resp.text
+    return str(resp.json()["receipt_number"])
+
+
+@contextlib.asynccontextmanager
+async def bills_issued(up: Up) -> AsyncIterator[dict[str, set[str]]]:
+    """Every payment.bill.issued event published meanwhile: receipt -> distinct event ids."""
+    issued: dict[str, set[str]] = {}
+    connection = await aio_pika.connect_robust(up.amqp_url)
+    try:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(up.exchange)
+        probe = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        await probe.bind(exchange, "payment.bill.issued")
+
+        async def record(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                event = parse_event(message.body)
+                issued.setdefault(str(event.subject), set()).add(event.id)
+
+        await probe.consume(record)
+        yield issued
+    finally:
+        await connection.close()
+
+
+@pytest.mark.timeout(300)
+async def test_up_restarts_a_killed_service_while_the_others_keep_serving(servers: Servers, tmp_path: Path) -> None:
+    with launched(servers, tmp_path) as up:
+        async with httpx.AsyncClient(timeout=15) as client:
+            await ready(client, up)
+            async with bills_issued(up) as issued:
+                slot_id = await bookable_slot(client, up, places=15)
+                receipts = [await book(client, up, slot_id) for _ in range(5)]
+
+                payment = pid_of(up, "sambang_payment")
+                queue = pid_of(up, "sambang_queue")
+                assert payment and queue, children(up.proc.pid)
+                os.kill(payment, signal.SIGKILL)
+
+                async def payment_down() -> dict[str, Any] | None:
+                    resp = await client.get(f"{up.front_door}/readyz")
+                    body: dict[str, Any] = resp.json()
+                    return body if resp.status_code == 503 else None
+
+                down = await until("the front door to report payment down", payment_down, up, timeout=20)
+                assert down["down"] == ["payment"] and down["services"]["payment"]["status"] == "down"
+                assert down["services"]["queue"]["status"] == "up"
+                # Check-in's side keeps answering while billing is away.
+                receipts += [await book(client, up, slot_id) for _ in range(5)]
+                status = await client.get(f"{up.front_door}/v1/applications/{receipts[-1]}", headers=officer())
+                assert status.status_code == 200 and status.json()["status"]
+
+                # Payment comes back by itself, as a new process; queue was never touched.
+                await until("payment restarted", lambda: _new_pid(up, "sambang_payment", payment), up, timeout=60)
+                await ready(client, up)
+                assert pid_of(up, "sambang_queue") == queue
+                receipts += [await book(client, up, slot_id) for _ in range(5)]
+
+                # Every application is billed, exactly once, including those booked while payment was down.
+                for receipt in receipts:
+
+                    async def billed(receipt: str = receipt) -> bool:
+                        resp = await client.get(f"{up.front_door}/v1/bills/{receipt}", headers=officer())
+                        return resp.status_code == 200 and resp.json()["receipt_number"] == receipt
+
+                    await until(f"the bill of {receipt}", billed, up, timeout=60)
+
+                async def all_issued() -> bool:
+                    return set(receipts) <= set(issued)
+
+                await until("payment.bill.issued of every receipt", all_issued, up, timeout=30)
+                await asyncio.sleep(1)  # a duplicate would be on its way by now
+                assert {r: len(issued[r]) for r in receipts} == dict.fromkeys(receipts, 1)
+                assert set(issued) == set(receipts)
+
+        assert '"event": "supervisor.child_exited"' in up.output()
+        assert '"child": "payment"' in up.output()
+        # SIGTERM stops the launcher and every process it started, promptly.
+        pids = list(children(up.proc.pid))
+        assert len(pids) == len(discover_services()) + 1, children(up.proc.pid)  # + the front door
+        started = time.monotonic()
+        up.proc.send_signal(signal.SIGTERM)
+        code = up.proc.wait(timeout=30)
+        assert time.monotonic() - started < 20
+        assert code == 0, up.output()
+        assert not [pid for pid in pids if alive(pid)]
+
+
+async def _new_pid(up: Up, module: str, old: int) -> bool:
+    pid = pid_of(up, module)
+    return pid is not None and pid != old
+
+
+def applicant(address: str) -> httpx.AsyncClient:
+    """A client connecting from ``address`` (any 127.x.y.z is the loopback on Linux)."""
+    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address=address), timeout=15)
+
+
+@pytest.mark.timeout(240)
+async def test_up_front_door_counts_each_applicant_alone(servers: Servers, tmp_path: Path) -> None:
+    """make up trusts its own front door (loopback): the applicant behind it is the client counted."""
+    with launched(servers, tmp_path) as up:
+        async with applicant("127.0.0.2") as guesser, applicant("127.0.0.3") as neighbour:
+            await ready(guesser, up)
+            receipt = generate_receipt_number(OFFICE, dt.date.today())
+            for path in ("/v1/applications/", "/v1/bills/"):
+                url = f"{up.front_door}{path}{receipt}"
+                codes = [
+                    (
+                        await guesser.get(
+                            url, params={"birth_date": "1990-01-01"}, headers={"X-Forwarded-For": f"127.0.0.{9 + i}"}
+                        )
+                    ).status_code
+                    for i in range(14)
+                ]
+                assert codes[:10] == [404] * 10 and codes[10:].count(429) >= 3, codes
+                other = await neighbour.get(url, params={"birth_date": "1990-01-01"})
+                assert other.status_code == 404
