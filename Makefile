@@ -54,7 +54,7 @@ browser-test: $(STAMP) ## the web clients in Debian's chromium against the embed
 	$(PY) -m pytest -q tests/browser
 
 bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
-	@for b in bench/bus.py bench/booking.py bench/payments.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
 	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher migrate $(SERVICE)
@@ -63,8 +63,8 @@ migration: $(STAMP) ## autogenerate a migration: make migration SERVICE=payment 
 	@test -n "$(SERVICE)" || (echo "usage: make migration SERVICE=<name> MSG=<message>" && exit 2)
 	$(PY) -m sambang_runtime.launcher new-migration $(SERVICE) "$(MSG)"
 
-token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT
-	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE)
+token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT [TTL=600 for an approval token]
+	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE) $(if $(TTL),--ttl $(TTL))
 
 replay-parked: $(STAMP) ## put parked messages back: make replay-parked SERVICE=payment
 	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=<name>" && exit 2)

@@ -132,7 +132,7 @@ def test_no_route_dependency_runs_in_the_thread_pool(descriptor: ServiceDescript
 #: Calls that read the wall clock: a service takes time from ``uow.now()`` / ``runtime.clock``.
 WALL_CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time")}
 #: What only ``stores/`` may do: run statements on a connection or session.
-SQL_CALLS = {"execute", "exec", "scalar", "scalars", "stream", "run_atomic", "connection"}
+SQL_CALLS = {"execute", "exec", "scalar", "scalars", "run_atomic", "connection"}
 
 
 def _package(descriptor: ServiceDescriptor) -> ModuleType:

@@ -1,0 +1,1 @@
+"""Sambang capture service: document check, photo, fingerprints, signature, interview (wawancara)."""

@@ -1,0 +1,373 @@
+"""Photo, fingerprints (with exceptions) and signature: checked, re-encoded, encrypted, idempotent.
+
+The image work (decode, detect, measure, re-encode) runs before the unit of work touches the
+database, so no connection waits on OpenCV. Nothing is stored on a refused call: every refusal
+is raised before the write, and the unit of work rolls back without a commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from sambang_contracts import CaptureItemKind
+from sambang_runtime.auth import Principal
+from sambang_runtime.errors import DomainError
+from sambang_runtime.logs import get_logger
+from sambang_runtime.service import UowDep
+from sambang_runtime.uow import UnitOfWork
+
+from ..domain.capture import (
+    FINGER_NAMES,
+    FingerprintExceptionReason,
+    OfficeRules,
+    SignatureExceptionReason,
+    age_on,
+    check_approval,
+    check_open,
+    finger_position,
+    gives_fingerprints,
+    local_day,
+)
+from ..domain.quality import judge_fingerprint, judge_photo, judge_signature
+from ..imaging.analysis import analyse_fingerprint, analyse_photo, analyse_signature
+from ..stores import applications, audit, items, offices
+from ..stores.applications import ApplicationRecord
+from ..stores.items import NewItem
+from .deps import ApprovalDep, CaptureOfficer, ContextDep, image_upload, read_body, receipt_in_office
+from .schemas import ExceptionOut, QualityOut, exception_out, quality_out, rejection
+
+log = get_logger(__name__)
+
+router = APIRouter(prefix="/v1/captures", tags=["biometrics"])
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"image/jpeg": _BINARY, "image/png": _BINARY}}
+}
+_IMAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Another office's receipt"},
+    404: {"description": "Receipt not known to capture (yet)"},
+    409: {"description": "The capture was already completed"},
+    413: {"description": "Larger than 5 MiB"},
+    415: {"description": "Not JPEG or PNG, or not what the Content-Type says"},
+    422: {"description": "Corrupt, too many pixels, or refused by a quality check (reasons named)"},
+}
+
+
+class StoredImageOut(BaseModel):
+    """A stored image: the SHA-256 and size of the stored (re-encoded) bytes, and its quality."""
+
+    sha256: str
+    bytes: int
+    media_type: str
+    width: int
+    height: int
+    quality: QualityOut
+    unchanged: bool = Field(description="True when the same bytes were already stored (a resend)")
+
+
+class FingerprintOut(StoredImageOut):
+    """A stored fingerprint."""
+
+    position: int
+    finger: str
+    threshold: int
+
+
+class FingerprintExceptionIn(BaseModel):
+    """Why a finger cannot be taken; a supervisor approves it in X-Supervisor-Approval."""
+
+    reason: FingerprintExceptionReason
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SignatureExceptionIn(BaseModel):
+    """No signature: the applicant cannot sign."""
+
+    exception: SignatureExceptionReason
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class SignatureOut(BaseModel):
+    """A stored signature image, or the recorded exception."""
+
+    sha256: str | None = None
+    bytes: int | None = None
+    quality: QualityOut | None = None
+    exception: Literal["CANNOT_SIGN"] | None = None
+    unchanged: bool
+
+
+async def _keep(uow: UnitOfWork, app: ApplicationRecord, item: NewItem, officer: Principal) -> tuple[str, int, bool]:
+    """Store an accepted item unless these very bytes are already stored; (sha256, size, unchanged)."""
+    existing = await items.item_at(uow, app.receipt_number, item.kind, item.position)
+    if existing is not None and existing.upload_sha256 == item.upload_sha256 and existing.purged_at is None:
+        return existing.sha256, existing.bytes, True  # a resend: same bytes, same answer, no second row
+    check_open(app.completed_at is not None)
+    now = uow.now()
+    await items.save_item(uow, app.receipt_number, item, officer=officer.sub, now=now)
+    await audit.record(
+        uow,
+        officer=officer.sub,
+        office=app.office,
+        action=f"{item.kind.value.lower()}.captured",
+        receipt_number=app.receipt_number,
+        at=now,
+        detail={
+            "position": item.position,
+            "sha256": item.sha256,
+            "quality": item.quality,
+            "replaced_sha256": existing.sha256 if existing else None,
+        },
+    )
+    await uow.commit()
+    return item.sha256, len(item.content), False
+
+
+@router.put("/{receipt}/photo", response_model=StoredImageOut, openapi_extra=IMAGE_BODY, responses=_IMAGE_ERRORS)
+async def put_photo(
+    receipt: str, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+) -> StoredImageOut:
+    """Store the passport photo if every quality check passes; else 422 `photo_rejected` naming each failed one."""
+    receipt = receipt_in_office(receipt, officer)
+    upload = await image_upload(request, ctx)
+    analysis = await ctx.analyse(analyse_photo, upload.data, upload.header, jpeg_quality=ctx.settings.jpeg_quality)
+    verdict = judge_photo(analysis.measures, ctx.photo_rules)
+    quality = quality_out(verdict, face_count=analysis.measures.face_count)
+    if not verdict.passed:
+        log.info("capture.photo_rejected", receipt_number=receipt, reasons=verdict.reasons)
+        raise DomainError("photo_rejected", **rejection(verdict, quality))
+    app = await applications.registered(uow, receipt, lock=True)
+    image = analysis.image
+    item = NewItem(
+        CaptureItemKind.PHOTO,
+        None,
+        upload.sha256,
+        image.content,
+        image.media_type,
+        image.width,
+        image.height,
+        verdict.score,
+        [c.model_dump() for c in quality.checks],
+    )
+    sha256, size, unchanged = await _keep(uow, app, item, officer)
+    return StoredImageOut(
+        sha256=sha256,
+        bytes=size,
+        media_type=image.media_type,
+        width=image.width,
+        height=image.height,
+        quality=quality,
+        unchanged=unchanged,
+    )
+
+
+async def _fingerprint_subject(
+    uow: UnitOfWork, receipt: str, default: OfficeRules
+) -> tuple[ApplicationRecord, OfficeRules]:
+    """The application (locked) and its office's rules; refuses children under 5."""
+    app = await applications.registered(uow, receipt, lock=True)
+    rules = await offices.rules_of(uow, app.office, default)
+    assert app.birth_date is not None  # registered
+    if not gives_fingerprints(age_on(app.birth_date, local_day(uow.now(), rules.timezone))):
+        raise DomainError("no_fingerprints_under_five")
+    return app, rules
+
+
+@router.put(
+    "/{receipt}/fingerprints/{position}",
+    response_model=FingerprintOut,
+    openapi_extra=IMAGE_BODY,
+    responses=_IMAGE_ERRORS,
+)
+async def put_fingerprint(
+    receipt: str, position: int, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+) -> FingerprintOut:
+    """Store one finger (1-10, ISO/IEC 19794-4) if grayscale, big enough and at or above the office's threshold."""
+    receipt = receipt_in_office(receipt, officer)
+    position = finger_position(position)
+    upload = await image_upload(request, ctx)
+    analysis = await ctx.analyse(analyse_fingerprint, upload.data, upload.header)
+    app, rules = await _fingerprint_subject(uow, receipt, ctx.default_office_rules)
+    verdict = judge_fingerprint(analysis.measures, ctx.fingerprint_rules(rules.fingerprint_quality_threshold))
+    quality = quality_out(verdict)
+    if not verdict.passed:
+        log.info("capture.fingerprint_rejected", receipt_number=receipt, position=position, reasons=verdict.reasons)
+        raise DomainError(
+            "fingerprint_rejected",
+            position=position,
+            threshold=rules.fingerprint_quality_threshold,
+            **rejection(verdict, quality),
+        )
+    image = analysis.image
+    item = NewItem(
+        CaptureItemKind.FINGERPRINT,
+        position,
+        upload.sha256,
+        image.content,
+        image.media_type,
+        image.width,
+        image.height,
+        verdict.score,
+        [c.model_dump() for c in quality.checks],
+    )
+    sha256, size, unchanged = await _keep(uow, app, item, officer)
+    return FingerprintOut(
+        sha256=sha256,
+        bytes=size,
+        media_type=image.media_type,
+        width=image.width,
+        height=image.height,
+        quality=quality,
+        unchanged=unchanged,
+        position=position,
+        finger=FINGER_NAMES[position],
+        threshold=rules.fingerprint_quality_threshold,
+    )
+
+
+@router.put(
+    "/{receipt}/fingerprints/{position}/exception",
+    response_model=ExceptionOut,
+    responses={403: {"description": "No (valid) supervisor approval, or another office's receipt"}},
+)
+async def put_fingerprint_exception(
+    receipt: str,
+    position: int,
+    body: FingerprintExceptionIn,
+    officer: CaptureOfficer,
+    approval: ApprovalDep,
+    uow: UowDep,
+    ctx: ContextDep,
+) -> ExceptionOut:
+    """Record why a finger cannot be taken, approved by a supervisor of the office (X-Supervisor-Approval)."""
+    receipt = receipt_in_office(receipt, officer)
+    position = finger_position(position)
+    if approval is None:
+        raise DomainError("supervisor_approval_required")
+    check_approval(
+        approval,
+        officer=officer.sub,
+        office=receipt[:3],
+        max_lifetime_seconds=ctx.settings.approval_token_max_lifetime_seconds,
+    )
+    app, _ = await _fingerprint_subject(uow, receipt, ctx.default_office_rules)
+    existing = await items.exception_at(uow, receipt, CaptureItemKind.FINGERPRINT, position)
+    if existing is not None and existing.reason == body.reason.value:
+        return exception_out(existing)  # a resend
+    check_open(app.completed_at is not None)
+    now = uow.now()
+    await items.save_exception(
+        uow,
+        receipt,
+        CaptureItemKind.FINGERPRINT,
+        position,
+        body.reason.value,
+        note=body.note,
+        officer=officer.sub,
+        approved_by=approval.sub,
+        now=now,
+    )
+    await audit.record(
+        uow,
+        officer=officer.sub,
+        office=app.office,
+        action="fingerprint.exception_recorded",
+        receipt_number=receipt,
+        at=now,
+        detail={"position": position, "reason": body.reason.value, "approved_by": approval.sub},
+    )
+    await uow.commit()
+    return ExceptionOut(
+        kind=CaptureItemKind.FINGERPRINT,
+        position=position,
+        reason=body.reason.value,
+        recorded_by=officer.sub,
+        approved_by=approval.sub,
+        recorded_at=now,
+    )
+
+
+@router.put(
+    "/{receipt}/signature",
+    response_model=SignatureOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/jpeg": _BINARY,
+                "image/png": _BINARY,
+                "application/json": {"schema": SignatureExceptionIn.model_json_schema()},
+            },
+        }
+    },
+    responses=_IMAGE_ERRORS,
+)
+async def put_signature(
+    receipt: str, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+) -> SignatureOut:
+    """Store the signature image, or record with {"exception": "CANNOT_SIGN"} that the applicant cannot sign."""
+    receipt = receipt_in_office(receipt, officer)
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json":
+        raw = await read_body(request, 64 * 1024)
+        try:
+            body = SignatureExceptionIn.model_validate_json(raw)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_input=False)) from None
+        return await _cannot_sign(uow, receipt, body, officer)
+    upload = await image_upload(request, ctx)
+    analysis = await ctx.analyse(analyse_signature, upload.data, upload.header)
+    verdict = judge_signature(analysis.measures, ctx.signature_rules)
+    quality = quality_out(verdict)
+    if not verdict.passed:
+        raise DomainError("signature_rejected", **rejection(verdict, quality))
+    app = await applications.registered(uow, receipt, lock=True)
+    image = analysis.image
+    item = NewItem(
+        CaptureItemKind.SIGNATURE,
+        None,
+        upload.sha256,
+        image.content,
+        image.media_type,
+        image.width,
+        image.height,
+        verdict.score,
+        [c.model_dump() for c in quality.checks],
+    )
+    sha256, size, unchanged = await _keep(uow, app, item, officer)
+    return SignatureOut(sha256=sha256, bytes=size, quality=quality, unchanged=unchanged)
+
+
+async def _cannot_sign(uow: UnitOfWork, receipt: str, body: SignatureExceptionIn, officer: Principal) -> SignatureOut:
+    app = await applications.registered(uow, receipt, lock=True)
+    existing = await items.exception_at(uow, receipt, CaptureItemKind.SIGNATURE)
+    if existing is not None:
+        return SignatureOut(exception="CANNOT_SIGN", unchanged=True)
+    check_open(app.completed_at is not None)
+    now: dt.datetime = uow.now()
+    await items.save_exception(
+        uow,
+        receipt,
+        CaptureItemKind.SIGNATURE,
+        None,
+        body.exception.value,
+        note=body.note,
+        officer=officer.sub,
+        approved_by=None,
+        now=now,
+    )
+    await audit.record(
+        uow,
+        officer=officer.sub,
+        office=app.office,
+        action="signature.exception_recorded",
+        receipt_number=receipt,
+        at=now,
+        detail={"reason": body.exception.value},
+    )
+    await uow.commit()
+    return SignatureOut(exception="CANNOT_SIGN", unchanged=False)

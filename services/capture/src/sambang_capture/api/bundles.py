@@ -1,0 +1,108 @@
+"""The internal biometric bundle: the one way biometrics leave capture, to the SIMKIM gateway only."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+from sambang_contracts import CaptureItemKind
+from sambang_contracts.values import InvalidValue, parse_receipt_number
+from sambang_runtime.errors import DomainError
+from sambang_runtime.logs import get_logger
+from sambang_runtime.service import UowDep
+
+from ..stores import applications, audit, items
+from .deps import ServiceCaller
+from .schemas import ManifestException
+
+log = get_logger(__name__)
+
+router = APIRouter(prefix="/internal/v1/captures", tags=["internal"])
+
+
+class BundleItem(BaseModel):
+    """One biometric item with its bytes (base64) and the hash they must match."""
+
+    kind: CaptureItemKind
+    position: int | None = None
+    media_type: str
+    sha256: str
+    bytes: int
+    quality: float
+    content_base64: str = Field(description="The stored image, decrypted; SHA-256 of its bytes is `sha256`")
+
+
+class Bundle(BaseModel):
+    """Every biometric item of a completed capture, and its exceptions."""
+
+    receipt_number: str
+    office: str
+    completed_at: dt.datetime
+    items: list[BundleItem]
+    exceptions: list[ManifestException]
+
+
+@router.get(
+    "/{receipt}/bundle",
+    response_model=Bundle,
+    responses={
+        403: {"description": "Any token without the service role"},
+        409: {"description": "The capture is not completed"},
+        410: {"description": "Purged after the retention period"},
+    },
+)
+async def biometric_bundle(receipt: str, caller: ServiceCaller, uow: UowDep, response: Response) -> Bundle:
+    """The biometric items of a completed capture for a service token (the gateway); nobody else."""
+    # A service acts for every office (the gateway submits them all), so no office check; the
+    # receipt's own office is written into the audit trail with the caller.
+    try:
+        parse_receipt_number(receipt)
+    except InvalidValue as exc:
+        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
+    app = await applications.registered(uow, receipt)
+    if app.completed_at is None:
+        raise DomainError("capture_not_completed")
+    if app.purged_at is not None:
+        raise DomainError("biometrics_purged")
+    stored = await items.stored_contents(uow, receipt)
+    out: list[BundleItem] = []
+    for record, content in stored:
+        if content is None:
+            raise DomainError("biometrics_purged")
+        if hashlib.sha256(content).hexdigest() != record.sha256:
+            # AES-GCM already refuses altered ciphertexts; this catches a row whose hash was changed.
+            log.error("capture.bundle_hash_mismatch", receipt_number=receipt, kind=record.kind.value)
+            raise RuntimeError("a stored item does not match its hash")
+        out.append(
+            BundleItem(
+                kind=record.kind,
+                position=record.position,
+                media_type=record.media_type,
+                sha256=record.sha256,
+                bytes=record.bytes,
+                quality=record.quality,
+                content_base64=base64.b64encode(content).decode("ascii"),
+            )
+        )
+    exceptions = await items.exceptions(uow, receipt)
+    await audit.record(
+        uow,
+        officer=caller.sub,
+        office=app.office,
+        action="bundle.read",
+        receipt_number=receipt,
+        at=uow.now(),
+        detail={"items": len(out), "sha256": [i.sha256 for i in out]},
+    )
+    await uow.commit()
+    response.headers["Cache-Control"] = "no-store"
+    return Bundle(
+        receipt_number=receipt,
+        office=app.office,
+        completed_at=app.completed_at,
+        items=out,
+        exceptions=[ManifestException(kind=e.kind, position=e.position, reason=e.reason) for e in exceptions],
+    )

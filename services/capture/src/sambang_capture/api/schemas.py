@@ -1,0 +1,136 @@
+"""Response models several capture routers share: quality checks, items, exceptions, the manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sambang_contracts import CaptureItemKind, CaptureMode
+
+from ..domain.quality import Verdict
+from ..errors import reasons_of
+from ..stores.items import ExceptionRecord, ItemRecord
+
+
+class CheckOut(BaseModel):
+    """One measured property against its limits."""
+
+    name: str
+    passed: bool
+    value: float
+    minimum: float | None = None
+    maximum: float | None = None
+    reason: str | None = Field(default=None, description="What to fix, when the check failed")
+
+
+class QualityOut(BaseModel):
+    """The score (0-100) and every check of one image."""
+
+    score: float
+    face_count: int | None = Field(default=None, description="Photos only")
+    checks: list[CheckOut]
+
+
+def quality_out(verdict: Verdict, *, face_count: int | None = None) -> QualityOut:
+    """The response form of a verdict."""
+    return QualityOut(
+        score=verdict.score,
+        face_count=face_count,
+        checks=[
+            CheckOut(name=c.name, passed=c.passed, value=c.value, minimum=c.minimum, maximum=c.maximum, reason=c.reason)
+            for c in verdict.checks
+        ],
+    )
+
+
+def rejection(verdict: Verdict, quality: QualityOut) -> dict[str, Any]:
+    """The members of a 422 refusal: every failed check's reason in both languages, and all checks."""
+    return {"reasons": reasons_of(verdict.reasons), "quality": quality.model_dump()}
+
+
+class ItemOut(BaseModel):
+    """A stored biometric item, described by its hash (never its bytes)."""
+
+    kind: CaptureItemKind
+    position: int | None = None
+    sha256: str
+    bytes: int
+    media_type: str
+    width: int
+    height: int
+    quality: float
+    captured_by: str
+    captured_at: dt.datetime
+    purged: bool
+
+
+def item_out(item: ItemRecord) -> ItemOut:
+    """The response form of a stored item."""
+    return ItemOut(
+        kind=item.kind,
+        position=item.position,
+        sha256=item.sha256,
+        bytes=item.bytes,
+        media_type=item.media_type,
+        width=item.width,
+        height=item.height,
+        quality=item.quality,
+        captured_by=item.captured_by,
+        captured_at=item.captured_at,
+        purged=item.purged_at is not None,
+    )
+
+
+class ExceptionOut(BaseModel):
+    """A recorded exception (a finger that could not be taken, an applicant who cannot sign)."""
+
+    kind: CaptureItemKind
+    position: int | None = None
+    reason: str
+    recorded_by: str
+    approved_by: str | None = None
+    recorded_at: dt.datetime
+
+
+def exception_out(record: ExceptionRecord) -> ExceptionOut:
+    """The response form of an exception."""
+    return ExceptionOut(
+        kind=record.kind,
+        position=record.position,
+        reason=record.reason,
+        recorded_by=record.recorded_by,
+        approved_by=record.approved_by,
+        recorded_at=record.recorded_at,
+    )
+
+
+class ManifestItem(BaseModel):
+    """One item of the completion manifest."""
+
+    kind: CaptureItemKind
+    position: int | None = None
+    sha256: str
+    bytes: int
+    quality: float
+
+
+class ManifestException(BaseModel):
+    """One exception of the completion manifest."""
+
+    kind: CaptureItemKind
+    position: int | None = None
+    reason: str
+
+
+class Manifest(BaseModel):
+    """What ``capture.completed`` carried: hashes, sizes and quality, no biometric bytes."""
+
+    receipt_number: str
+    mode: CaptureMode
+    officer_id: str
+    device_id: str | None = None
+    seat: str | None = None
+    items: list[ManifestItem]
+    exceptions: list[ManifestException]
+    completed_at: dt.datetime

@@ -1,0 +1,1 @@
+"""Reading images: formats and headers from the bytes (no decoding), then decoding and measuring."""

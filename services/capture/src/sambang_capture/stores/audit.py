@@ -1,0 +1,62 @@
+"""The audit trail: append-only rows of who did what, when, on which receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import insert, select
+
+from ..models import audit_entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One officer (or system) action."""
+
+    at: dt.datetime
+    officer: str
+    office: str
+    action: str
+    receipt_number: str | None
+    detail: dict[str, Any] | None
+
+
+async def record(
+    uow: UnitOfWork,
+    *,
+    officer: str,
+    office: str,
+    action: str,
+    receipt_number: str | None,
+    at: dt.datetime,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an entry; ``detail`` holds codes, positions and hashes, never personal data or image bytes."""
+    conn = await uow.session.connection()
+    await conn.execute(
+        insert(audit_entry).values(
+            at=at,
+            officer=officer,
+            office=office.upper(),
+            action=action,
+            receipt_number=receipt_number,
+            detail=dict(detail) if detail else None,
+        )
+    )
+
+
+async def trail(uow: UnitOfWork, receipt_number: str) -> list[AuditEntry]:
+    """Every entry of one receipt, oldest first."""
+    conn = await uow.session.connection()
+    rows = (
+        await conn.execute(
+            select(audit_entry)
+            .where(audit_entry.c.receipt_number == receipt_number)
+            .order_by(audit_entry.c.at, audit_entry.c.id)
+        )
+    ).all()
+    return [AuditEntry(r.at, r.officer, r.office, r.action, r.receipt_number, r.detail) for r in rows]

@@ -1,0 +1,273 @@
+"""Biometric items (photo, fingerprints, signature), encrypted at rest, and the capture exceptions.
+
+One item per (application, kind, position): a retake replaces the old image, so superseded
+biometrics are not kept; the audit trail keeps both hashes. An item and an exception for the same
+finger exclude each other: recording one removes the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sambang_contracts import CaptureItemKind
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import delete, select, update
+
+from ..models import NO_POSITION, biometric_item, capture_exception
+from .upserts import insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """An accepted image, ready to store: its sanitised bytes and what was measured."""
+
+    kind: CaptureItemKind
+    position: int | None
+    upload_sha256: str
+    content: bytes
+    media_type: str
+    width: int
+    height: int
+    quality: float
+    checks: list[dict[str, Any]]
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the stored bytes."""
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """A stored item, without its bytes."""
+
+    kind: CaptureItemKind
+    position: int | None
+    upload_sha256: str
+    sha256: str
+    bytes: int
+    media_type: str
+    width: int
+    height: int
+    quality: float
+    checks: list[dict[str, Any]]
+    key_id: str | None
+    captured_by: str
+    captured_at: dt.datetime
+    purged_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionRecord:
+    """A recorded capture exception."""
+
+    kind: CaptureItemKind
+    position: int | None
+    reason: str
+    recorded_by: str
+    approved_by: str | None
+    recorded_at: dt.datetime
+
+
+def _position(position: int | None) -> int:
+    return NO_POSITION if position is None else position
+
+
+def _content_context(receipt_number: str, kind: CaptureItemKind, position: int | None) -> str:
+    # Binds the ciphertext to its row: an envelope copied to another application does not decrypt.
+    return f"biometric_item:{receipt_number}:{kind.value}:{_position(position)}"
+
+
+def _item(row: Any) -> ItemRecord:
+    return ItemRecord(
+        kind=CaptureItemKind(row.kind),
+        position=None if row.position == NO_POSITION else row.position,
+        upload_sha256=row.upload_sha256,
+        sha256=row.sha256,
+        bytes=row.bytes,
+        media_type=row.media_type,
+        width=row.width,
+        height=row.height,
+        quality=row.quality,
+        checks=list(row.checks),
+        key_id=row.key_id,
+        captured_by=row.captured_by,
+        captured_at=row.captured_at,
+        purged_at=row.purged_at,
+    )
+
+
+def _exception(row: Any) -> ExceptionRecord:
+    return ExceptionRecord(
+        kind=CaptureItemKind(row.kind),
+        position=None if row.position == NO_POSITION else row.position,
+        reason=row.reason,
+        recorded_by=row.recorded_by,
+        approved_by=row.approved_by,
+        recorded_at=row.recorded_at,
+    )
+
+
+_ITEM_COLUMNS = [c for c in biometric_item.c if c.name != "content_enc"]
+_KIND_ORDER = {CaptureItemKind.PHOTO: 0, CaptureItemKind.FINGERPRINT: 1, CaptureItemKind.SIGNATURE: 2}
+
+
+def _in_order(record: ItemRecord | ExceptionRecord) -> tuple[int, int]:
+    return _KIND_ORDER[record.kind], record.position or 0
+
+
+async def item_at(
+    uow: UnitOfWork, receipt_number: str, kind: CaptureItemKind, position: int | None = None
+) -> ItemRecord | None:
+    """The item in one slot (photo, signature, or a finger), without its bytes."""
+    conn = await uow.session.connection()
+    row = (
+        await conn.execute(
+            select(*_ITEM_COLUMNS).where(
+                biometric_item.c.receipt_number == receipt_number,
+                biometric_item.c.kind == kind.value,
+                biometric_item.c.position == _position(position),
+            )
+        )
+    ).first()
+    return None if row is None else _item(row)
+
+
+async def items(uow: UnitOfWork, receipt_number: str) -> list[ItemRecord]:
+    """Every item of an application, photo first, fingers in order, without bytes."""
+    conn = await uow.session.connection()
+    rows = (await conn.execute(select(*_ITEM_COLUMNS).where(biometric_item.c.receipt_number == receipt_number))).all()
+    return sorted((_item(r) for r in rows), key=_in_order)
+
+
+async def exceptions(uow: UnitOfWork, receipt_number: str) -> list[ExceptionRecord]:
+    """Every exception of an application."""
+    conn = await uow.session.connection()
+    rows = (
+        await conn.execute(select(capture_exception).where(capture_exception.c.receipt_number == receipt_number))
+    ).all()
+    return sorted((_exception(r) for r in rows), key=_in_order)
+
+
+async def exception_at(
+    uow: UnitOfWork, receipt_number: str, kind: CaptureItemKind, position: int | None = None
+) -> ExceptionRecord | None:
+    """The exception recorded for one slot, if any."""
+    conn = await uow.session.connection()
+    row = (
+        await conn.execute(
+            select(capture_exception).where(
+                capture_exception.c.receipt_number == receipt_number,
+                capture_exception.c.kind == kind.value,
+                capture_exception.c.position == _position(position),
+            )
+        )
+    ).first()
+    return None if row is None else _exception(row)
+
+
+async def save_item(uow: UnitOfWork, receipt_number: str, item: NewItem, *, officer: str, now: dt.datetime) -> None:
+    """Store an item encrypted, replacing the slot's previous image and exception."""
+    conn = await uow.session.connection()
+    position = _position(item.position)
+    content_enc = uow.cipher.encrypt_bytes(
+        item.content, context=_content_context(receipt_number, item.kind, item.position)
+    )
+    values = {
+        "upload_sha256": item.upload_sha256,
+        "sha256": item.sha256,
+        "bytes": len(item.content),
+        "media_type": item.media_type,
+        "width": item.width,
+        "height": item.height,
+        "quality": item.quality,
+        "checks": item.checks,
+        "key_id": uow.cipher.active_key_id,
+        "content_enc": content_enc,
+        "captured_by": officer,
+        "captured_at": now,
+        "purged_at": None,
+    }
+    stmt = insert_for(conn, biometric_item).values(
+        receipt_number=receipt_number, kind=item.kind.value, position=position, **values
+    )
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number", "kind", "position"], set_=values))
+    await conn.execute(
+        delete(capture_exception).where(
+            capture_exception.c.receipt_number == receipt_number,
+            capture_exception.c.kind == item.kind.value,
+            capture_exception.c.position == position,
+        )
+    )
+
+
+async def save_exception(
+    uow: UnitOfWork,
+    receipt_number: str,
+    kind: CaptureItemKind,
+    position: int | None,
+    reason: str,
+    *,
+    note: str | None,
+    officer: str,
+    approved_by: str | None,
+    now: dt.datetime,
+) -> None:
+    """Record an exception for a slot, removing the image it stands in for."""
+    conn = await uow.session.connection()
+    pos = _position(position)
+    note_enc = (
+        uow.cipher.encrypt(note, context=f"capture_exception.note:{receipt_number}:{kind.value}:{pos}")
+        if note
+        else None
+    )
+    values = {
+        "reason": reason,
+        "note_enc": note_enc,
+        "recorded_by": officer,
+        "approved_by": approved_by,
+        "recorded_at": now,
+    }
+    stmt = insert_for(conn, capture_exception).values(
+        receipt_number=receipt_number, kind=kind.value, position=pos, **values
+    )
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number", "kind", "position"], set_=values))
+    await conn.execute(
+        delete(biometric_item).where(
+            biometric_item.c.receipt_number == receipt_number,
+            biometric_item.c.kind == kind.value,
+            biometric_item.c.position == pos,
+        )
+    )
+
+
+async def stored_contents(uow: UnitOfWork, receipt_number: str) -> list[tuple[ItemRecord, bytes | None]]:
+    """Every item with its decrypted bytes (None once purged): for the internal bundle only."""
+    conn = await uow.session.connection()
+    rows = (await conn.execute(select(biometric_item).where(biometric_item.c.receipt_number == receipt_number))).all()
+    out: list[tuple[ItemRecord, bytes | None]] = []
+    for r in rows:
+        record = _item(r)
+        content = None
+        if r.content_enc is not None:
+            content = uow.cipher.decrypt_bytes(
+                bytes(r.content_enc), context=_content_context(receipt_number, record.kind, record.position)
+            )
+        out.append((record, content))
+    return sorted(out, key=lambda pair: _in_order(pair[0]))
+
+
+async def purge(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datetime) -> int:
+    """Delete the image bytes of these applications, keeping hashes, sizes and quality."""
+    if not receipt_numbers:
+        return 0
+    conn = await uow.session.connection()
+    result = await conn.execute(
+        update(biometric_item)
+        .where(biometric_item.c.receipt_number.in_(receipt_numbers), biometric_item.c.content_enc.is_not(None))
+        .values(content_enc=None, key_id=None, purged_at=now)
+    )
+    return int(result.rowcount)

@@ -1,0 +1,192 @@
+"""Fingerprints on PostgreSQL and RabbitMQ: ridge quality against the office's threshold, positions,
+children under 5, and exceptions that need a supervisor's approval."""
+
+from __future__ import annotations
+
+import capture_images as img
+import cv2
+import pytest
+from conftest import TODDLER_BIRTH, CaptureHarness, unique_office
+from sambang_capture.models import audit_entry, biometric_item, capture_exception
+from test_capture_photo import assert_nothing_stored
+
+
+async def test_a_good_print_is_stored_with_its_ridge_score(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    r = await capture.finger(receipt, 1)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["position"] == 1 and body["finger"] == "right thumb"
+    assert body["threshold"] == 40 and body["quality"]["score"] >= 80
+    assert body["media_type"] == "image/png"
+    [row] = await capture.rows(biometric_item, receipt)
+    assert (row.kind, row.position, row.quality) == ("FINGERPRINT", 1, body["quality"]["score"])
+
+
+@pytest.mark.parametrize(
+    ("case", "make", "reasons"),
+    [
+        ("uniform_noise", img.noise_image, ["low_quality"]),
+        ("blank_page", img.blank_page, ["low_quality"]),
+        ("colour", lambda: cv2.cvtColor(img.fingerprint(4), cv2.COLOR_GRAY2BGR), ["not_grayscale"]),
+        ("too_small", lambda: img.fingerprint(5, width=200, height=240), ["too_small"]),
+    ],
+)
+async def test_a_bad_print_is_refused_with_its_reasons_and_nothing_is_stored(
+    capture: CaptureHarness, case: str, make: object, reasons: list[str]
+) -> None:
+    receipt = await capture.register()
+    r = await capture.finger(receipt, 3, img.png(make()))  # type: ignore[operator]
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "fingerprint_rejected" and body["position"] == 3 and body["threshold"] == 40
+    assert [x["code"] for x in body["reasons"]] == reasons
+    await assert_nothing_stored(capture, receipt)
+
+
+@pytest.mark.parametrize("position", [0, 11])
+async def test_position_0_or_11_is_refused(capture: CaptureHarness, position: int) -> None:
+    receipt = await capture.register()
+    r = await capture.finger(receipt, position)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_finger_position"
+    r = await capture.client.put(
+        f"/v1/captures/{receipt}/fingerprints/{position}/exception",
+        json={"reason": "AMPUTATED"},
+        headers={**capture.officer(receipt), **capture.approval(receipt[:3])},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid_finger_position"
+    await assert_nothing_stored(capture, receipt)
+
+
+async def test_the_threshold_is_the_offices_from_queue_office_updated(capture: CaptureHarness) -> None:
+    strict, lenient = unique_office(), unique_office()
+    await capture.office_rules(strict, threshold=99)
+    await capture.office_rules(lenient, threshold=10)
+    strict_receipt = await capture.register(strict)
+    r = await capture.finger(strict_receipt, 2)
+    assert r.status_code == 422 and r.json()["threshold"] == 99
+    lenient_receipt = await capture.register(lenient)
+    # A smudged print (about 30) is refused at the default 40 and accepted where the office says 10.
+    smudged = img.png(img.blurred(img.fingerprint(2), 4))
+    r = await capture.finger(lenient_receipt, 2, smudged)
+    assert r.status_code == 200 and r.json()["threshold"] == 10, r.text
+    default_receipt = await capture.register()
+    assert (await capture.finger(default_receipt, 2, smudged)).status_code == 422
+
+
+async def test_a_child_under_five_gives_no_fingerprints_and_completes_without_them(capture: CaptureHarness) -> None:
+    receipt = await capture.register(birth_date=TODDLER_BIRTH)
+    r = await capture.finger(receipt, 1)
+    assert r.status_code == 422 and r.json()["code"] == "no_fingerprints_under_five"
+    await assert_nothing_stored(capture, receipt)
+    assert (await capture.summary(receipt))["fingerprints_required"] is False
+
+    child_docs = [
+        {"kind": "KK", "status": "OK"},
+        {"kind": "BIRTH_CERTIFICATE", "status": "OK"},
+        {"kind": "KTP", "holder": "FATHER", "status": "OK"},
+        {"kind": "KTP", "holder": "MOTHER", "status": "OK"},
+        {"kind": "MARRIAGE_CERTIFICATE", "holder": "PARENTS", "status": "OK"},
+        {"kind": "PERDIM_11", "status": "OK"},
+        {"kind": "STATEMENT_LETTER", "status": "OK"},
+    ]
+    assert (await capture.documents(receipt, child_docs)).status_code == 200
+    assert (await capture.photo(receipt)).status_code == 200
+    r = await capture.client.put(
+        f"/v1/captures/{receipt}/signature", json={"exception": "CANNOT_SIGN"}, headers=capture.officer(receipt)
+    )
+    assert r.status_code == 200, r.text
+    r = await capture.complete(receipt)
+    assert r.status_code == 200, r.text
+    assert [i["kind"] for i in r.json()["items"]] == ["PHOTO"]
+    assert r.json()["exceptions"] == [{"kind": "SIGNATURE", "position": None, "reason": "CANNOT_SIGN"}]
+
+
+# -- exceptions --------------------------------------------------------------------------------------------
+
+
+async def _exception(capture: CaptureHarness, receipt: str, position: int, headers: dict[str, str], **body: object):
+    return await capture.client.put(
+        f"/v1/captures/{receipt}/fingerprints/{position}/exception",
+        json={"reason": "AMPUTATED", "note": "left hand, since 2019", **body},
+        headers={**capture.officer(receipt), **headers},
+    )
+
+
+async def test_an_exception_without_a_supervisor_is_refused_and_nothing_is_stored(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    r = await _exception(capture, receipt, 7, {})
+    assert r.status_code == 403 and r.json()["code"] == "supervisor_approval_required"
+    await assert_nothing_stored(capture, receipt)
+
+
+@pytest.mark.parametrize(
+    ("who", "reason"),
+    [
+        ("an_officer", "not_a_supervisor"),
+        ("the_recording_officer", "self_approval"),
+        ("a_supervisor_of_another_office", "other_office"),
+        ("a_supervisors_session_token", "not_short_lived"),
+        ("a_forged_token", "invalid_token"),
+    ],
+)
+async def test_an_exception_with_an_unfit_approval_is_refused(capture: CaptureHarness, who: str, reason: str) -> None:
+    receipt = await capture.register()
+    office = receipt[:3]
+    approval = {
+        "an_officer": {"X-Supervisor-Approval": capture.token("interviewer", office=office, sub="int-2", ttl=600)},
+        "the_recording_officer": {
+            "X-Supervisor-Approval": capture.token("supervisor", "sambang_officer", office=office, ttl=600)
+        },
+        "a_supervisor_of_another_office": capture.approval(unique_office()),
+        "a_supervisors_session_token": capture.approval(office, ttl=8 * 3600),
+        "a_forged_token": {"X-Supervisor-Approval": capture.approval(office)["X-Supervisor-Approval"][:-4] + "AAAA"},
+    }[who]
+    r = await _exception(capture, receipt, 7, approval)
+    assert r.status_code == 403 and r.json()["code"] == "supervisor_approval_invalid"
+    assert r.json()["reason"] == reason
+    await assert_nothing_stored(capture, receipt)
+
+
+async def test_an_approved_exception_is_recorded_with_its_supervisor_and_audited(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    r = await _exception(capture, receipt, 7, capture.approval(receipt[:3], sub="sup-budi"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["kind"], body["position"], body["reason"]) == ("FINGERPRINT", 7, "AMPUTATED")
+    assert body["approved_by"] == "sup-budi" and body["recorded_by"] == "officer-1"
+    [row] = await capture.rows(capture_exception, receipt)
+    assert row.approved_by == "sup-budi" and row.note_enc and "2019" not in row.note_enc  # the note is encrypted
+    [entry] = await capture.rows(audit_entry, receipt)
+    assert entry.action == "fingerprint.exception_recorded"
+    assert entry.detail == {"position": 7, "reason": "AMPUTATED", "approved_by": "sup-budi"}
+    again = await _exception(capture, receipt, 7, capture.approval(receipt[:3], sub="sup-budi"))
+    assert again.status_code == 200 and len(await capture.rows(capture_exception, receipt)) == 1
+
+
+async def test_an_exception_and_a_print_of_the_same_finger_replace_each_other(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    assert (await capture.finger(receipt, 9)).status_code == 200
+    assert (await _exception(capture, receipt, 9, capture.approval(receipt[:3]), reason="BANDAGED")).status_code == 200
+    assert await capture.rows(biometric_item, receipt) == []
+    assert (await capture.finger(receipt, 9)).status_code == 200
+    assert await capture.rows(capture_exception, receipt) == []
+
+
+async def test_complete_with_a_missing_finger_lists_exactly_that_finger(capture: CaptureHarness) -> None:
+    receipt = await capture.register()
+    await capture.everything_but(receipt, skip_fingers=(4, 8))
+    assert (await _exception(capture, receipt, 8, capture.approval(receipt[:3]), reason="UNUSABLE")).status_code == 200
+    r = await capture.complete(receipt)
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "capture_incomplete"
+    assert r.json()["missing"] == [{"item": "FINGERPRINT", "position": 4, "finger": "right ring"}]
+    assert capture.events("capture.completed", receipt) == []
+
+    assert (await capture.finger(receipt, 4)).status_code == 200
+    r = await capture.complete(receipt)
+    assert r.status_code == 200, r.text
+    assert r.json()["exceptions"] == [{"kind": "FINGERPRINT", "position": 8, "reason": "UNUSABLE"}]
+    completed = await capture.event("capture.completed", receipt)
+    assert [e.position for e in completed.data.exceptions] == [8]
+    assert [i.position for i in completed.data.items if i.kind == "FINGERPRINT"] == [1, 2, 3, 4, 5, 6, 7, 9, 10]
