@@ -61,3 +61,19 @@ async def test_readyz_is_503_and_names_the_services_that_are_down() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=door), base_url="http://door") as client:
         resp = await client.get("/readyz")
     assert resp.status_code == 200 and resp.json()["down"] == [] and resp.json()["ready"] is True
+
+
+def test_internal_prefixes_stay_inside_the_cluster() -> None:
+    """The edge never routes ``/internal/``: the biometric bundle is for the gateway's direct call only."""
+    from sambang_runtime.deployment import k8s_ingress, nginx_conf
+    from sambang_runtime.frontdoor import build_proxy
+    from sambang_runtime.service import ServiceDescriptor
+
+    d = ServiceDescriptor(
+        name="capture", port=8002, prefixes=("/v1/captures", "/internal/v1/captures"), create_app=lambda s: None
+    )
+    assert d.public_prefixes == ("/v1/captures",)
+    assert "/internal/" not in nginx_conf([d]) and "/internal/" not in k8s_ingress([d])
+    front = build_proxy([d])
+    assert front.match("/v1/captures/x") is not None
+    assert front.match("/internal/v1/captures/x/bundle") is None
