@@ -150,6 +150,10 @@ class DocumentKind(StrEnum):
     DIPLOMA = "DIPLOMA"
     OLD_PASSPORT = "OLD_PASSPORT"
     POLICE_REPORT = "POLICE_REPORT"
+    #: The application form (formulir Perdim 11), which API.md's checklist names (v1.1).
+    PERDIM_11 = "PERDIM_11"
+    #: The signed statement letter (surat pernyataan), which API.md's checklist names (v1.1).
+    STATEMENT_LETTER = "STATEMENT_LETTER"
     OTHER = "OTHER"
 
 

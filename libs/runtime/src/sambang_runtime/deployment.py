@@ -97,7 +97,7 @@ def nginx_conf(services: Sequence[ServiceDescriptor]) -> str:
     """The front door of the compose stack: routes by prefix without rewriting (API.md)."""
     out = [HEADER, "server {", "    listen 8000;", "    client_max_body_size 6m;", ""]
     for d in services:
-        for p in d.prefixes:
+        for p in d.public_prefixes:
             out += [
                 f"    location {p} {{",
                 f"        proxy_pass http://{d.name}:{d.port};",
@@ -290,7 +290,7 @@ def k8s_ingress(services: Sequence[ServiceDescriptor]) -> str:
     """The Ingress: prefixes to services, no rewriting; every other path to the web clients."""
     paths = []
     for d in services:
-        for p in d.prefixes:
+        for p in d.public_prefixes:
             paths.append(f"""          - path: {p}
             pathType: Prefix
             backend: {{service: {{name: {d.name}, port: {{number: {d.port}}}}}}}""")

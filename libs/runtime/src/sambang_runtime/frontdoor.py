@@ -259,7 +259,7 @@ def build_proxy(services: Sequence[ServiceDescriptor], host: str = "127.0.0.1", 
     probes: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
     for d in services:
         proxy = Proxy(f"http://{host}:{d.port + offset}", client)
-        routes.extend((p, proxy) for p in d.prefixes)
+        routes.extend((p, proxy) for p in d.public_prefixes)
         probes[d.name] = _http_probe(client, f"http://{host}:{d.port + offset}/readyz")
     return FrontDoor(routes, services, probes, clients_dir())
 

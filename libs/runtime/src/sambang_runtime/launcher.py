@@ -106,7 +106,7 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
     from .health import readiness
 
     probes = {d.name: (lambda a=app: readiness(a.state.runtime)) for d, app in apps}
-    front = build_front_door({d.prefixes: app for d, app in apps}, services, probes)
+    front = build_front_door({d.public_prefixes: app for d, app in apps}, services, probes)
     # The front door dispatches in-process: a service sees the client's own connection (scope
     # "client"), no proxy in between: SAMBANG_TRUSTED_PROXIES stays empty and X-Forwarded-For is ignored.
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 peers.

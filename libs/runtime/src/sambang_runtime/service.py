@@ -74,6 +74,11 @@ class ServiceDescriptor:
     #: The service's ServiceSpec factory, for tools (migrations check, replay).
     spec: Callable[[], ServiceSpec] | None = None
 
+    @property
+    def public_prefixes(self) -> tuple[str, ...]:
+        """The prefixes the edge (front door, nginx, ingress) routes: ``/internal/`` stays in the cluster."""
+        return tuple(p for p in self.prefixes if not p.startswith("/internal/"))
+
 
 def discover_services() -> list[ServiceDescriptor]:
     """Every installed service (entry points ``sambang.services``), ordered by port."""

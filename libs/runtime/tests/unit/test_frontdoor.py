@@ -120,3 +120,19 @@ def test_the_repository_clients_are_found_and_every_page_is_there() -> None:
     assert found is not None
     for page in ("index.html", "arrival/index.html", "kiosk/index.html", "display/index.html", "tablet/index.html"):
         assert (found / page).is_file(), page
+
+
+def test_internal_prefixes_stay_inside_the_cluster() -> None:
+    """The edge never routes ``/internal/``: the biometric bundle is for the gateway's direct call only."""
+    from sambang_runtime.deployment import k8s_ingress, nginx_conf
+    from sambang_runtime.frontdoor import build_proxy
+    from sambang_runtime.service import ServiceDescriptor
+
+    d = ServiceDescriptor(
+        name="capture", port=8002, prefixes=("/v1/captures", "/internal/v1/captures"), create_app=lambda s: None
+    )
+    assert d.public_prefixes == ("/v1/captures",)
+    assert "/internal/" not in nginx_conf([d]) and "/internal/" not in k8s_ingress([d])
+    front = build_proxy([d])
+    assert front.match("/v1/captures/x") is not None
+    assert front.match("/internal/v1/captures/x/bundle") is None

@@ -64,8 +64,8 @@ async def test_a_mismatch_records_a_nonconformance_and_both_events_go_out(captur
         ("KTP", "MISMATCH", None),
         ("KK", "OK", None),
         ("BIRTH_CERTIFICATE", "OK", None),
-        ("OTHER", "OK", "kind=PERDIM_11"),
-        ("OTHER", "OK", "kind=STATEMENT_LETTER"),
+        ("PERDIM_11", "OK", None),
+        ("STATEMENT_LETTER", "OK", None),
     }
     assert verified.data.officer_id == "officer-1"
     nonconformance = await capture.event("capture.nonconformance.recorded", receipt)

@@ -90,9 +90,10 @@ def test_a_parents_document_does_not_meet_the_applicants_line() -> None:
     assert "KTP" in [r.key for r in unmet(lines, {(K.KTP, Holder.FATHER): OK})]
 
 
-def test_kinds_and_holders_the_contract_lacks_travel_as_a_note() -> None:
+def test_every_kind_is_a_contract_kind_and_holders_travel_as_a_note() -> None:
     assert contract_kind(K.KTP, Holder.APPLICANT) == (ContractKind.KTP, None)
-    assert contract_kind(K.PERDIM_11, Holder.APPLICANT) == (ContractKind.OTHER, "kind=PERDIM_11")
+    assert contract_kind(K.PERDIM_11, Holder.APPLICANT) == (ContractKind.PERDIM_11, None)
+    assert {k.value for k in K} == {k.value for k in ContractKind}
     assert contract_kind(K.KTP, Holder.MOTHER) == (ContractKind.KTP, "holder=MOTHER")
 
 

@@ -102,8 +102,8 @@ def unmet(requirements: Iterable[Requirement], checked: Mapping[DocumentKey, Doc
 def contract_kind(kind: DocumentKind, holder: Holder) -> tuple[ContractDocumentKind, str | None]:
     """The contracts' kind of a document and a note for what the contract cannot say yet.
 
-    ``capture.documents.verified`` knows neither the form and statement letter kinds nor holders;
-    those travel as OTHER (or their kind) with a machine note, e.g. ``kind=PERDIM_11``.
+    ``capture.documents.verified`` knows every kind since contracts v1.1 but no holders yet: a
+    parent's document travels with a machine note, e.g. ``holder=FATHER``.
     """
     notes = []
     try:
