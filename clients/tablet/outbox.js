@@ -19,35 +19,29 @@ function db() {
   return dbPromise;
 }
 
+/** One request in its own transaction; resolves with its result once the transaction committed. */
 async function tx(mode, fn) {
   const database = await db();
   return new Promise((resolve, reject) => {
     const t = database.transaction(STORE, mode);
-    const store = t.objectStore(STORE);
-    let result;
-    Promise.resolve(fn(store)).then((r) => { result = r; });
-    t.oncomplete = () => resolve(result);
+    const request = fn(t.objectStore(STORE));
+    t.oncomplete = () => resolve(request.result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error);
   });
 }
 
-const req = (r) => new Promise((resolve, reject) => {
-  r.onsuccess = () => resolve(r.result);
-  r.onerror = () => reject(r.error);
-});
-
 /** Keep a call to send: { receipt, step, method, path, body (Blob or JSON text), contentType, headers }. */
 export async function enqueue(entry) {
-  return tx('readwrite', (store) => req(store.add({ ...entry, queuedAt: Date.now() })));
+  return tx('readwrite', (store) => store.add({ ...entry, queuedAt: Date.now() }));
 }
 
 export async function pending() {
-  return tx('readonly', (store) => req(store.getAll()));
+  return tx('readonly', (store) => store.getAll());
 }
 
 async function drop(id) {
-  return tx('readwrite', (store) => req(store.delete(id)));
+  return tx('readwrite', (store) => store.delete(id));
 }
 
 let flushing = null;

@@ -267,13 +267,16 @@ async function queue(key, call) {
 async function sendPending() {
   clearTimeout(retryTimer);
   if (!officer) return;
-  const result = await flush({
-    token: () => officer.token,
-    lang,
-    onAnswer: answered,
-    onAuth: () => say($('capture-message'), t('tablet.token.expired'), 'error'),
-  });
-  await showPending();
+  let result = 'later';
+  try {
+    result = await flush({
+      token: () => officer.token,
+      lang,
+      onAnswer: answered,
+      onAuth: () => say($('capture-message'), t('tablet.token.expired'), 'error'),
+    });
+  } catch { /* IndexedDB refused: tried again below */ }
+  await showPending().catch(() => {});
   if (result !== 'done') retryTimer = setTimeout(sendPending, 5000);
 }
 
