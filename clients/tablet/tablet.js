@@ -104,7 +104,8 @@ function start(who) {
       $('stream-state').hidden = false;
       $('stream-state').dataset.state = state === 'refused' ? 'offline' : state;
       $('stream-state').textContent = t('tablet.stream.' + state);
-      if (state === 'live') loadWorklist(); // what happened while it was away
+      streamLive = state === 'live';
+      if (streamLive) loadWorklist(); // what happened while it was away
     },
   });
   const saved = JSON.parse(sessionStorage.getItem(CAPTURE_KEY) || 'null');
@@ -129,6 +130,7 @@ async function loadWorklist() {
   try {
     const list = await api(`/v1/offices/${officer.office}/sambang/worklist`, { token: officer.token });
     visits = list.visits;
+    lastLoad = Date.now();
     say($('worklist-message'), '');
     renderWorklist();
   } catch (err) {
@@ -164,13 +166,18 @@ function renderWorklist() {
 }
 
 let worklistTimer = null;
+let streamLive = false;
+let lastLoad = 0;
 function openWorklist() {
   capture = null;
   sessionStorage.removeItem(CAPTURE_KEY);
   show('worklist');
   loadWorklist();
   clearInterval(worklistTimer);
-  worklistTimer = setInterval(loadWorklist, 30000); // minutes waited; the stream brings the rest
+  // Every 30 s for the minutes waited while the stream brings the rest; every 10 s without it.
+  worklistTimer = setInterval(() => {
+    if (!streamLive || Date.now() - lastLoad > 30000) loadWorklist();
+  }, 10000);
 }
 
 async function claim(v, button) {
