@@ -1,15 +1,14 @@
-"""The queue service's problem codes with their HTTP status and bilingual messages (STYLE.md rule 7)."""
+"""The queue service's problem codes with their HTTP status and bilingual messages (STYLE.md rule 7).
+
+Routes, stores and the domain raise ``DomainError(code, **extra)``; the runtime renders it from here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
-
-from sambang_runtime.problems import ProblemError
+from sambang_runtime.errors import ErrorCatalogue
 
 #: code -> (status, English, Indonesian). The codes are part of the API: never rename one.
-MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
+ERRORS = ErrorCatalogue(
     {
         "not_found": (404, "The requested resource was not found", "Data yang diminta tidak ditemukan"),
         "application_not_found": (
@@ -164,13 +163,6 @@ MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
             "Tanggal lahir diperlukan untuk check-in di kios",
         ),
         "invalid_period": (422, "Invalid report period", "Periode laporan tidak valid"),
-    }
+    },
+    service="queue",
 )
-
-
-def problem(
-    code: str, *, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
-) -> ProblemError:
-    """A problem response for one of this service's codes."""
-    status, detail_en, detail_id = MESSAGES[code]
-    return ProblemError(status, code, detail_en, detail_id, extra=extra, headers=headers)

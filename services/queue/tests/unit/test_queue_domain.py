@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 from sambang_contracts import Lane, OfficeSettings, PriorityCategory, Stage
 from sambang_queue.domain import (
-    RuleBroken,
     SessionPlan,
     Status,
     add_working_days,
@@ -37,6 +36,7 @@ from sambang_queue.domain import (
     within_target,
     working_days_between,
 )
+from sambang_runtime.errors import DomainError
 
 TZ = "Asia/Jakarta"
 SETTINGS = OfficeSettings()
@@ -53,7 +53,7 @@ def code_of(call: object, *args: object, **kwargs: object) -> str | None:
     """The rule code a call raises, or None."""
     try:
         call(*args, **kwargs)  # type: ignore[operator]
-    except RuleBroken as exc:
+    except DomainError as exc:
         return exc.code
     return None
 
