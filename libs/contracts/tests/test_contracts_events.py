@@ -50,8 +50,8 @@ def _valid_document(**changes: Any) -> dict[str, Any]:
     return document
 
 
-def test_catalogue_has_the_27_event_types_of_events_md() -> None:
-    assert len(REGISTRY) == 27
+def test_catalogue_has_the_31_event_types_of_events_md() -> None:
+    assert len(REGISTRY) == 31
     assert routing_keys() == sorted(REGISTRY)
     for event_type, model in REGISTRY.items():
         assert model.event_type == event_type

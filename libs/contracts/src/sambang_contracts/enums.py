@@ -25,6 +25,7 @@ __all__ = [
     "PriorityCategory",
     "ServiceType",
     "Stage",
+    "VoidReason",
 ]
 
 
@@ -65,11 +66,13 @@ class Lane(StrEnum):
 
 
 class Stage(StrEnum):
-    """Stage of a visit at which a ticket is called."""
+    """Stage of a visit: called at a counter, or SAMBANG, served at the priority seat by a claiming officer."""
 
     VERIFICATION = "VERIFICATION"
     INTERVIEW = "INTERVIEW"
     PICKUP = "PICKUP"
+    # v1.1: lets `queue.ticket.no_show` say that a claimed applicant was not at the seat.
+    SAMBANG = "SAMBANG"
 
 
 class CaptureMode(StrEnum):
@@ -118,6 +121,13 @@ class PaymentSource(StrEnum):
 
     WEBHOOK = "WEBHOOK"
     SETTLEMENT = "SETTLEMENT"
+
+
+class VoidReason(StrEnum):
+    """Why a bill was voided."""
+
+    APPLICATION_CANCELLED = "APPLICATION_CANCELLED"
+    REPLACED = "REPLACED"
 
 
 class DiscrepancyKind(StrEnum):

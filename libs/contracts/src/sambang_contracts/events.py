@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
@@ -34,6 +34,7 @@ from sambang_contracts.enums import (
     PriorityCategory,
     ServiceType,
     Stage,
+    VoidReason,
 )
 from sambang_contracts.errors import UnknownEventType
 from sambang_contracts.values import (
@@ -58,6 +59,7 @@ __all__ = [
     "BillExpired",
     "BillIssued",
     "BillItem",
+    "BillVoided",
     "CaptureCompleted",
     "CaptureException",
     "CaptureItem",
@@ -78,11 +80,14 @@ __all__ = [
     "PassportIssued",
     "PaymentConfirmed",
     "SambangClaimed",
+    "SambangReleased",
     "Slot",
     "SubmissionAccepted",
     "SubmissionFailed",
     "TicketCalled",
+    "TicketNearTurn",
     "TicketNoShow",
+    "TicketTransferred",
     "ViolationFlagged",
     "VisitCheckedIn",
     "VisitCompleted",
@@ -220,6 +225,19 @@ class ApplicationRegistered(EventData):
     passport_type: PassportType
     priority_category: PriorityCategory
     walk_in: bool
+    # v1.1 fields have defaults so that a message of a v1.0 producer, which lacks them, still validates.
+    validity_years: Literal[5, 10] | None = Field(
+        default=None,
+        description=(
+            "Passport validity in years the applicant chose: 10 only from age 17 or when married, and "
+            "anyone may choose 5. Absent (null) in messages of producers older than v1.1, which did not "
+            "say; consumers then fall back to the age rule (10 from age 17, else 5)."
+        ),
+    )
+    express: bool = Field(
+        default=False,
+        description="Same-day service was requested; absent (false) in messages of producers older than v1.1",
+    )
     applicant: Applicant
 
     @model_validator(mode="after")
@@ -283,7 +301,7 @@ class TicketCalled(EventData):
 
 
 class TicketNoShow(EventData):
-    """A called ticket did not come after the allowed number of calls."""
+    """A called ticket did not come after the allowed number of calls (SAMBANG: not at the seat)."""
 
     event_type: ClassVar[str] = "queue.ticket.no_show"
     receipt_number: ReceiptNumber
@@ -298,7 +316,36 @@ class SambangClaimed(EventData):
     receipt_number: ReceiptNumber
     visit_id: Identifier
     officer_id: Identifier
-    seat: Identifier
+    seat: Identifier | None = Field(default=None, description="The priority seat; absent when it has none yet")
+
+
+class SambangReleased(EventData):
+    """A tablet officer gave a claimed priority visit back; the visit waits again."""
+
+    event_type: ClassVar[str] = "queue.sambang.released"
+    receipt_number: ReceiptNumber
+    visit_id: Identifier
+    officer_id: Identifier
+
+
+class TicketTransferred(EventData):
+    """A ticket was sent to another stage of its lane, e.g. back to verification for a document."""
+
+    event_type: ClassVar[str] = "queue.ticket.transferred"
+    receipt_number: ReceiptNumber
+    ticket: Ticket
+    from_stage: Stage
+    to_stage: Stage
+
+
+class TicketNearTurn(EventData):
+    """A waiting ticket reached the office's `near_turn_position`; once per ticket and stage."""
+
+    event_type: ClassVar[str] = "queue.ticket.near_turn"
+    receipt_number: ReceiptNumber
+    ticket: Ticket
+    stage: Stage
+    position: int = Field(ge=1, description="1-based place among the tickets waiting at the stage (1 = next)")
 
 
 class VisitCompleted(EventData):
@@ -363,6 +410,16 @@ class BillExpired(EventData):
     receipt_number: ReceiptNumber
     billing_code: BillingCode
     expired_at: UtcDateTime
+
+
+class BillVoided(EventData):
+    """A bill was voided: its application was cancelled, or a new bill replaced it."""
+
+    event_type: ClassVar[str] = "payment.bill.voided"
+    receipt_number: ReceiptNumber
+    billing_code: BillingCode
+    reason: VoidReason
+    voided_at: UtcDateTime
 
 
 class DiscrepancyDetected(EventData):
@@ -526,11 +583,15 @@ _MODELS: tuple[type[EventData], ...] = (
     TicketCalled,
     TicketNoShow,
     SambangClaimed,
+    SambangReleased,
+    TicketTransferred,
+    TicketNearTurn,
     VisitCompleted,
     PassportCollected,
     BillIssued,
     PaymentConfirmed,
     BillExpired,
+    BillVoided,
     DiscrepancyDetected,
     DocumentsVerified,
     NonconformanceRecorded,

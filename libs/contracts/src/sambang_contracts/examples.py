@@ -29,6 +29,7 @@ from sambang_contracts.enums import (
     PriorityCategory,
     ServiceType,
     Stage,
+    VoidReason,
 )
 from sambang_contracts.errors import UnknownEventType
 from sambang_contracts.events import (
@@ -40,6 +41,7 @@ from sambang_contracts.events import (
     BillExpired,
     BillIssued,
     BillItem,
+    BillVoided,
     CaptureCompleted,
     CaptureException,
     CaptureItem,
@@ -59,11 +61,14 @@ from sambang_contracts.events import (
     PassportIssued,
     PaymentConfirmed,
     SambangClaimed,
+    SambangReleased,
     Slot,
     SubmissionAccepted,
     SubmissionFailed,
     TicketCalled,
+    TicketNearTurn,
     TicketNoShow,
+    TicketTransferred,
     ViolationFlagged,
     VisitCheckedIn,
     VisitCompleted,
@@ -99,6 +104,8 @@ _ALL: tuple[EventData, ...] = (
         passport_type=PassportType.ELECTRONIC,
         priority_category=PriorityCategory.ELDERLY,
         walk_in=False,
+        validity_years=10,
+        express=False,
         applicant=Applicant(
             full_name="Siti Contoh",
             nik="3505010101500001",
@@ -136,6 +143,9 @@ _ALL: tuple[EventData, ...] = (
     ),
     TicketNoShow(receipt_number=RECEIPT, ticket="A012", stage=Stage.INTERVIEW),
     SambangClaimed(receipt_number=RECEIPT, visit_id="v-0001", officer_id="officer-7", seat="P3"),
+    SambangReleased(receipt_number=RECEIPT, visit_id="v-0001", officer_id="officer-7"),
+    TicketTransferred(receipt_number=RECEIPT, ticket="A012", from_stage=Stage.INTERVIEW, to_stage=Stage.VERIFICATION),
+    TicketNearTurn(receipt_number=RECEIPT, ticket="A012", stage=Stage.VERIFICATION, position=3),
     VisitCompleted(receipt_number=RECEIPT, visit_id="v-0001", waited_seconds=300, served_seconds=900),
     PassportCollected(
         receipt_number=RECEIPT,
@@ -162,6 +172,12 @@ _ALL: tuple[EventData, ...] = (
         source=PaymentSource.WEBHOOK,
     ),
     BillExpired(receipt_number=RECEIPT, billing_code=BILLING_CODE, expired_at=_at(1, 6)),
+    BillVoided(
+        receipt_number=RECEIPT,
+        billing_code=BILLING_CODE,
+        reason=VoidReason.APPLICATION_CANCELLED,
+        voided_at=_at(1, 5),
+    ),
     DiscrepancyDetected(
         receipt_number=RECEIPT,
         billing_code=BILLING_CODE,

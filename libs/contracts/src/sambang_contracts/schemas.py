@@ -140,7 +140,7 @@ def asyncapi_document() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "Sambang events",
-            "version": "1.0.0",
+            "version": "1.1.0",
             "description": (
                 "Events of the Sambang passport service, published as CloudEvents 1.0 "
                 f"(structured JSON) on the durable topic exchange `{EXCHANGE}` with the event "

@@ -310,6 +310,7 @@ STAGE_ROLES: dict[Stage, frozenset[str]] = {
     Stage.VERIFICATION: frozenset({"verifier", "customer_care"}),
     Stage.INTERVIEW: frozenset({"interviewer"}),
     Stage.PICKUP: frozenset({"customer_care"}),
+    Stage.SAMBANG: frozenset(),  # served at the seat after a claim, never called to a counter
 }
 
 
