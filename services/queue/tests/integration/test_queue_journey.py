@@ -78,9 +78,9 @@ async def test_payment_sends_a_signed_expiring_arrival_link_and_confirmation_is_
     assert f"{url.scheme}://{url.netloc}{url.path}" == "https://antrian.example.id/arrival"
     assert parse_qs(url.query) == {"receipt": [receipt], "token": [link.data.token]}
     assert link.data.expires_at == dt.datetime(2026, 12, 2, 17, 0, tzinfo=dt.UTC)  # midnight in Blitar
-    bad = await queue.client.post(
-        f"/v1/applications/{receipt}/arrival-confirmation", json={"token": link.data.token[:-1] + "0"}
-    )
+    # Always a different last digit: appending "0" left a token that ends in "0" unchanged (1 run in 16 failed).
+    forged = link.data.token[:-1] + ("1" if link.data.token.endswith("0") else "0")
+    bad = await queue.client.post(f"/v1/applications/{receipt}/arrival-confirmation", json={"token": forged})
     assert bad.status_code == 403 and bad.json()["code"] == "invalid_token"
     ok = await queue.client.post(f"/v1/applications/{receipt}/arrival-confirmation", json={"token": link.data.token})
     assert ok.status_code == 200
