@@ -16,7 +16,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -166,6 +166,8 @@ class ApplicantData:
     email: str | None
     phone: str | None
     language: Language
+    #: Only decides the passport's validity (never stored).
+    married: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,10 @@ class Booking:
     passport_type: PassportType
     priority_category: PriorityCategory
     applicant: ApplicantData
+    #: 5 or 10 years; None until settled by `settle_validity` (the applicant may leave it to the rule).
+    validity_years: int | None = None
+    #: Same-day service asked for.
+    express: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,15 +198,36 @@ class Appointment:
         return SlotValue(date=self.date, start=self.start, end=self.end)
 
 
-def check_bookings(bookings: Sequence[Booking], slot_date: dt.date, today: dt.date, settings: OfficeSettings) -> None:
-    """Refuse a booking (alone or as a family) the office's rules do not allow."""
+#: A 10-year passport from this age (or for a married applicant of any age).
+TEN_YEARS_FROM_AGE = 17
+
+
+def settle_validity(booking: Booking, on: dt.date) -> Booking:
+    """The booking with its passport validity decided for the day of the application: 10 years by
+    default from age 17 or when married, else 5; 10 asked below 17 unmarried is refused."""
+    grown = age_on(booking.applicant.birth_date, on) >= TEN_YEARS_FROM_AGE or booking.applicant.married
+    if booking.validity_years is None:
+        return replace(booking, validity_years=10 if grown else 5)
+    if booking.validity_years == 10 and not grown:
+        raise DomainError("validity_years_not_allowed", min_age=TEN_YEARS_FROM_AGE)
+    return booking
+
+
+def check_bookings(
+    bookings: Sequence[Booking], slot_date: dt.date, today: dt.date, settings: OfficeSettings
+) -> list[Booking]:
+    """Refuse a booking (alone or as a family) the office's rules do not allow; returns the bookings
+    with their passport validity settled for the appointment day."""
     check_bookable(slot_date, today, settings)
     niks = [b.applicant.nik for b in bookings]
     if len(set(niks)) != len(niks):
         raise DomainError("duplicate_nik_in_group")
+    settled = []
     for b in bookings:
         check_birth_date(b.applicant.birth_date, today)
         check_priority_category(b.priority_category, b.applicant.birth_date, slot_date, by_officer=False)
+        settled.append(settle_validity(b, slot_date))
+    return settled
 
 
 def draw_receipts(office: str, registered_on: dt.date, n: int, rng: random.Random) -> list[str]:
@@ -226,6 +253,8 @@ def registered_event(
         passport_type=booking.passport_type,
         priority_category=booking.priority_category,
         walk_in=walk_in,
+        validity_years=booking.validity_years,
+        express=booking.express,
         applicant=Applicant(
             full_name=a.full_name,
             nik=a.nik,

@@ -41,6 +41,11 @@ ERRORS = ErrorCatalogue(
             "The same NIK appears twice in the group",
             "NIK yang sama muncul dua kali dalam rombongan",
         ),
+        "validity_years_not_allowed": (
+            422,
+            "A 10-year passport needs the applicant to be 17 or older, or married",
+            "Paspor 10 tahun hanya untuk pemohon berusia 17 tahun ke atas atau sudah menikah",
+        ),
         "birth_date_in_future": (422, "The birth date is in the future", "Tanggal lahir berada di masa depan"),
         "priority_category_mismatch": (
             422,

@@ -111,8 +111,7 @@ async def register(
         raise DomainError("slot_of_other_office")
     now = uow.now()
     today = local_today(now, info.timezone)
-    bookings = [m.booking() for m in members]
-    check_bookings(bookings, found.date, today, info.settings)
+    bookings = check_bookings([m.booking() for m in members], found.date, today, info.settings)
     if group:
         # Say which member is the problem; the unique index still guards the race.
         await applications.refuse_active_niks(uow, [nik_hash(uow.cipher, b.applicant.nik) for b in bookings])
@@ -240,6 +239,9 @@ class ApplicationView(BaseModel):
     priority_category: str
     lane: str
     walk_in: bool
+    #: 5 or 10 years (null: booked before the applicant could choose).
+    validity_years: int | None
+    express: bool
     slot: SlotView
     bill: BillView | None
     paid: bool
@@ -304,6 +306,8 @@ async def get_application(
         priority_category=row.priority_category,
         lane=lane_for(PriorityCategory(row.priority_category)).value,
         walk_in=row.walk_in,
+        validity_years=row.validity_years,
+        express=row.express,
         slot=SlotView(slot_id=row.slot_id, date=row.slot_date, start=row.slot_start, end=row.slot_end),
         bill=bill,
         paid=row.paid_at is not None,

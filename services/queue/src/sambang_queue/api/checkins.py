@@ -29,6 +29,7 @@ from ..domain import (
     lane_for,
     local_today,
     registered_event,
+    settle_validity,
     walk_in_appointment,
 )
 from ..keyed import birth_hash
@@ -36,6 +37,7 @@ from ..stores import Record, applications, offices, pickups, trail, visits
 from ..stores.applications import ReceiptTaken
 from ..stores.offices import OfficeInfo
 from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office, valid_receipt
+from .lines import announce_near_turn
 from .schemas import MemberIn, Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["check-in"])
@@ -182,6 +184,7 @@ async def check_in(
         now=now,
     )
     position = await visits.position_of(uow, v)
+    await announce_near_turn(uow, info.code, v.day, v.stage)
     await uow.commit()
     return TicketView.of(v, position)
 
@@ -204,7 +207,7 @@ async def walk_in(
     check_birth_date(body.applicant.birth_date, today)
     check_priority_category(body.priority_category, body.applicant.birth_date, today, by_officer=True)
     appointment = walk_in_appointment(now, info.timezone)
-    booking = body.booking()
+    booking = settle_validity(body.booking(), today)
     for _attempt in range(4):
         (receipt,) = draw_receipts(info.code, today, 1, SYSTEM_RANDOM)
         row = applications.application_row(
@@ -237,6 +240,7 @@ async def walk_in(
             now=now,
         )
         position = await visits.position_of(uow, v)
+        await announce_near_turn(uow, info.code, v.day, v.stage)
         await uow.commit()
         return TicketView.of(v, position)
     raise RuntimeError("could not draw a free receipt number")
@@ -315,5 +319,6 @@ async def take_pickup_ticket(
             uow, principal, "pickup.ticket_issued", now, receipt_number=receipt, detail={"ticket": ticket}
         )
     position = await visits.position_of(uow, v)
+    await announce_near_turn(uow, info.code, today, PICKUP)
     await uow.commit()
     return PickupTicketView.of_pickup(v, position)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sambang_contracts import Stage, TicketCalled
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -13,6 +13,7 @@ from sambang_runtime.service import UowDep
 from ..domain import SERVICE, WAITING, Status, local_today, may_call, minutes_between
 from ..stores import applications, offices, trail, visits
 from .deps import ContextDep, CounterOfficer, Officer, officer_of_office
+from .lines import announce_near_turn
 from .schemas import Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["counters"])
@@ -20,10 +21,16 @@ router = APIRouter(prefix="/v1/offices", tags=["counters"])
 CounterId = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class StageIn(Strict):
-    """A stage of the regular or pickup lane."""
+def _at_a_counter(stage: Stage) -> Stage:
+    if stage == Stage.SAMBANG:
+        raise ValueError("SAMBANG is served at the priority seat, never at a counter")
+    return stage
 
-    stage: Stage
+
+class StageIn(Strict):
+    """A stage of the regular or pickup lane (SAMBANG, served at the seat, is refused: 422)."""
+
+    stage: Annotated[Stage, AfterValidator(_at_a_counter)]
 
 
 @router.post(
@@ -66,6 +73,7 @@ async def call_next(
             recall=0,
         )
     )
+    await announce_near_turn(uow, info.code, today, body.stage.value)
     await uow.commit()
     return TicketView.of(taken)
 

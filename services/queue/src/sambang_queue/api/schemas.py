@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType
@@ -39,10 +39,14 @@ class ApplicantIn(Strict):
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9][0-9 .()-]{5,31}$")
     language: Language = Language.ID
+    #: Only decides the passport's validity (a 10-year passport below 17); not stored.
+    married: bool = False
 
     def data(self) -> ApplicantData:
         """As the booking domain takes it."""
-        return ApplicantData(self.full_name, self.nik, self.birth_date, self.email, self.phone, self.language)
+        return ApplicantData(
+            self.full_name, self.nik, self.birth_date, self.email, self.phone, self.language, self.married
+        )
 
 
 class MemberIn(Strict):
@@ -51,11 +55,22 @@ class MemberIn(Strict):
     service_type: ServiceType
     passport_type: PassportType
     priority_category: PriorityCategory = PriorityCategory.NONE
+    #: 5 or 10 years; by default 10 from age 17 or when married, else 5.
+    validity_years: Literal[5, 10] | None = None
+    #: Same-day service.
+    express: bool = False
     applicant: ApplicantIn
 
     def booking(self) -> Booking:
-        """As the booking domain takes it."""
-        return Booking(self.service_type, self.passport_type, self.priority_category, self.applicant.data())
+        """As the booking domain takes it (validity not settled yet)."""
+        return Booking(
+            self.service_type,
+            self.passport_type,
+            self.priority_category,
+            self.applicant.data(),
+            self.validity_years,
+            self.express,
+        )
 
 
 class SlotView(BaseModel):

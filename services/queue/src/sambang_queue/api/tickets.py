@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sambang_contracts import ApplicationCancelled, CancelReason, Lane, Stage, TicketCalled, TicketNoShow
+from sambang_contracts import Lane, Stage, TicketCalled, TicketTransferred
 from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain import CALLED, DONE_STAGE, WAITING, next_stage, no_show_stage, transfer_allowed, visit_completed
+from ..domain import CALLED, DONE_STAGE, WAITING, next_stage, transfer_allowed, visit_completed
 from ..stores import Record, offices, trail, visits
 from .counters import StageIn
 from .deps import ContextDep, CounterOfficer, officer_of_office
+from .lines import announce_near_turn, record_no_show
 from .schemas import TicketView
 
 router = APIRouter(prefix="/v1/tickets", tags=["counters"])
@@ -32,14 +33,6 @@ async def _reload(uow: UnitOfWork, ticket_id: str) -> TicketView:
     return TicketView.of(v)
 
 
-async def no_show(uow: UnitOfWork, v: Record) -> None:
-    """Mark the visit a no-show and say so: the ticket, and the application closed as NO_SHOW."""
-    closed = await visits.mark_no_show(uow, v, uow.now())
-    uow.emit(TicketNoShow(receipt_number=v.receipt_number, ticket=v.ticket, stage=no_show_stage(v.stage)))
-    if closed:
-        uow.emit(ApplicationCancelled(receipt_number=v.receipt_number, reason=CancelReason.NO_SHOW))
-
-
 @router.post("/{ticket_id}/recall")
 async def recall(ticket_id: str, principal: CounterOfficer, ctx: ContextDep, uow: UowDep) -> TicketView:
     """Call the ticket again; after the office's number of unanswered calls it becomes a no-show."""
@@ -49,7 +42,7 @@ async def recall(ticket_id: str, principal: CounterOfficer, ctx: ContextDep, uow
     info = await offices.office_or_404(uow, ctx.offices, v.office)
     now = uow.now()
     if v.calls >= info.settings.no_show_after_calls:
-        await no_show(uow, v)
+        await record_no_show(uow, v)
         await trail.add_audit(
             uow, principal, "ticket.no_show", now, receipt_number=v.receipt_number, detail={"calls": v.calls}
         )
@@ -79,10 +72,12 @@ async def mark_no_show(ticket_id: str, principal: CounterOfficer, uow: UowDep) -
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state not in (CALLED, WAITING):
         raise DomainError("ticket_not_called")
-    await no_show(uow, v)
+    await record_no_show(uow, v)
     await trail.add_audit(
         uow, principal, "ticket.no_show", uow.now(), receipt_number=v.receipt_number, detail={"by_hand": True}
     )
+    if v.state == WAITING:
+        await announce_near_turn(uow, v.office, v.day, v.stage)  # the tickets behind it moved up
     result = await _reload(uow, v.id)
     await uow.commit()
     return result
@@ -118,6 +113,12 @@ async def complete(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> Ti
     else:
         await visits.end_stage(uow, v.id, "COMPLETED", now)
         await visits.wait_at(uow, v.id, following)
+        uow.emit(
+            TicketTransferred(
+                receipt_number=v.receipt_number, ticket=v.ticket, from_stage=Stage(v.stage), to_stage=Stage(following)
+            )
+        )
+        await announce_near_turn(uow, v.office, v.day, following)
     result = await _reload(uow, v.id)
     await uow.commit()
     return result
@@ -133,6 +134,15 @@ async def transfer(ticket_id: str, body: StageIn, principal: CounterOfficer, uow
     if v.state == CALLED:
         await visits.end_stage(uow, v.id, "TRANSFERRED", now)
     await visits.wait_at(uow, v.id, body.stage.value)
+    if v.stage != body.stage.value:
+        uow.emit(
+            TicketTransferred(
+                receipt_number=v.receipt_number, ticket=v.ticket, from_stage=Stage(v.stage), to_stage=body.stage
+            )
+        )
+        if v.state == WAITING:
+            await announce_near_turn(uow, v.office, v.day, v.stage)
+    await announce_near_turn(uow, v.office, v.day, body.stage.value)
     await trail.add_audit(
         uow,
         principal,

@@ -1,9 +1,10 @@
-"""Sambang visits: an officer claims a waiting priority visit exclusively, or gives it back."""
+"""Sambang visits: an officer claims a waiting priority visit exclusively, gives it back, or finds
+nobody at the seat (a no-show)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sambang_contracts import Lane, SambangClaimed
+from sambang_contracts import Lane, SambangClaimed, SambangReleased
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -11,6 +12,7 @@ from sambang_runtime.service import UowDep
 from ..domain import IN_SERVICE, SAMBANG_STAGE, Status
 from ..stores import applications, trail, visits
 from .deps import SambangOfficer
+from .lines import announce_near_turn, record_no_show
 from .schemas import TicketView
 
 router = APIRouter(prefix="/v1/visits", tags=["sambang"])
@@ -41,14 +43,11 @@ async def claim(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Ticket
     await trail.add_audit(
         uow, principal, "visit.claimed", now, receipt_number=won.receipt_number, detail={"seat": won.seat}
     )
+    # Without a seat yet (all taken) the claim says so by leaving it out (contracts v1.1).
     uow.emit(
-        SambangClaimed(
-            receipt_number=won.receipt_number,
-            visit_id=won.id,
-            officer_id=principal.sub,
-            seat=won.seat or won.ticket,
-        )
+        SambangClaimed(receipt_number=won.receipt_number, visit_id=won.id, officer_id=principal.sub, seat=won.seat)
     )
+    await announce_near_turn(uow, won.office, won.day, won.stage)
     await uow.commit()
     return TicketView.of(won)
 
@@ -66,5 +65,24 @@ async def release(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Tick
         raise DomainError("not_claimed_by_you")
     await visits.end_stage(uow, visit_id, "RELEASED", now)
     await trail.add_audit(uow, principal, "visit.released", now, receipt_number=v.receipt_number)
+    uow.emit(SambangReleased(receipt_number=freed.receipt_number, visit_id=freed.id, officer_id=principal.sub))
+    await announce_near_turn(uow, freed.office, freed.day, freed.stage)
     await uow.commit()
     return TicketView.of(freed)
+
+
+@router.post("/{visit_id}/no-show")
+async def no_show(visit_id: str, principal: SambangOfficer, uow: UowDep) -> TicketView:
+    """The claimed applicant was not at the seat: a no-show at stage SAMBANG (by the claiming officer)."""
+    v = await visits.find(uow, visit_id, lock=True)
+    if v is None:
+        raise DomainError("visit_not_found")
+    ensure_office(principal, v.office)
+    if v.claimed_by != principal.sub or v.state != IN_SERVICE:
+        raise DomainError("not_claimed_by_you")
+    await record_no_show(uow, v)
+    await trail.add_audit(uow, principal, "visit.no_show", uow.now(), receipt_number=v.receipt_number)
+    gone = await visits.find(uow, visit_id)
+    assert gone is not None
+    await uow.commit()
+    return TicketView.of(gone)

@@ -117,6 +117,8 @@ def application_row(
         "email_enc": _encrypt(cipher, receipt_number, "email", a.email),
         "phone_enc": _encrypt(cipher, receipt_number, "phone", a.phone),
         "language": a.language.value,
+        "validity_years": booking.validity_years,
+        "express": booking.express,
         "created_at": now,
         "updated_at": now,
     }
@@ -146,6 +148,8 @@ _BOOKED_COLUMNS = (
     "email_enc",
     "phone_enc",
     "language",
+    "validity_years",
+    "express",
     "created_at",
     "updated_at",
 )

@@ -31,7 +31,7 @@ from ..domain import (
     Status,
     pick_seat,
 )
-from ..models import UtcDateTime, seat_assignment, ticket_sequence, visit, visit_stage
+from ..models import UtcDateTime, near_turn_notice, seat_assignment, ticket_sequence, visit, visit_stage
 from . import applications, connection_of, trail
 
 
@@ -146,6 +146,33 @@ async def latest_of(uow: UnitOfWork, receipt_number: str) -> Row[Any] | None:
             .limit(1)
         )
     ).first()
+
+
+async def note_near_turn(
+    uow: UnitOfWork, office: str, day: dt.date, stage: str, position: int, now: dt.datetime
+) -> Row[Any, Any, Any] | None:
+    """The ticket waiting at `position` of a stage's line today, if it has not been told its turn is
+    near at this stage yet (now noted, so never twice: the primary key decides between racing
+    counters); else None."""
+    conn = await connection_of(uow)
+    at = (
+        await conn.execute(
+            select(visit.c.id, visit.c.receipt_number, visit.c.ticket)
+            .where(visit.c.office == office, visit.c.day == day, visit.c.stage == stage, visit.c.state == WAITING)
+            .order_by(visit.c.checked_in_at, visit.c.id)
+            .offset(position - 1)
+            .limit(1)
+        )
+    ).first()
+    if at is None:
+        return None
+    noted = await conn.execute(
+        _insert(conn)(near_turn_notice)
+        .values(visit_id=at.id, stage=stage, position=position, sent_at=now)
+        .on_conflict_do_nothing()
+        .returning(near_turn_notice.c.visit_id)
+    )
+    return at if noted.first() is not None else None
 
 
 async def start_stage(
