@@ -135,7 +135,10 @@ async def _proven_at_desk(
 ) -> Record:
     """The application (row-locked), proven by its birth date at a kiosk, booked at this office."""
     row = await applications.find(uow, receipt, lock=True)
-    if row is None or (at_kiosk and row.birth_hash != birth_hash(uow.cipher, receipt, birth_date)):  # type: ignore[arg-type]
+    proven = not at_kiosk or (
+        birth_date is not None and row is not None and row.birth_hash == birth_hash(uow.cipher, receipt, birth_date)
+    )
+    if row is None or not proven:
         raise DomainError("application_not_found")
     if row.office != info.code:
         raise DomainError("booked_at_other_office")
