@@ -31,7 +31,7 @@ from sambang_queue.settings import QueueSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import Servers, eventually, isolated_settings
+from sambang_runtime.testing import FakeClock, Servers, eventually, isolated_settings
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 #: "Today" of most tests: Tuesday 1 December 2026, 07:00 in Blitar.
@@ -39,22 +39,9 @@ DAY0 = dt.date(2026, 12, 1)
 DEFAULT_SESSIONS = (("08:00", "12:00", 90), ("13:00", "15:00", 50))
 
 
-class FakeClock:
-    """A clock the tests move by hand."""
-
-    def __init__(self) -> None:
-        self.at = dt.datetime.combine(DAY0, dt.time(7, 0), JAKARTA).astimezone(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-    def set_local(self, day: dt.date, hour: int, minute: int = 0) -> None:
-        """Set the time in the office's zone (Asia/Jakarta)."""
-        self.at = dt.datetime.combine(day, dt.time(hour, minute), JAKARTA).astimezone(dt.UTC)
-
-    def advance(self, **delta: float) -> None:
-        """Move forward."""
-        self.at += dt.timedelta(**delta)
+def local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    """A wall-clock time of the offices of the tests (Asia/Jakarta) as an aware instant."""
+    return dt.datetime.combine(day, dt.time(hour, minute), JAKARTA)
 
 
 _CODES = iter(
@@ -83,7 +70,6 @@ class QueueHarness:
         self.clock = clock
         self.settings = settings
         self.runtime = app.state.runtime
-        self.ctx = app.state.queue
         self.published: list[CloudEvent[Any]] = []
         self._probe: Any = None
 
@@ -118,6 +104,10 @@ class QueueHarness:
         """Stop watching."""
         if self._probe is not None:
             await self._probe.close()
+
+    def set_local(self, day: dt.date, hour: int, minute: int = 0) -> None:
+        """Set the app's clock to a time in the office's zone (Asia/Jakarta)."""
+        self.clock.set(local(day, hour, minute))
 
     # -- identity ---------------------------------------------------------------------------------
     def auth(self, *roles: str, office: str, sub: str = "officer-1") -> dict[str, str]:
@@ -228,7 +218,7 @@ class QueueHarness:
                 ntpn="0F1E2D3C4B5A6978",
                 bank_reference="BRI-0001",
                 channel=PaymentChannel.BANK,
-                paid_at=self.clock.at,
+                paid_at=self.clock(),
                 source=PaymentSource.WEBHOOK,
             )
         )
@@ -252,7 +242,7 @@ class QueueHarness:
         app = await self.booked(code, slot_id, **overrides)
         if pay:
             await self.pay(app["receipt_number"])
-        self.clock.set_local(dt.date.fromisoformat(app["slot"]["date"]), 8, 10)
+        self.set_local(dt.date.fromisoformat(app["slot"]["date"]), 8, 10)
         r = await self.check_in(code, app)
         assert r.status_code == 201, r.text
         return {**app, "visit": r.json()}
@@ -319,7 +309,7 @@ def settings_on(servers: Servers, tmp: Path, backend: str, **overrides: Any) -> 
 
 
 async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncIterator[QueueHarness]:
-    clock = FakeClock()
+    clock = FakeClock(local(DAY0, 7))
     app = create_app(settings, queue_settings=queue_settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -355,14 +345,14 @@ async def queue_sqlite(servers: Servers, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture
 def queue(queue_pg: QueueHarness) -> QueueHarness:
     """The PostgreSQL + RabbitMQ app with its clock back at DAY0 07:00."""
-    queue_pg.clock.set_local(DAY0, 7)
+    queue_pg.set_local(DAY0, 7)
     return queue_pg
 
 
 @pytest.fixture
 def queue_embedded(queue_sqlite: QueueHarness) -> QueueHarness:
     """The embedded app with its clock back at DAY0 07:00."""
-    queue_sqlite.clock.set_local(DAY0, 7)
+    queue_sqlite.set_local(DAY0, 7)
     return queue_sqlite
 
 

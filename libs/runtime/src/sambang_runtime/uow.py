@@ -3,19 +3,114 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
+import asyncpg
 from sambang_contracts import CloudEvent, EventData, new_event
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import CursorResult, Executable, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint, insert
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .crypto import PiiCipher
 from .entropy import uuid4
 from .errors import Clock, system_clock
 from .outbox import BusTables, outbox_row
+
+
+class UniqueViolation(Exception):
+    """A write broke a unique rule of the database.
+
+    ``constraint`` names the rule as the service's metadata does (``pk_application``,
+    ``uq_application_active_nik``) on PostgreSQL and SQLite alike, so a store maps it to a
+    ``DomainError`` without knowing which driver raised what.
+    """
+
+    def __init__(self, constraint: str | None, table: str | None = None) -> None:
+        super().__init__(constraint or "unique rule")
+        self.constraint = constraint
+        self.table = table
+
+
+@dataclass(frozen=True, slots=True)
+class AtomicChange:
+    """A guarded change that ``UnitOfWork.run_atomic`` writes, with the emitted events, all or nothing."""
+
+    #: PostgreSQL: the change as data-modifying CTEs, ``a AS (UPDATE …), b AS (INSERT … FROM a …)``,
+    #: with positional parameters ``$1``…``$n``.
+    ctes: str
+    #: The values of ``$1``…``$n``.
+    args: Sequence[Any]
+    #: The CTE that yields exactly one row when the change is made and none when it is refused (e.g.
+    #: ``taken AS (UPDATE slot … WHERE booked + 1 <= quota RETURNING id)``). Every insert of ``ctes``
+    #: selects FROM it, and so do the events: a refused change writes nothing at all.
+    guard: str
+    #: Any other database (SQLite in embedded mode): the same change through SQLAlchemy on the unit of
+    #: work's connection; returns False when refused.
+    portable: Callable[[AsyncConnection], Awaitable[bool]]
+
+
+#: The outbox columns the one-statement path writes, in the order of its parameters.
+_OUTBOX_COLUMNS = ("event_id", "event_type", "subject", "office", "body", "created_at", "attempts")
+
+
+@lru_cache(maxsize=64)
+def _one_statement(ctes: str, guard: str, outbox: str, casts: tuple[str, ...], first: int, events: int) -> str:
+    """The change's CTEs, an insert of ``events`` outbox rows FROM the guard, and the guard's row count."""
+    sql = f"WITH {ctes}"
+    if events:
+        numbers = iter(range(first, first + len(casts) * events))
+        selects = " UNION ALL ".join(
+            "SELECT " + ", ".join(f"CAST(${next(numbers)} AS {cast})" for cast in casts) + f" FROM {guard}"
+            for _ in range(events)
+        )
+        sql += f", sambang_outbox AS (INSERT INTO {outbox} ({', '.join(_OUTBOX_COLUMNS)}) {selects} RETURNING 1)"
+    return f"{sql} SELECT count(*) FROM {guard}"
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (?:index '(?P<index>[^']+)'|(?P<columns>.+))")
+
+
+def _rule_on(metadata: MetaData, table_name: str, columns: set[str]) -> str | None:
+    """The name of the unique rule of ``table_name`` over exactly ``columns`` (SQLite names columns only)."""
+    table: Table | None = metadata.tables.get(table_name)
+    if table is None:
+        return None
+    for constraint in table.constraints:
+        if not isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint) or not constraint.name:
+            continue
+        if {c.name for c in constraint.columns} == columns:
+            return str(constraint.name)
+    for index in table.indexes:
+        if index.unique and {c.name for c in index.columns} == columns and index.name:
+            return str(index.name)
+    return None
+
+
+def unique_violation(exc: BaseException, metadata: MetaData) -> UniqueViolation | None:
+    """The unique rule a driver or SQLAlchemy error reports as broken, or None for any other error."""
+    cause: BaseException | None = exc.orig if isinstance(exc, IntegrityError) else exc
+    seen = 0
+    while cause is not None and seen < 4:  # SQLAlchemy's asyncpg adapter wraps the driver's error
+        if isinstance(cause, asyncpg.UniqueViolationError):
+            return UniqueViolation(cause.constraint_name, cause.table_name)
+        message = str(cause)
+        found = _SQLITE_UNIQUE.search(message) if type(cause).__module__.startswith("sqlite3") else None
+        if found is not None:
+            if found["index"]:
+                return UniqueViolation(found["index"])
+            pairs = [part.strip().split(".", 1) for part in found["columns"].split(",")]
+            table = pairs[0][0]
+            return UniqueViolation(_rule_on(metadata, table, {p[-1] for p in pairs}), table)
+        cause = cause.__cause__
+        seen += 1
+    return None
 
 
 class UnitOfWork:
@@ -113,6 +208,90 @@ class UnitOfWork:
         if self._session is not None:
             await self._session.rollback()
 
+    async def run_atomic(self, change: AtomicChange) -> bool:
+        """Write a guarded change and the events emitted so far, and commit: True when made, False when
+        the guard refused it (the unit of work rolled back, the events dropped). A broken unique rule
+        rolls everything back too and raises UniqueViolation.
+
+        Why a seam of its own: the booking rush (bench/booking.py) is bound by round trips and by the
+        time a connection is held. Through the session a booking costs BEGIN, the update, the insert,
+        the outbox insert and COMMIT; on PostgreSQL this runs the change's CTEs and the outbox insert
+        as ONE autocommitted statement on the raw asyncpg connection (data-modifying CTEs are atomic),
+        on the session's connection if the unit of work already holds one, else on one checked out
+        just for it. The outbox's column types, the relay's wake and the drivers' unique-violation
+        errors stay here, so the service's store holds only its own SQL. Other databases take the
+        change's portable path inside the session's transaction, with the same outcomes.
+        """
+        factory = self._factory
+        if not factory.one_statement:
+            return await self._run_portable(change)
+        events, self.events = self.events, []
+        # As in flush_events: the outbox row's time is the relay's (wall clock).
+        now = dt.datetime.now(dt.UTC)
+        args = list(change.args)
+        first = len(args) + 1
+        for ev in events:
+            row = outbox_row(ev, now)
+            args += [row[name] for name in _OUTBOX_COLUMNS]
+        outbox = factory.tables.outbox.name
+        sql = _one_statement(change.ctes, change.guard, outbox, factory.outbox_casts, first, len(events))
+        try:
+            if self._session is None:
+                async with factory.engine.connect() as conn:
+                    made = await _fetch_count(conn, sql, args) > 0
+            else:
+                made = await _fetch_count(await self._session.connection(), sql, args) > 0
+                # A refused change takes the rest of the transaction with it, as on the portable path.
+                await (self._session.commit() if made else self._session.rollback())
+        except asyncpg.UniqueViolationError as exc:
+            if self._session is not None:
+                await self._session.rollback()
+            raise UniqueViolation(exc.constraint_name, exc.table_name) from None
+        self._committed = made
+        if made and events and factory.on_commit is not None:
+            factory.on_commit()
+        return made
+
+    async def _run_portable(self, change: AtomicChange) -> bool:
+        conn = await self.session.connection()
+        try:
+            made = await change.portable(conn)
+        except IntegrityError as exc:
+            await self.rollback()
+            violation = unique_violation(exc, self._factory.metadata)
+            if violation is None:
+                raise
+            raise violation from None
+        if not made:
+            await self.rollback()
+            return False
+        await self.commit()
+        return True
+
+    async def execute_unique(self, statement: Executable) -> CursorResult[Any]:
+        """Execute a write that a unique rule may refuse, in this unit of work's transaction.
+
+        A broken rule rolls the unit of work back (PostgreSQL has aborted its transaction anyway) and
+        raises UniqueViolation, named as in run_atomic.
+        """
+        conn = await self.session.connection()
+        try:
+            return await conn.execute(statement)
+        except IntegrityError as exc:
+            violation = unique_violation(exc, self._factory.metadata)
+            if violation is None:
+                raise
+            await self.rollback()
+            raise violation from None
+
+
+async def _fetch_count(conn: AsyncConnection, sql: str, args: Sequence[Any]) -> int:
+    """Run the one statement on the connection's asyncpg driver connection (no SQLAlchemy in between)."""
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    count = await driver.fetchval(sql, *args)
+    return int(count or 0)
+
 
 class UnitOfWorkFactory:
     """Builds units of work on one engine; ``on_commit`` wakes the outbox relay."""
@@ -129,6 +308,14 @@ class UnitOfWorkFactory:
         self.context: object = None
         #: The service's personal-data cipher (set by the runtime).
         self.cipher: PiiCipher | None = None
+        #: The service's tables (the outbox belongs to them): names the unique rules SQLite reports by column.
+        self.metadata: MetaData = tables.outbox.metadata
+        #: Whether run_atomic writes a change as one statement (PostgreSQL through asyncpg).
+        self.one_statement = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        #: PostgreSQL types of the outbox columns, for the one statement's casts (INSERT … SELECT gives
+        #: its parameters no type from the target columns).
+        self.outbox_casts = tuple(str(tables.outbox.c[name].type.compile(dialect=dialect)) for name in _OUTBOX_COLUMNS)
 
     def __call__(self, correlation_id: str | None = None) -> UnitOfWork:
         """A new unit of work (use as ``async with factory() as uow``)."""

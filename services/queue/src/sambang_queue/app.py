@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
-from sambang_runtime.problems import problem_response
+from sambang_runtime.errors import Clock
 from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_service_app, settings_for
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
 from .context import QueueContext
-from .domain import Clock, RuleBroken
-from .errors import problem
-from .handlers import handler_table
+from .errors import ERRORS
+from .handlers import HANDLERS
 from .models import bus_tables, metadata
 from .seed import seed_development_office
 from .settings import QueueSettings
@@ -24,17 +22,18 @@ NAME = "queue"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def spec(ctx: QueueContext | None = None) -> ServiceSpec:
-    """What makes this service itself: tables, handlers, routes, migrations, the dev seed."""
-    ctx = ctx or QueueContext()
+def spec(context: QueueContext | None = None) -> ServiceSpec:
+    """What makes this service itself: tables, handlers, routes, errors, migrations, the dev seed."""
     return ServiceSpec(
         name=NAME,
         metadata=metadata,
         tables=bus_tables,
-        handlers=handler_table(ctx),
+        handlers=HANDLERS,
         routers=ROUTERS,
         migrations=MIGRATIONS,
-        on_startup=[seed_development_office(ctx)],
+        on_startup=[seed_development_office],
+        errors=ERRORS,
+        context=context or QueueContext(),
         title="Sambang queue",
         description=(
             "offices, slots, pre-applications, arrival, check-in, tickets, sambang worklist, pickup, status, reports"
@@ -42,27 +41,17 @@ def spec(ctx: QueueContext | None = None) -> ServiceSpec:
     )
 
 
-async def _rule_broken(request: Request, exc: Exception) -> Response:
-    """A domain rule refused the request: its code becomes a problem response."""
-    assert isinstance(exc, RuleBroken)
-    p = problem(exc.code, extra=exc.extra)
-    return problem_response(request, p.status, p.code, p.detail_en, p.detail_id, extra=p.extra)
-
-
 def create_app(
     settings: RuntimeSettings | None = None,
     *,
     transport: Transport | None = None,
-    queue_settings: QueueSettings | None = None,
     clock: Clock | None = None,
+    queue_settings: QueueSettings | None = None,
 ) -> FastAPI:
-    """The queue service app; tests pass their own clock and queue settings."""
-    ctx = QueueContext(queue_settings, clock) if clock is not None else QueueContext(queue_settings)
-    app = create_service_app(spec(ctx), settings or settings_for(NAME), transport=transport)
-    ctx.bind(app.state.runtime)
-    app.state.queue = ctx
-    app.add_exception_handler(RuleBroken, _rule_broken)
-    return app
+    """The queue service app; tests pass their own clock (FakeClock) and queue settings."""
+    settings = settings or settings_for(NAME)
+    context = QueueContext(queue_settings, public_base_url=settings.public_base_url)
+    return create_service_app(spec(context), settings, transport=transport, clock=clock)
 
 
 DESCRIPTOR = ServiceDescriptor(

@@ -1,15 +1,14 @@
-"""The queue service's problem codes with their HTTP status and bilingual messages (STYLE.md rule 7)."""
+"""The queue service's problem codes with their HTTP status and bilingual messages (STYLE.md rule 7).
+
+Routes, stores and the domain raise ``DomainError(code, **extra)``; the runtime renders it from here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
-
-from sambang_runtime.problems import ProblemError
+from sambang_runtime.errors import ErrorCatalogue
 
 #: code -> (status, English, Indonesian). The codes are part of the API: never rename one.
-MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
+ERRORS = ErrorCatalogue(
     {
         "not_found": (404, "The requested resource was not found", "Data yang diminta tidak ditemukan"),
         "application_not_found": (
@@ -41,6 +40,11 @@ MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
             422,
             "The same NIK appears twice in the group",
             "NIK yang sama muncul dua kali dalam rombongan",
+        ),
+        "validity_years_not_allowed": (
+            422,
+            "A 10-year passport needs the applicant to be 17 or older, or married",
+            "Paspor 10 tahun hanya untuk pemohon berusia 17 tahun ke atas atau sudah menikah",
         ),
         "birth_date_in_future": (422, "The birth date is in the future", "Tanggal lahir berada di masa depan"),
         "priority_category_mismatch": (
@@ -164,13 +168,6 @@ MESSAGES: Mapping[str, tuple[int, str, str]] = MappingProxyType(
             "Tanggal lahir diperlukan untuk check-in di kios",
         ),
         "invalid_period": (422, "Invalid report period", "Periode laporan tidak valid"),
-    }
+    },
+    service="queue",
 )
-
-
-def problem(
-    code: str, *, extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
-) -> ProblemError:
-    """A problem response for one of this service's codes."""
-    status, detail_en, detail_id = MESSAGES[code]
-    return ProblemError(status, code, detail_en, detail_id, extra=extra, headers=headers)

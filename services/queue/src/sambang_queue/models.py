@@ -31,6 +31,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -116,6 +117,10 @@ application = Table(
     Column("email_enc", Text, nullable=True),
     Column("phone_enc", Text, nullable=True),
     Column("language", String(2), nullable=False),
+    # v1.1: 5 or 10 years, as booked (NULL: booked before the applicant could choose).
+    Column("validity_years", Integer, nullable=True),
+    # v1.1: same-day service asked for.
+    Column("express", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("billing_code", String(15), nullable=True),
@@ -213,6 +218,20 @@ visit_stage = Table(
     Column("outcome", String(12), nullable=True),  # COMPLETED, NO_SHOW, TRANSFERRED, RELEASED
 )
 Index("ix_visit_stage_office_day", visit_stage.c.office, visit_stage.c.day)
+
+# queue.ticket.near_turn went out for this visit at this stage: the primary key makes it once only,
+# however many counters call at the same moment. No foreign key to visit on purpose: its check would
+# share-lock the visit row, and a counter completing that ticket (SELECT … FOR UPDATE) would then wait
+# on a call-next that waits on it in turn (deadlocks, seen with twenty counters calling at once).
+near_turn_notice = Table(
+    "near_turn_notice",
+    metadata,
+    Column("visit_id", String(32), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("visit_id", "stage"),
+)
 
 ticket_sequence = Table(
     "ticket_sequence",

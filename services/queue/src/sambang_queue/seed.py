@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 
 from sambang_contracts import OfficeSettings, OfficeUpdated
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
-from .context import QueueContext
+from .context import context_of
 from .domain import local_today, plan_dates
-from .offices import apply_slot_plan, save_office
+from .stores import offices
 
 log = get_logger(__name__)
 
@@ -21,36 +20,30 @@ DEV_TIMEZONE = "Asia/Jakarta"
 DEV_SESSIONS = [(dt.time(8, 0), dt.time(12, 0), 90), (dt.time(13, 0), dt.time(15, 0), 50)]
 
 
-def seed_development_office(ctx: QueueContext) -> Callable[[ServiceRuntime], Awaitable[None]]:
+async def seed_development_office(runtime: ServiceRuntime) -> None:
     """A startup hook that seeds BLT in environment "development" only (idempotent)."""
-
-    async def hook(runtime: ServiceRuntime) -> None:
-        if runtime.settings.environment != "development":
-            return
-        now = ctx.now()
-        async with runtime.uow() as uow:
-            conn = await uow.session.connection()
-            info = await ctx.offices.office(conn, DEV_OFFICE)
-            if info is None:
-                settings = OfficeSettings()
-                await save_office(conn, DEV_OFFICE, DEV_OFFICE_NAME, DEV_TIMEZONE, settings, now)
-                uow.emit(
-                    OfficeUpdated(office=DEV_OFFICE, name=DEV_OFFICE_NAME, timezone=DEV_TIMEZONE, settings=settings),
-                    office=DEV_OFFICE,
-                )
-            today = local_today(now, DEV_TIMEZONE)
-            first = today + dt.timedelta(days=1)
-            # The next N bookable days: Monday-Friday, public holidays skipped.
-            dates: list[dt.date] = []
-            day = first
-            while len(dates) < ctx.settings.seed_days:
-                found, _ = plan_dates(day, day, [1, 2, 3, 4, 5], [])
-                dates += found
-                day += dt.timedelta(days=1)
-            if dates:
-                await apply_slot_plan(conn, DEV_OFFICE, dates, DEV_SESSIONS, [], now)
-            await uow.commit()
+    if runtime.settings.environment != "development":
+        return
+    async with runtime.uow() as uow:
+        ctx = context_of(uow)
+        now = uow.now()
+        if await offices.find_office(uow, ctx.offices, DEV_OFFICE) is None:
+            settings = OfficeSettings()
+            await offices.save_office(uow, DEV_OFFICE, DEV_OFFICE_NAME, DEV_TIMEZONE, settings, now)
+            uow.emit(
+                OfficeUpdated(office=DEV_OFFICE, name=DEV_OFFICE_NAME, timezone=DEV_TIMEZONE, settings=settings),
+                office=DEV_OFFICE,
+            )
+        today = local_today(now, DEV_TIMEZONE)
+        # The next N bookable days: Monday-Friday, public holidays skipped.
+        dates: list[dt.date] = []
+        day = today + dt.timedelta(days=1)
+        while len(dates) < ctx.settings.seed_days:
+            found, _ = plan_dates(day, day, [1, 2, 3, 4, 5], [])
+            dates += found
+            day += dt.timedelta(days=1)
+        if dates:
+            await offices.apply_slot_plan(uow, DEV_OFFICE, dates, DEV_SESSIONS, [], now)
+        await uow.commit()
         ctx.offices.forget(DEV_OFFICE)
-        log.info("queue.dev_office_seeded", office=DEV_OFFICE, days=len(dates))
-
-    return hook
+    log.info("queue.dev_office_seeded", office=DEV_OFFICE, days=len(dates))

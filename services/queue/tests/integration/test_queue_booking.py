@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import DAY0, QueueHarness, random_nik, unique_office_code
+from sambang_queue.keyed import nik_hash
 from sambang_queue.models import application, idempotency_record, slot
 from sqlalchemy import func, select
 
@@ -221,7 +222,7 @@ async def test_personal_data_is_encrypted_at_rest(queue: QueueHarness) -> None:
         ).one()
     stored = " ".join(str(v) for v in row)
     assert app["nik"] not in stored and "Budi" not in stored and "1990-05-17" not in stored
-    assert row.nik_hash == queue.ctx.nik_hash(app["nik"])
+    assert row.nik_hash == nik_hash(queue.runtime.cipher, app["nik"])
 
 
 async def test_names_with_quotes_sql_and_html_are_stored_and_returned_verbatim(queue: QueueHarness) -> None:
@@ -456,10 +457,10 @@ async def test_slot_in_the_past_or_outside_the_window_is_refused(queue: QueueHar
     r = await queue.book(code, late["slot_id"])
     assert r.status_code == 422 and r.json()["code"] == "outside_booking_window"
     first = slots[0]
-    queue.clock.set_local(TOMORROW + dt.timedelta(days=1), 7)  # the slot is now in the past
+    queue.set_local(TOMORROW + dt.timedelta(days=1), 7)  # the slot is now in the past
     r = await queue.book(code, first["slot_id"])
     assert r.json()["code"] == "outside_booking_window"
-    queue.clock.set_local(TOMORROW, 7)  # today: the first bookable day is tomorrow
+    queue.set_local(TOMORROW, 7)  # today: the first bookable day is tomorrow
     assert (await queue.book(code, first["slot_id"])).json()["code"] == "outside_booking_window"
     assert await count_applications(queue, code) == 0
 

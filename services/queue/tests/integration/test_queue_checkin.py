@@ -42,7 +42,7 @@ async def test_checking_in_twice_returns_the_same_ticket(queue: QueueHarness) ->
 async def test_regular_lane_requires_payment(queue: QueueHarness) -> None:
     code, s = await queue.office_with_slot()
     app = await queue.booked(code, s["slot_id"])
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     r = await queue.check_in(code, app)
     assert r.status_code == 409 and r.json()["code"] == "not_paid"
 
@@ -54,7 +54,7 @@ async def test_priority_applicant_checks_in_unpaid_with_a_p_ticket_and_a_seat(qu
         await queue.booked(code, s["slot_id"], priority_category="PREGNANT"),
         await queue.booked(code, s["slot_id"], priority_category="DISABLED"),
     ]
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     first, second, third = [{**a, "visit": (await queue.check_in(code, a)).json()} for a in apps]
     assert [x["visit"]["ticket"] for x in (first, second, third)] == ["P001", "P002", "P003"]
     assert [x["visit"]["seat"] for x in (first, second, third)] == ["S1", "S2", None]  # seats ran out
@@ -73,10 +73,10 @@ async def test_check_in_only_on_the_day_and_inside_the_window(queue: QueueHarnes
         ((TOMORROW, 13, 1), "too_late"),
         ((TOMORROW + dt.timedelta(days=1), 9, 0), "not_today"),
     ]:
-        queue.clock.set_local(day, hour, minute)
+        queue.set_local(day, hour, minute)
         r = await queue.check_in(code, app)
         assert (r.status_code, r.json()["code"]) == (409, expected)
-    queue.clock.set_local(TOMORROW, 7, 30)
+    queue.set_local(TOMORROW, 7, 30)
     assert (await queue.check_in(code, app)).status_code == 201
 
 
@@ -84,7 +84,7 @@ async def test_office_settings_widen_the_check_in_window(queue: QueueHarness) ->
     code, s = await queue.office_with_slot(checkin_early_minutes=120)
     app = await queue.booked(code, s["slot_id"])
     await queue.pay(app["receipt_number"])
-    queue.clock.set_local(TOMORROW, 6, 5)
+    queue.set_local(TOMORROW, 6, 5)
     assert (await queue.check_in(code, app)).status_code == 201
 
 
@@ -92,7 +92,7 @@ async def test_kiosk_of_one_office_cannot_check_in_at_another(queue: QueueHarnes
     a, s = await queue.office_with_slot()
     b = await queue.office()
     app = await queue.booked(a, s["slot_id"])
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     r = await queue.client.post(
         f"/v1/offices/{b}/check-ins",
         json={"receipt_number": app["receipt_number"], "birth_date": app["birth_date"]},
@@ -111,7 +111,7 @@ async def test_kiosk_needs_the_right_birth_date_and_cannot_set_a_category(queue:
     code, s = await queue.office_with_slot()
     app = await queue.booked(code, s["slot_id"])
     await queue.pay(app["receipt_number"])
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     kiosk = queue.auth("kiosk", office=code)
     wrong = await queue.client.post(
         f"/v1/offices/{code}/check-ins",
@@ -142,7 +142,7 @@ async def test_kiosk_needs_the_right_birth_date_and_cannot_set_a_category(queue:
 async def test_customer_care_sets_a_priority_category_on_sight(queue: QueueHarness) -> None:
     code, s = await queue.office_with_slot()
     app = await queue.booked(code, s["slot_id"])  # regular, unpaid
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     r = await queue.client.post(
         f"/v1/offices/{code}/check-ins",
         json={"receipt_number": app["receipt_number"], "priority_category": "OTHER"},
@@ -164,7 +164,7 @@ async def test_cancelled_application_cannot_check_in(queue: QueueHarness) -> Non
     code, s = await queue.office_with_slot()
     app = await queue.booked(code, s["slot_id"])
     await queue.client.post(f"/v1/applications/{app['receipt_number']}/cancel", json={"birth_date": app["birth_date"]})
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     r = await queue.check_in(code, app)
     assert r.status_code == 409 and r.json()["code"] == "application_closed"
 
@@ -173,7 +173,7 @@ async def test_concurrent_check_ins_get_distinct_consecutive_tickets(queue: Queu
     code, s = await queue.office_with_slot()
     apps = [await queue.booked(code, s["slot_id"]) for _ in range(15)]
     await asyncio.gather(*(queue.pay(a["receipt_number"]) for a in apps))
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     results = await asyncio.gather(*(queue.check_in(code, a) for a in apps))
     assert all(r.status_code == 201 for r in results)
     assert sorted(r.json()["ticket"] for r in results) == [f"A{n:03d}" for n in range(1, 16)]
@@ -195,7 +195,7 @@ def walk_in_body(queue: QueueHarness, **over: object) -> dict[str, object]:
 
 async def test_priority_walk_in_is_registered_and_checked_in_at_once(queue: QueueHarness) -> None:
     code = await queue.office()
-    queue.clock.set_local(DAY0, 9, 15)
+    queue.set_local(DAY0, 9, 15)
     r = await queue.client.post(
         f"/v1/offices/{code}/walk-ins", json=walk_in_body(queue), headers=queue.auth("customer_care", office=code)
     )

@@ -20,7 +20,7 @@ async def arrivals(queue: QueueHarness, code: str, slot_id: int, n: int) -> list
     """n paid applicants checked in one minute apart."""
     apps = [await queue.booked(code, slot_id) for _ in range(n)]
     await asyncio.gather(*(queue.pay(a["receipt_number"]) for a in apps))
-    queue.clock.set_local(TOMORROW, 8, 0)
+    queue.set_local(TOMORROW, 8, 0)
     out = []
     for a in apps:
         queue.clock.advance(minutes=1)
@@ -132,7 +132,7 @@ async def test_no_show_by_hand_frees_the_counter(queue: QueueHarness) -> None:
 async def test_complete_moves_verification_to_interview_and_the_interview_ends_the_visit(queue: QueueHarness) -> None:
     code, s = await queue.office_with_slot()
     (app,) = await arrivals(queue, code, s["slot_id"], 1)  # checked in at 08:01
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     t = (await call(queue, code, "1", "VERIFICATION")).json()
     queue.clock.advance(minutes=5)
     done = await ticket_action(queue, code, t["ticket_id"], "complete")
@@ -177,7 +177,7 @@ async def test_queue_lists_waiting_tickets_with_position_and_minutes_waited(queu
     code, s = await queue.office_with_slot()
     await arrivals(queue, code, s["slot_id"], 3)  # checked in 08:01, 08:02, 08:03
     await call(queue, code, "1", "VERIFICATION")
-    queue.clock.set_local(TOMORROW, 8, 31)
+    queue.set_local(TOMORROW, 8, 31)
     r = await queue.client.get(
         f"/v1/offices/{code}/queue", params={"stage": "VERIFICATION"}, headers=queue.auth("verifier", office=code)
     )
@@ -192,8 +192,8 @@ async def test_twenty_counters_calling_at_once_call_each_of_two_hundred_tickets_
     queue: QueueHarness,
 ) -> None:
     code = await queue.office()
-    queue.clock.set_local(TOMORROW, 9, 0)
-    start = queue.clock.at - dt.timedelta(hours=1)
+    queue.set_local(TOMORROW, 9, 0)
+    start = queue.clock() - dt.timedelta(hours=1)
     rows = [
         {
             "id": uuid.uuid4().hex,

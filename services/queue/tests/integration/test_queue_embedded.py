@@ -32,7 +32,7 @@ async def test_embedded_mode_books_checks_in_calls_and_consumes_events(queue_emb
     assert (await queue.book(code, s["slot_id"])).json()["code"] == "slot_full"
     await queue.pay(app["receipt_number"])
     await queue.event("queue.arrival.link_issued", app["receipt_number"])
-    queue.clock.set_local(TOMORROW, 8, 5)
+    queue.set_local(TOMORROW, 8, 5)
     checked = await queue.check_in(code, app)
     assert checked.status_code == 201 and checked.json()["ticket"] == "A001"
     called = await queue.client.post(

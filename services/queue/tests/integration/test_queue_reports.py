@@ -43,9 +43,9 @@ async def a_day_at_the_office(queue: QueueHarness) -> dict[str, Any]:
     await asyncio.gather(*(queue.pay(a["receipt_number"]) for a in regular[:3]))
     verifier = queue.auth("verifier", office=code)
     for minute, a in zip((1, 2, 3, 4), [*regular[:3], priority], strict=True):
-        queue.clock.set_local(TOMORROW, 8, minute)
+        queue.set_local(TOMORROW, 8, minute)
         assert (await queue.check_in(code, a)).status_code == 201
-    queue.clock.set_local(TOMORROW, 8, 10)
+    queue.set_local(TOMORROW, 8, 10)
     claimed = (
         await queue.client.get(
             f"/v1/offices/{code}/sambang/worklist", headers=queue.auth("sambang_officer", office=code)
@@ -54,22 +54,22 @@ async def a_day_at_the_office(queue: QueueHarness) -> dict[str, Any]:
     await queue.client.post(
         f"/v1/visits/{claimed['visit_id']}/claim", headers=queue.auth("sambang_officer", office=code, sub="tablet-1")
     )
-    queue.clock.set_local(TOMORROW, 8, 11)
+    queue.set_local(TOMORROW, 8, 11)
     first = (
         await queue.client.post(
             f"/v1/offices/{code}/counters/1/call-next", json={"stage": "VERIFICATION"}, headers=verifier
         )
     ).json()
-    queue.clock.set_local(TOMORROW, 8, 21)
+    queue.set_local(TOMORROW, 8, 21)
     await queue.client.post(f"/v1/tickets/{first['ticket_id']}/complete", headers=verifier)
-    queue.clock.set_local(TOMORROW, 8, 22)
+    queue.set_local(TOMORROW, 8, 22)
     second = (
         await queue.client.post(
             f"/v1/offices/{code}/counters/1/call-next", json={"stage": "VERIFICATION"}, headers=verifier
         )
     ).json()
     await queue.client.post(f"/v1/tickets/{second['ticket_id']}/no-show", headers=verifier)
-    queue.clock.set_local(TOMORROW, 8, 40)
+    queue.set_local(TOMORROW, 8, 40)
     receipt = priority["receipt_number"]
     await queue.publish(
         CaptureCompleted(
@@ -77,7 +77,7 @@ async def a_day_at_the_office(queue: QueueHarness) -> dict[str, Any]:
             mode=CaptureMode.SAMBANG,
             officer_id="tablet-1",
             items=[CaptureItem(kind=CaptureItemKind.PHOTO, sha256="b" * 64, bytes=10, quality=90)],
-            completed_at=queue.clock.at,
+            completed_at=queue.clock(),
         ),
         source="sambang/capture",
     )
@@ -87,12 +87,12 @@ async def a_day_at_the_office(queue: QueueHarness) -> dict[str, Any]:
             decision=InterviewDecision.APPROVED,
             officer_id="tablet-1",
             mode=CaptureMode.SAMBANG,
-            completed_at=queue.clock.at,
+            completed_at=queue.clock(),
         ),
         source="sambang/capture",
     )
     await queue.event("queue.visit.completed", receipt)
-    queue.clock.set_local(TOMORROW, 9, 0)
+    queue.set_local(TOMORROW, 9, 0)
     walk = await queue.client.post(
         f"/v1/offices/{code}/walk-ins",
         json={
@@ -123,7 +123,7 @@ async def a_day_at_the_office(queue: QueueHarness) -> dict[str, Any]:
 async def test_daily_and_monthly_reports_count_what_happened(queue: QueueHarness) -> None:
     day = await a_day_at_the_office(queue)
     code = day["code"]
-    queue.clock.set_local(dt.date(2026, 12, 11), 7)
+    queue.set_local(dt.date(2026, 12, 11), 7)
     sup = queue.auth("supervisor", office=code)
     r = await queue.client.get(f"/v1/offices/{code}/reports/daily", params={"date": TOMORROW.isoformat()}, headers=sup)
     assert r.status_code == 200, r.text

@@ -26,7 +26,7 @@ async def priority_arrivals(
     for c in categories:
         applicant = queue.applicant(birth_date="1950-01-01") if c == "ELDERLY" else queue.applicant()
         apps.append(await queue.booked(code, slot_id, priority_category=c, applicant=applicant))
-    queue.clock.set_local(TOMORROW, 8, 0)
+    queue.set_local(TOMORROW, 8, 0)
     out = []
     for a in apps:
         queue.clock.advance(minutes=2)
@@ -63,7 +63,7 @@ def interview_done(
 async def test_worklist_shows_waiting_priority_visits_first_come_first_served(queue: QueueHarness) -> None:
     code, s = await queue.office_with_slot()
     apps = await priority_arrivals(queue, code, s["slot_id"], ["PREGNANT", "ELDERLY", "DISABLED"])
-    queue.clock.set_local(TOMORROW, 8, 20)
+    queue.set_local(TOMORROW, 8, 20)
     r = await queue.client.get(
         f"/v1/offices/{code}/sambang/worklist", headers=queue.auth("sambang_officer", office=code)
     )
@@ -165,10 +165,10 @@ async def test_visit_completes_when_capture_and_interview_are_done_in_any_order_
     await claim(queue, code, vid)  # first checked in at 08:02, claimed at 08:04
     queue.clock.advance(minutes=20)
     receipt = first["receipt_number"]
-    await queue.publish(interview_done(receipt, queue.clock.at), source="sambang/capture")
+    await queue.publish(interview_done(receipt, queue.clock()), source="sambang/capture")
     await asyncio.sleep(0.5)
     assert not queue.events("queue.visit.completed", receipt)  # the interview alone does not end the visit
-    await queue.publish(capture_done(receipt, queue.clock.at), source="sambang/capture")
+    await queue.publish(capture_done(receipt, queue.clock()), source="sambang/capture")
     ev = await queue.event("queue.visit.completed", receipt)
     assert ev.data.visit_id == vid and ev.data.waited_seconds == 2 * 60 and ev.data.served_seconds == 20 * 60
     await queue.wait_status(receipt, "IN_PROCESS")
@@ -197,7 +197,7 @@ async def test_rejection_at_interview_ends_the_visit_and_the_application(queue: 
     (app,) = await priority_arrivals(queue, code, s["slot_id"], ["PREGNANT"])
     await claim(queue, code, app["visit"]["visit_id"])
     await queue.publish(
-        interview_done(app["receipt_number"], queue.clock.at, InterviewDecision.REJECTED), source="sambang/capture"
+        interview_done(app["receipt_number"], queue.clock(), InterviewDecision.REJECTED), source="sambang/capture"
     )
     await queue.event("queue.visit.completed", app["receipt_number"])
     await queue.wait_status(app["receipt_number"], "REJECTED")

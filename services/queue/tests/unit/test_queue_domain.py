@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
-from sambang_contracts import Lane, OfficeSettings, PriorityCategory, Stage
+from sambang_contracts import Lane, Language, OfficeSettings, PassportType, PriorityCategory, ServiceType, Stage
 from sambang_queue.domain import (
-    RuleBroken,
+    ApplicantData,
+    Booking,
     SessionPlan,
     Status,
     add_working_days,
@@ -17,8 +19,10 @@ from sambang_queue.domain import (
     booking_window,
     check_birth_date,
     check_bookable,
+    check_bookings,
     check_checkin_time,
     check_priority_category,
+    draw_receipts,
     duration_summary,
     first_stage,
     is_active,
@@ -27,16 +31,21 @@ from sambang_queue.domain import (
     lane_for,
     may_call,
     next_stage,
+    no_show_stage,
     percentile,
     pick_seat,
     plan_dates,
     public_status,
+    settle_validity,
     sign_arrival_token,
     transfer_allowed,
     verify_arrival_token,
+    visit_completed,
+    walk_in_appointment,
     within_target,
     working_days_between,
 )
+from sambang_runtime.errors import DomainError
 
 TZ = "Asia/Jakarta"
 SETTINGS = OfficeSettings()
@@ -53,7 +62,7 @@ def code_of(call: object, *args: object, **kwargs: object) -> str | None:
     """The rule code a call raises, or None."""
     try:
         call(*args, **kwargs)  # type: ignore[operator]
-    except RuleBroken as exc:
+    except DomainError as exc:
         return exc.code
     return None
 
@@ -304,3 +313,80 @@ def test_percentile_interpolates_and_summary_reports_minutes() -> None:
     summary = duration_summary([60.0, 120.0, 180.0])
     assert summary == {"count": 3, "avg_minutes": 2.0, "p90_minutes": 2.8}
     assert duration_summary([])["count"] == 0
+
+
+# --- passport validity, receipts, visits (contracts v1.1) ---------------------------------------------------------
+
+
+def booking(birth_date: dt.date, *, married: bool = False, validity: int | None = None) -> Booking:
+    nik = "3501" + birth_date.strftime("%d%m%y") + "000001"
+    applicant = ApplicantData("Siti Aminah", nik, birth_date, None, None, Language.ID, married)
+    return Booking(ServiceType.NEW, PassportType.ELECTRONIC, PriorityCategory.NONE, applicant, validity)
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "married", "asked", "settled"),
+    [
+        (dt.date(2009, 12, 2), False, None, 10),  # 17 that very day
+        (dt.date(2009, 12, 3), False, None, 5),  # 17 tomorrow
+        (dt.date(2009, 12, 3), True, None, 10),
+        (dt.date(2009, 12, 3), True, 10, 10),
+        (dt.date(1990, 5, 17), False, 5, 5),
+        (dt.date(2024, 3, 1), False, 5, 5),
+    ],
+)
+def test_validity_is_ten_years_from_seventeen_or_when_married_else_five(
+    birth_date: dt.date, married: bool, asked: int | None, settled: int
+) -> None:
+    assert settle_validity(booking(birth_date, married=married, validity=asked), DAY).validity_years == settled
+
+
+def test_ten_years_below_seventeen_unmarried_is_refused() -> None:
+    assert code_of(settle_validity, booking(dt.date(2009, 12, 3), validity=10), DAY) == "validity_years_not_allowed"
+
+
+def test_check_bookings_settles_each_member_on_the_appointment_day() -> None:
+    today = DAY - dt.timedelta(days=1)
+    settled = check_bookings(
+        [booking(dt.date(2009, 12, 2)), booking(dt.date(1980, 1, 1), validity=5)], DAY, today, SETTINGS
+    )
+    assert [b.validity_years for b in settled] == [10, 5]
+    twins = [booking(dt.date(1980, 1, 1)), booking(dt.date(1980, 1, 1))]
+    assert code_of(check_bookings, twins, DAY, today, SETTINGS) == "duplicate_nik_in_group"
+
+
+def test_receipts_drawn_together_differ_and_carry_office_and_day() -> None:
+    receipts = draw_receipts("BLT", DAY, 5, random.Random(7))
+    assert len(set(receipts)) == 5 and all(r.startswith("BLT261202") for r in receipts)
+
+
+def test_a_walk_in_is_expected_from_the_minute_it_came_for_an_hour_at_most_to_midnight() -> None:
+    early = walk_in_appointment(jakarta(DAY, 9, 7), TZ)
+    assert (early.slot_id, early.date, early.start, early.end) == (None, DAY, dt.time(9, 7), dt.time(10, 7))
+    late = walk_in_appointment(jakarta(DAY, 23, 30), TZ)
+    assert (late.start, late.end) == (dt.time(23, 30), dt.time(23, 59, 59))
+
+
+def test_visit_completed_counts_waiting_and_service_seconds() -> None:
+    ev = visit_completed(
+        receipt_number="BLT2612010421733",
+        visit_id="v1",
+        checked_in_at=jakarta(DAY, 8),
+        started_at=jakarta(DAY, 8, 10),
+        now=jakarta(DAY, 8, 25),
+    )
+    assert (ev.waited_seconds, ev.served_seconds) == (600, 900)
+    never = visit_completed(
+        receipt_number="BLT2612010421733",
+        visit_id="v1",
+        checked_in_at=jakarta(DAY, 8),
+        started_at=None,
+        now=jakarta(DAY, 12),
+    )
+    assert (never.waited_seconds, never.served_seconds) == (0, 0)
+
+
+def test_a_no_show_is_reported_at_the_visits_stage_sambang_included() -> None:
+    assert no_show_stage("SAMBANG") == Stage.SAMBANG
+    assert no_show_stage("INTERVIEW") == Stage.INTERVIEW
+    assert no_show_stage("DONE") == Stage.VERIFICATION

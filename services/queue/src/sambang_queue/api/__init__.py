@@ -1,18 +1,33 @@
-"""REST endpoints of the queue service (API.md, queue table): one router per file."""
+"""REST endpoints of the queue service (API.md, queue table): one prefixed router per file."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import applications, audit, checkins, counters, offices, pickups, reports, sambang
+from . import (
+    application_groups,
+    applications,
+    audit,
+    checkins,
+    counters,
+    offices,
+    pickups,
+    reports,
+    sambang,
+    tickets,
+    visits,
+)
 
 # Starlette tries routes in order: the booking rush's routes come first.
 ROUTERS: list[APIRouter] = [
     applications.router,
+    application_groups.router,
     offices.router,
     checkins.router,
     counters.router,
+    tickets.router,
     sambang.router,
+    visits.router,
     pickups.router,
     reports.router,
     audit.router,

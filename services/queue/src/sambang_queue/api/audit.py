@@ -5,35 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sambang_runtime.auth import ensure_office
-from sqlalchemy import select
+from sambang_runtime.service import UowDep
 
-from ..models import audit_entry
-from .deps import Conn, Supervisor, valid_receipt
+from ..stores import trail
+from .deps import Supervisor, valid_receipt
+from .schemas import Instant
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
-@router.get("/v1/audit")
-async def audit_trail(principal: Supervisor, conn: Conn, receipt: str = Query()) -> list[dict[str, Any]]:
+class AuditEntry(BaseModel):
+    """Who did what, when, on which receipt."""
+
+    at: Instant
+    officer: str
+    office: str
+    action: str
+    receipt_number: str | None
+    detail: dict[str, Any] | None
+
+
+@router.get("")
+async def audit_trail(principal: Supervisor, uow: UowDep, receipt: str = Query()) -> list[AuditEntry]:
     """Every officer action on a receipt within the supervisor's office: who, what, when."""
     valid_receipt(receipt)
     ensure_office(principal, receipt[:3])
-    rows = (
-        await conn.execute(
-            select(audit_entry)
-            .where(audit_entry.c.receipt_number == receipt, audit_entry.c.office == principal.office.upper())
-            .order_by(audit_entry.c.at, audit_entry.c.id)
-        )
-    ).all()
     return [
-        {
-            "at": r.at,
-            "officer": r.officer,
-            "office": r.office,
-            "action": r.action,
-            "receipt_number": r.receipt_number,
-            "detail": r.detail,
-        }
-        for r in rows
+        AuditEntry(
+            at=r.at,
+            officer=r.officer,
+            office=r.office,
+            action=r.action,
+            receipt_number=r.receipt_number,
+            detail=r.detail,
+        )
+        for r in await trail.audit_of(uow, receipt, principal.office.upper())
     ]

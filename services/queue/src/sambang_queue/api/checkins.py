@@ -1,46 +1,50 @@
-"""Arrival at the office: check-in at a kiosk or customer care, and priority walk-ins."""
+"""Arrival at the office: check-in at a kiosk or customer care, priority walk-ins, pickup tickets."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 from sambang_contracts import Lane, PriorityCategory, VisitCheckedIn
 from sambang_contracts.values import ticket_letter
 from sambang_runtime.auth import Principal
-from sambang_runtime.crypto import DecryptionError
-from sambang_runtime.entropy import uuid4
+from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
+from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
-from sqlalchemy import Row, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sambang_runtime.uow import UnitOfWork
 
-from ..booking import Appointment, application_row, new_receipt_number, registered_event, violated
-from ..context import QueueContext
 from ..domain import (
     FINAL,
     NOT_YET_ARRIVED,
+    PICKUP,
+    SERVICE,
+    WAITING,
     Status,
     check_birth_date,
     check_checkin_time,
     check_priority_category,
+    draw_receipts,
     first_stage,
     lane_for,
     local_today,
-    zone,
+    registered_event,
+    settle_validity,
+    walk_in_appointment,
 )
-from ..errors import problem
-from ..models import application, visit
-from ..offices import OfficeInfo
-from ..trail import add_audit, add_timeline
-from ..visits import SERVICE, WAITING, allocate_seat, next_ticket, position_of, set_status, visit_view
-from .deps import Ctx, CustomerCare, DeskOrKiosk, office_or_404, officer_of_office, valid_receipt
-from .deps import application_row as load_application
-from .schemas import MemberIn, Strict
+from ..keyed import birth_hash
+from ..stores import Record, applications, offices, pickups, trail, visits
+from ..stores.applications import ReceiptTaken
+from ..stores.offices import OfficeInfo
+from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office, valid_receipt
+from .lines import announce_near_turn
+from .schemas import MemberIn, Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["check-in"])
+
+_REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {"model": TicketView, "description": "Already checked in today: the same ticket"}
+}
 
 
 class CheckInIn(Strict):
@@ -52,8 +56,7 @@ class CheckInIn(Strict):
 
 
 async def _admit(
-    conn: AsyncConnection,
-    uow: UowDep,
+    uow: UnitOfWork,
     info: OfficeInfo,
     *,
     receipt_number: str,
@@ -62,43 +65,42 @@ async def _admit(
     channel: str,
     principal: Principal | None,
     now: dt.datetime,
-) -> Row[Any]:
+) -> Record:
     """Give a ticket (and a priority seat), queue the visit and tell the tablets and the boards."""
     today = local_today(now, info.timezone)
     lane = lane_for(category)
     visit_id = uuid4().hex
-    ticket = await next_ticket(conn, info.code, today, ticket_letter(lane))
+    ticket = await visits.next_ticket(uow, info.code, today, ticket_letter(lane))
     seat = (
-        await allocate_seat(conn, info.code, today, info.settings.priority_seats, visit_id)
+        await visits.allocate_seat(uow, info.code, today, info.settings.priority_seats, visit_id)
         if lane == Lane.PRIORITY
         else None
     )
-    await conn.execute(
-        insert(visit).values(
-            id=visit_id,
-            receipt_number=receipt_number,
-            office=info.code,
-            day=today,
-            purpose=SERVICE,
-            lane=lane.value,
-            ticket=ticket,
-            seat=seat,
-            priority_category=category.value,
-            channel=channel,
-            paid=paid,
-            stage=first_stage(lane),
-            state=WAITING,
-            calls=0,
-            checked_in_at=now,
-        )
+    row = await visits.add(
+        uow,
+        id=visit_id,
+        receipt_number=receipt_number,
+        office=info.code,
+        day=today,
+        purpose=SERVICE,
+        lane=lane.value,
+        ticket=ticket,
+        seat=seat,
+        priority_category=category.value,
+        channel=channel,
+        paid=paid,
+        stage=first_stage(lane),
+        state=WAITING,
+        calls=0,
+        checked_in_at=now,
     )
-    await set_status(conn, receipt_number, Status.CHECKED_IN, now, priority_category=category.value)
-    await add_timeline(
-        conn, receipt_number, "CHECKED_IN", now, detail={"ticket": ticket, "lane": lane.value, "seat": seat}
+    await applications.set_status(uow, receipt_number, Status.CHECKED_IN, now, priority_category=category.value)
+    await trail.add_timeline(
+        uow, receipt_number, "CHECKED_IN", now, detail={"ticket": ticket, "lane": lane.value, "seat": seat}
     )
     if principal is not None and principal.has_any("customer_care"):
-        await add_audit(
-            conn,
+        await trail.add_audit(
+            uow,
             principal,
             "visit.checked_in",
             now,
@@ -117,59 +119,64 @@ async def _admit(
             checked_in_at=now,
         )
     )
-    row = (await conn.execute(select(visit).where(visit.c.id == visit_id))).first()
-    assert row is not None
     return row
 
 
-def _birth_date(ctx: QueueContext, row: Row[Any]) -> dt.date:
-    try:
-        text = ctx.cipher.decrypt(row.birth_date_enc, context=f"application.birth_date:{row.receipt_number}")
-    except DecryptionError:  # pragma: no cover - only with a lost key
-        raise problem("application_not_found") from None
-    return dt.date.fromisoformat(text)
+def _at_kiosk(principal: Principal, birth_date: dt.date | None) -> bool:
+    """Whether a kiosk asks (not customer care); a kiosk must show the applicant's birth date."""
+    at_kiosk = not principal.has_any("customer_care")
+    if at_kiosk and birth_date is None:
+        raise DomainError("birth_date_required")
+    return at_kiosk
 
 
-@router.post("/{office_code}/check-ins", status_code=201)
-async def check_in(office_code: str, body: CheckInIn, principal: DeskOrKiosk, ctx: Ctx, uow: UowDep) -> JSONResponse:
+async def _proven_at_desk(
+    uow: UnitOfWork, receipt: str, birth_date: dt.date | None, info: OfficeInfo, *, at_kiosk: bool
+) -> Record:
+    """The application (row-locked), proven by its birth date at a kiosk, booked at this office."""
+    row = await applications.find(uow, receipt, lock=True)
+    proven = not at_kiosk or (
+        birth_date is not None and row is not None and row.birth_hash == birth_hash(uow.cipher, receipt, birth_date)
+    )
+    if row is None or not proven:
+        raise DomainError("application_not_found")
+    if row.office != info.code:
+        raise DomainError("booked_at_other_office")
+    return row
+
+
+@router.post("/{office_code}/check-ins", status_code=201, responses=_REPEATED)
+async def check_in(
+    office_code: str, body: CheckInIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
+) -> TicketView:
     """Check in with a booking: a ticket, and a priority seat on the priority lane. Twice: the same ticket."""
     officer_of_office(principal, office_code)
-    conn = await uow.session.connection()
-    info = await office_or_404(ctx, conn, office_code)
+    info = await offices.office_or_404(uow, ctx.offices, office_code)
     receipt = valid_receipt(body.receipt_number)
-    at_kiosk = not principal.has_any("customer_care")
-    if at_kiosk and body.birth_date is None:
-        raise problem("birth_date_required")
+    at_kiosk = _at_kiosk(principal, body.birth_date)
     if at_kiosk and body.priority_category is not None:
-        raise problem("priority_category_officer_only")
-    row = await load_application(conn, receipt, lock=True)
-    if row is None or (at_kiosk and row.birth_hash != ctx.birth_hash(receipt, body.birth_date)):  # type: ignore[arg-type]
-        raise problem("application_not_found")
-    if row.office != info.code:
-        raise problem("booked_at_other_office")
-    now = ctx.now()
+        raise DomainError("priority_category_officer_only")
+    row = await _proven_at_desk(uow, receipt, body.birth_date, info, at_kiosk=at_kiosk)
+    now = uow.now()
     today = local_today(now, info.timezone)
-    existing = (
-        await conn.execute(
-            select(visit).where(visit.c.receipt_number == receipt, visit.c.purpose == SERVICE, visit.c.day == today)
-        )
-    ).first()
+    existing = await visits.of_the_day(uow, receipt, SERVICE, today)
     if existing is not None:
-        return JSONResponse(visit_view(existing, await position_of(conn, existing)), status_code=200)
+        response.status_code = 200
+        return TicketView.of(existing, await visits.position_of(uow, existing))
     status = Status(row.status)
     if status in FINAL:
-        raise problem("application_closed")
+        raise DomainError("application_closed")
     if status not in NOT_YET_ARRIVED:
-        raise problem("not_checkable_in")
+        raise DomainError("not_checkable_in")
     category = body.priority_category or PriorityCategory(row.priority_category)
-    check_priority_category(category, _birth_date(ctx, row), today, by_officer=not at_kiosk)
+    birth_date = applications.birth_date_of(uow.cipher, row)
+    check_priority_category(category, birth_date, today, by_officer=not at_kiosk)
     check_checkin_time(now, row.slot_date, row.slot_start, row.slot_end, info.timezone, info.settings)
     paid = row.paid_at is not None
     # Priority applicants may pay after the interview; the regular lane pays first.
     if lane_for(category) == Lane.REGULAR and not paid:
-        raise problem("not_paid")
+        raise DomainError("not_paid")
     v = await _admit(
-        conn,
         uow,
         info,
         receipt_number=receipt,
@@ -179,79 +186,142 @@ async def check_in(office_code: str, body: CheckInIn, principal: DeskOrKiosk, ct
         principal=principal,
         now=now,
     )
-    position = await position_of(conn, v)
+    position = await visits.position_of(uow, v)
+    await announce_near_turn(uow, info.code, v.day, v.stage)
     await uow.commit()
-    return JSONResponse(visit_view(v, position), status_code=201)
+    return TicketView.of(v, position)
 
 
 class WalkInIn(MemberIn):
     """`POST /v1/offices/{office}/walk-ins`: a priority applicant without a booking."""
 
 
-def _walk_in_appointment(now: dt.datetime, tz: str) -> Appointment:
-    local = now.astimezone(zone(tz))
-    start = local.time().replace(second=0, microsecond=0)
-    end_dt = dt.datetime.combine(local.date(), start) + dt.timedelta(hours=1)
-    end = end_dt.time() if end_dt.date() == local.date() else dt.time(23, 59, 59)
-    return Appointment(None, local.date(), start, end)
-
-
 @router.post("/{office_code}/walk-ins", status_code=201)
-async def walk_in(office_code: str, body: WalkInIn, principal: CustomerCare, ctx: Ctx, uow: UowDep) -> JSONResponse:
+async def walk_in(
+    office_code: str, body: WalkInIn, principal: CustomerCare, ctx: ContextDep, uow: UowDep
+) -> TicketView:
     """Register a priority applicant who came without a booking and check them in at once."""
     officer_of_office(principal, office_code)
-    conn = await uow.session.connection()
-    info = await office_or_404(ctx, conn, office_code)
+    info = await offices.office_or_404(uow, ctx.offices, office_code)
     if body.priority_category == PriorityCategory.NONE:
-        raise problem("priority_required")
-    now = ctx.now()
+        raise DomainError("priority_required")
+    now = uow.now()
     today = local_today(now, info.timezone)
     check_birth_date(body.applicant.birth_date, today)
     check_priority_category(body.priority_category, body.applicant.birth_date, today, by_officer=True)
-    appointment = _walk_in_appointment(now, info.timezone)
-    booking = body.booking()
+    appointment = walk_in_appointment(now, info.timezone)
+    booking = settle_validity(body.booking(), today)
     for _attempt in range(4):
-        receipt = new_receipt_number(info.code, today)
-        row = application_row(
-            ctx,
+        (receipt,) = draw_receipts(info.code, today, 1, SYSTEM_RANDOM)
+        row = applications.application_row(
+            uow.cipher,
             receipt_number=receipt,
             office=info.code,
             appointment=appointment,
             booking=booking,
             walk_in=True,
-            status=Status.BOOKED,
             group_id=None,
             now=now,
         )
         try:
-            await conn.execute(insert(application).values(**row))
-            uow.emit(
-                registered_event(
-                    receipt_number=receipt, office=info.code, appointment=appointment, booking=booking, walk_in=True
-                )
+            await applications.insert_walk_in(uow, row)
+        except ReceiptTaken:
+            continue  # rolled back: draw a new receipt number
+        uow.emit(
+            registered_event(
+                receipt_number=receipt, office=info.code, appointment=appointment, booking=booking, walk_in=True
             )
-            v = await _admit(
-                conn,
-                uow,
-                info,
-                receipt_number=receipt,
-                category=body.priority_category,
-                paid=False,
-                channel="WALK_IN",
-                principal=principal,
-                now=now,
-            )
-            position = await position_of(conn, v)
-            await uow.commit()
-        except IntegrityError as exc:
-            await uow.rollback()
-            kind = violated(exc)
-            if kind == "nik":
-                raise problem("active_application_exists") from None
-            if kind != "receipt":
-                raise
-            conn = await uow.session.connection()
-            continue
-        view = visit_view(v, position)
-        return JSONResponse(view, status_code=201)
+        )
+        v = await _admit(
+            uow,
+            info,
+            receipt_number=receipt,
+            category=body.priority_category,
+            paid=False,
+            channel="WALK_IN",
+            principal=principal,
+            now=now,
+        )
+        position = await visits.position_of(uow, v)
+        await announce_near_turn(uow, info.code, v.day, v.stage)
+        await uow.commit()
+        return TicketView.of(v, position)
     raise RuntimeError("could not draw a free receipt number")
+
+
+class PickupIn(Strict):
+    """`POST /v1/offices/{office}/pickups`."""
+
+    receipt_number: str
+    birth_date: dt.date | None = None
+
+
+class PickupTicketView(TicketView):
+    """A pickup ticket (C): the visit's id is the pickup's."""
+
+    pickup_id: str
+
+    @classmethod
+    def of_pickup(cls, v: Record, position: int | None) -> PickupTicketView:
+        """The view of a pickup visit row."""
+        return cls(pickup_id=v.id, **TicketView.of(v, position).model_dump())
+
+
+_PICKUP_REPEATED: dict[int | str, dict[str, Any]] = {
+    200: {"model": PickupTicketView, "description": "Already taken today: the same ticket"}
+}
+
+
+@router.post("/{office_code}/pickups", status_code=201, responses=_PICKUP_REPEATED)
+async def take_pickup_ticket(
+    office_code: str, body: PickupIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
+) -> PickupTicketView:
+    """A pickup ticket (C) once the passport is issued and `pickup_from` has come; twice: the same ticket."""
+    officer_of_office(principal, office_code)
+    info = await offices.office_or_404(uow, ctx.offices, office_code)
+    receipt = valid_receipt(body.receipt_number)
+    at_kiosk = _at_kiosk(principal, body.birth_date)
+    row = await _proven_at_desk(uow, receipt, body.birth_date, info, at_kiosk=at_kiosk)
+    status = Status(row.status)
+    if status == Status.COLLECTED:
+        raise DomainError("already_collected")
+    if status in FINAL:
+        raise DomainError("application_closed")
+    now = uow.now()
+    today = local_today(now, info.timezone)
+    if status != Status.ISSUED or row.pickup_from is None or today < row.pickup_from:
+        raise DomainError("not_ready", pickup_from=row.pickup_from.isoformat() if row.pickup_from else None)
+    existing = await visits.of_the_day(uow, receipt, PICKUP, today)
+    if existing is not None:
+        response.status_code = 200
+        return PickupTicketView.of_pickup(existing, await visits.position_of(uow, existing))
+    visit_id = uuid4().hex
+    ticket = await visits.next_ticket(uow, info.code, today, "C")
+    v = await visits.add(
+        uow,
+        id=visit_id,
+        receipt_number=receipt,
+        office=info.code,
+        day=today,
+        purpose=PICKUP,
+        lane=Lane.PICKUP.value,
+        ticket=ticket,
+        seat=None,
+        priority_category=row.priority_category,
+        channel="KIOSK" if at_kiosk else "CUSTOMER_CARE",
+        paid=row.paid_at is not None,
+        stage=PICKUP,
+        state=WAITING,
+        calls=0,
+        checked_in_at=now,
+    )
+    await pickups.add(uow, visit_id, receipt, info.code, now)
+    await trail.add_timeline(uow, receipt, "PICKUP_TICKET", now, detail={"ticket": ticket})
+    if not at_kiosk:
+        await trail.add_audit(
+            uow, principal, "pickup.ticket_issued", now, receipt_number=receipt, detail={"ticket": ticket}
+        )
+    position = await visits.position_of(uow, v)
+    await announce_near_turn(uow, info.code, today, PICKUP)
+    await uow.commit()
+    return PickupTicketView.of_pickup(v, position)

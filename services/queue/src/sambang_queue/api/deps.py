@@ -1,40 +1,31 @@
-"""Dependencies shared by the queue's routers: context, connection, rate limit, receipt parsing."""
+"""Dependencies shared by the queue's routers: principals by role, the unit of work, the context,
+the public look-up limit, receipt parsing."""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.auth import Principal, ensure_office, require_roles
 from sambang_runtime.clientaddr import client_address
+from sambang_runtime.errors import DomainError
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
-from sqlalchemy import Row, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..context import QueueContext
-from ..errors import problem
-from ..models import application
-from ..offices import OfficeInfo
+from ..context import QueueContext, context_of
 
 OFFICER_ROLES = ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor")
 
 
-def context_of(request: Request) -> QueueContext:
-    """The queue context of the app serving this request."""
-    ctx: QueueContext = request.app.state.queue
-    return ctx
-
-
-async def get_context(request: Request) -> QueueContext:
+async def get_context(uow: UowDep) -> QueueContext:
     """FastAPI dependency: the queue context (async: a sync dependency costs a thread hop)."""
-    return context_of(request)
+    return context_of(uow)
 
 
-Ctx = Annotated[QueueContext, Depends(get_context)]
+ContextDep = Annotated[QueueContext, Depends(get_context)]
 
 Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
@@ -45,18 +36,11 @@ CounterOfficer = Annotated[Principal, Depends(require_roles("verifier", "intervi
 SambangOfficer = Annotated[Principal, Depends(require_roles("sambang_officer"))]
 
 
-async def connection(uow: UowDep) -> AsyncConnection:
-    """The request's connection, inside the unit of work's transaction."""
-    return await uow.session.connection()
-
-
-Conn = Annotated[AsyncConnection, Depends(connection)]
-
-
-async def public_lookup_limit(request: Request, ctx: Ctx) -> None:
+async def public_lookup_limit(request: Request, ctx: ContextDep) -> None:
     """Public look-ups by receipt and birth date are rate limited per client (guessing birth dates)."""
     if request.headers.get("authorization"):
         return  # officers are authenticated and audited instead
+    # A monotonic clock for the bucket: a refill rate, not domain time.
     wait = ctx.limiter.take(client_address(request), time.monotonic())
     if wait > 0:
         raise ProblemError.common(429, "rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))})
@@ -70,16 +54,8 @@ def valid_receipt(receipt: str) -> str:
     try:
         parse_receipt_number(receipt)
     except InvalidValue as exc:
-        raise problem("invalid_receipt_number", extra={"reason": exc.reason}) from None
+        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
     return receipt
-
-
-async def office_or_404(ctx: QueueContext, conn: AsyncConnection, code: str) -> OfficeInfo:
-    """The office of a path, or 404."""
-    info = await ctx.offices.office(conn, code.upper())
-    if info is None:
-        raise problem("office_not_found")
-    return info
 
 
 def officer_of_office(principal: Principal, office: str) -> None:
@@ -87,9 +63,6 @@ def officer_of_office(principal: Principal, office: str) -> None:
     ensure_office(principal, office)
 
 
-async def application_row(conn: AsyncConnection, receipt_number: str, *, lock: bool = False) -> Row[Any] | None:
-    """An application by receipt (row-locked on PostgreSQL when asked)."""
-    stmt = select(application).where(application.c.receipt_number == receipt_number)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+def is_officer(principal: Principal | None) -> bool:
+    """Whether the caller is an officer (officers see more than applicants)."""
+    return principal is not None and principal.has_any(*OFFICER_ROLES)

@@ -1,19 +1,27 @@
-"""Request bodies shared by several routers."""
+"""Request bodies and response models shared by several routers."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType
 from sambang_contracts.values import Nik
 
-from ..booking import ApplicantData, Booking
+from ..domain import ApplicantData, Booking
+from ..stores import Record
 
 # Any printable text: quotes, SQL or HTML are a name like any other (stored and returned verbatim).
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+
+#: An instant as this API has always written it: ISO 8601 with its offset (``+00:00``, not ``Z``).
+Instant = Annotated[
+    dt.datetime,
+    PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class Strict(BaseModel):
@@ -31,10 +39,14 @@ class ApplicantIn(Strict):
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9][0-9 .()-]{5,31}$")
     language: Language = Language.ID
+    #: Only decides the passport's validity (a 10-year passport below 17); not stored.
+    married: bool = False
 
     def data(self) -> ApplicantData:
         """As the booking domain takes it."""
-        return ApplicantData(self.full_name, self.nik, self.birth_date, self.email, self.phone, self.language)
+        return ApplicantData(
+            self.full_name, self.nik, self.birth_date, self.email, self.phone, self.language, self.married
+        )
 
 
 class MemberIn(Strict):
@@ -43,29 +55,68 @@ class MemberIn(Strict):
     service_type: ServiceType
     passport_type: PassportType
     priority_category: PriorityCategory = PriorityCategory.NONE
+    #: 5 or 10 years; by default 10 from age 17 or when married, else 5.
+    validity_years: Literal[5, 10] | None = None
+    #: Same-day service.
+    express: bool = False
     applicant: ApplicantIn
 
     def booking(self) -> Booking:
-        """As the booking domain takes it."""
-        return Booking(self.service_type, self.passport_type, self.priority_category, self.applicant.data())
+        """As the booking domain takes it (validity not settled yet)."""
+        return Booking(
+            self.service_type,
+            self.passport_type,
+            self.priority_category,
+            self.applicant.data(),
+            self.validity_years,
+            self.express,
+        )
 
 
-class ApplicationIn(MemberIn):
-    """`POST /v1/applications`."""
+class SlotView(BaseModel):
+    """The appointment of an application."""
 
-    office: str = Field(pattern=r"^[A-Z]{3}$")
-    slot_id: int = Field(ge=1, le=2**62)
-
-
-class GroupIn(Strict):
-    """`POST /v1/application-groups`: a family books one slot together, 1-5 members."""
-
-    office: str = Field(pattern=r"^[A-Z]{3}$")
-    slot_id: int = Field(ge=1, le=2**62)
-    members: list[MemberIn] = Field(min_length=1, max_length=5)
+    slot_id: int | None
+    date: dt.date
+    start: dt.time
+    end: dt.time
 
 
-class BirthDateIn(Strict):
-    """Proof of a receipt by the applicant."""
+class TicketView(BaseModel):
+    """A visit and its ticket, as the counters, kiosks and tablets see it."""
 
-    birth_date: dt.date
+    visit_id: str
+    ticket_id: str
+    receipt_number: str
+    ticket: str
+    lane: str
+    seat: str | None
+    priority_category: str
+    stage: str
+    state: str
+    counter: str | None
+    calls: int
+    claimed_by: str | None
+    checked_in_at: Instant
+    #: Place among the tickets waiting at the same stage (0: not waiting; null: not asked).
+    position: int | None
+
+    @classmethod
+    def of(cls, v: Record, position: int | None = None) -> TicketView:
+        """The view of a visit row."""
+        return cls(
+            visit_id=v.id,
+            ticket_id=v.id,
+            receipt_number=v.receipt_number,
+            ticket=v.ticket,
+            lane=v.lane,
+            seat=v.seat,
+            priority_category=v.priority_category,
+            stage=v.stage,
+            state=v.state,
+            counter=v.counter,
+            calls=v.calls,
+            claimed_by=v.claimed_by,
+            checked_in_at=v.checked_in_at,
+            position=position,
+        )
