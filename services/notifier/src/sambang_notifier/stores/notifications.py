@@ -251,9 +251,7 @@ async def log_of(uow: UnitOfWork, receipt: str) -> list[LogEntry]:
     """The delivery log of one receipt, oldest first, addresses masked."""
     conn = await uow.session.connection()
     rows = await conn.execute(
-        select(notification)
-        .where(notification.c.receipt_number == receipt)
-        .order_by(notification.c.seq)
+        select(notification).where(notification.c.receipt_number == receipt).order_by(notification.c.seq)
     )
     cipher = uow.cipher
     return [_entry(r, cipher.decrypt(r.recipient_enc, context=_address_context(r.id))) for r in rows]
