@@ -161,9 +161,12 @@ class BroadcastConsumer:
     Every replica receives every matching event, so the work here is per replica: waking the live
     connections this process holds. No inbox: each replica handles each delivery, so handlers must be
     idempotent across replicas as well as redeliveries (a unique key in the service's tables). No outbox:
-    a handler that emits is refused, since N replicas would publish N copies. A batch is handled in one
-    unit of work; if it fails, each event is tried alone up to ``attempts`` times, then dropped with an
-    error log (the queue has no parking: it lives and dies with the replica).
+    a handler that emits is refused, since N replicas would publish N copies. Each event has a unit of
+    work of its own, not one per batch: the replicas handle the same events at the same moment, and a
+    transaction holding several events' locks while waiting for another replica's would deadlock with
+    it. Events are handled in the order they came (a claim before its release), one after the other. An
+    event that fails is tried up to ``attempts`` times, then dropped with an error log (the queue has no
+    parking: it lives and dies with the replica).
     """
 
     def __init__(
@@ -203,56 +206,37 @@ class BroadcastConsumer:
         await self.transport.stop_consuming(self.queue)
 
     async def on_batch(self, deliveries: list[Delivery]) -> None:
-        """Handle a batch; a malformed message is logged and acknowledged (this queue has no parking)."""
-        parsed: list[tuple[Delivery, CloudEvent[Any]]] = []
+        """Handle each event of a batch in turn; a malformed message is logged and acknowledged (no parking)."""
         for d in deliveries:
             try:
-                parsed.append((d, parse_event(d.body)))
+                ev = parse_event(d.body)
             except InvalidEvent as exc:
                 log.error("consumer.broadcast_malformed_dropped", event_id=d.event_id, error=str(exc)[:300])
-                await d.ack()
-        if not parsed:
-            return
-        try:
-            await self._apply([ev for _, ev in parsed])
-        except Exception as exc:
-            if len(parsed) > 1:
-                log.warning("consumer.broadcast_batch_failed_isolating", size=len(parsed), error=type(exc).__name__)
-            for d, ev in parsed:
-                await self._apply_alone(ev, first_error=exc if len(parsed) == 1 else None)
-                await d.ack()
-            return
-        for d, _ in parsed:
+            else:
+                await self._apply_with_retries(ev)
             await d.ack()
 
-    async def _apply(self, events: Sequence[CloudEvent[Any]]) -> None:
-        async with self.uow_factory() as uow:
-            for ev in events:
-                uow.correlation_id = ev.id
-                bind_context(event_id=ev.id, event_type=ev.type, receipt_number=ev.subject)
-                for handler in self._resolve(ev.type):
-                    await handler(ev, uow)
-                if uow.events:
-                    raise BroadcastEmitted(f"a broadcast handler of {ev.type} emitted an event")
+    async def _apply(self, ev: CloudEvent[Any]) -> None:
+        async with self.uow_factory(ev.id) as uow:
+            bind_context(event_id=ev.id, event_type=ev.type, receipt_number=ev.subject)
+            for handler in self._resolve(ev.type):
+                await handler(ev, uow)
+            if uow.events:
+                raise BroadcastEmitted(f"a broadcast handler of {ev.type} emitted an event")
             await uow.commit()
-        for ev in events:
-            BROADCAST_HANDLED.labels(self.service, ev.type).inc()
+        BROADCAST_HANDLED.labels(self.service, ev.type).inc()
 
-    async def _apply_alone(self, ev: CloudEvent[Any], *, first_error: BaseException | None) -> None:
-        error = first_error
-        if isinstance(first_error, BroadcastEmitted):
-            tries = 0  # emitting is a bug, not a hiccup: trying again emits again
-        else:
-            tries = self.attempts - (1 if first_error is not None else 0)
-        for attempt in range(tries):
-            if error is not None:
-                await asyncio.sleep(self.retry_delay_seconds * (2**attempt))
+    async def _apply_with_retries(self, ev: CloudEvent[Any]) -> None:
+        error: BaseException | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(self.retry_delay_seconds * (2 ** (attempt - 1)))
             try:
-                await self._apply([ev])
+                await self._apply(ev)
                 return
             except BroadcastEmitted as exc:
                 error = exc
-                break
+                break  # emitting is a bug, not a hiccup: trying again emits again
             except Exception as exc:
                 error = exc
         BROADCAST_DROPPED.labels(self.service, ev.type).inc()
