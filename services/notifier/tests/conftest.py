@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
-from notifier_support import BusProbe, Notifier, SmsProvider, SmtpCatcher
+from notifier_support import BusProbe, Notifier, NotifierFactory, SmsProvider, SmtpCatcher, channel_settings
 from sambang_notifier.app import create_app
 from sambang_notifier.settings import NotifierSettings
 from sambang_runtime.settings import RuntimeSettings
 from sambang_runtime.testing import FakeClock, SettingsFactory
-
-SMS_KEY = "sms-test-key"
-
-NotifierFactory = Callable[..., Awaitable[Notifier]]
 
 
 @pytest.fixture(scope="session")
@@ -35,23 +31,6 @@ def sms() -> Iterator[SmsProvider]:
     provider.start()
     yield provider
     provider.stop()
-
-
-def channel_settings(smtp: SmtpCatcher, sms: SmsProvider, **overrides: Any) -> NotifierSettings:
-    """The notifier pointed at the test's SMTP server and SMS provider, polling fast."""
-    values: dict[str, Any] = {
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp.port,
-        "smtp_tls": "none",
-        "sms_url": sms.url,
-        "sms_api_key": SMS_KEY,
-        "dispatch_poll_seconds": 0.05,
-        "stream_poll_seconds": 2.0,
-        "retry_base_seconds": 60,
-        "smtp_timeout_seconds": 5,
-    }
-    values.update(overrides)
-    return NotifierSettings(**values)
 
 
 @pytest.fixture

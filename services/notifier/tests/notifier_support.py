@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +40,7 @@ from sambang_contracts import (
     parse_event,
 )
 from sambang_contracts.values import generate_receipt_number
+from sambang_notifier.settings import NotifierSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
@@ -47,6 +48,7 @@ from sambang_runtime.settings import RuntimeSettings
 from sambang_runtime.testing import FakeClock, eventually
 
 DAY = dt.date(2026, 12, 1)
+SMS_KEY = "sms-test-key"
 
 
 def free_port() -> int:
@@ -423,3 +425,24 @@ class Notifier:
         except AssertionError:
             raise AssertionError(f"{what}; the log: {last}") from None
         return last
+
+
+#: ``start_notifier(backend=..., share=..., notifier=..., clock=..., **runtime overrides) -> Notifier``
+NotifierFactory = Callable[..., Awaitable[Notifier]]
+
+
+def channel_settings(smtp: SmtpCatcher, sms: SmsProvider, **overrides: Any) -> NotifierSettings:
+    """The notifier pointed at the test's SMTP server and SMS provider, polling fast."""
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_tls": "none",
+        "sms_url": sms.url,
+        "sms_api_key": SMS_KEY,
+        "dispatch_poll_seconds": 0.05,
+        "stream_poll_seconds": 2.0,
+        "retry_base_seconds": 60,
+        "smtp_timeout_seconds": 5,
+    }
+    values.update(overrides)
+    return NotifierSettings(**values)

@@ -12,8 +12,8 @@ from sambang_runtime.service import ServiceDescriptor, ServiceRuntime, ServiceSp
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
+from .background import run_dispatcher, run_housekeeping, run_stream_recorder
 from .context import NotifierContext
-from .dispatcher import run_dispatcher, run_housekeeping
 from .domain.defaults import DEFAULTS
 from .errors import ERRORS, NAME
 from .handlers import BROADCAST, HANDLERS
@@ -48,7 +48,7 @@ def spec(context: NotifierContext | None = None) -> ServiceSpec:
         migrations=MIGRATIONS,
         context=context or NotifierContext(NotifierSettings()),
         on_startup=[seed_templates],
-        background=[run_dispatcher, run_housekeeping],
+        background=[run_dispatcher, run_stream_recorder, run_housekeeping],
         title="Sambang notifier",
         description="applicant e-mail and SMS in Bahasa Indonesia and English; live streams to tablets and displays",
     )

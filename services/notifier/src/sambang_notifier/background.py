@@ -1,4 +1,5 @@
-"""The notifier's background loops: the dispatcher that sends due messages, and the housekeeping.
+"""The notifier's background loops: the dispatcher that sends due messages, the stream recorder and
+the housekeeping.
 
 Handlers only record messages (in the transaction of their event); sending is here, after commit:
 the dispatcher takes due rows (SENDING, committed), sends each, then records the outcome and its
@@ -160,6 +161,34 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     finally:
         if sink is not None:
             sink.close()
+
+
+async def run_stream_recorder(runtime: ServiceRuntime) -> None:
+    """Record the stream events the shared queue handed over (usually a replica's queue has already)."""
+    ctx = context_from(runtime.spec.context)
+    while True:
+        pending = await ctx.stream_backlog.get()
+        if ctx.hub.knows(pending.event_id):
+            continue  # this replica's own queue had it recorded meanwhile
+        try:
+            async with runtime.uow() as uow:
+                recorded = await streams.record(
+                    uow,
+                    pending.office,
+                    pending.item,
+                    event_id=pending.event_id,
+                    receipt=pending.receipt,
+                    now=runtime.clock(),
+                )
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a backup path: the replicas' own queues normally recorded it already
+            log.error("stream.record_failed", event_id=pending.event_id, error=type(exc).__name__)
+            continue
+        if recorded.new:
+            log.info("stream.recorded_from_shared_queue", event_id=pending.event_id, office=pending.office)
+        ctx.hub.committed(pending.office, pending.item.stream, recorded.row, pending.event_id)
 
 
 async def housekeeping_round(runtime: ServiceRuntime, ctx: NotifierContext) -> None:

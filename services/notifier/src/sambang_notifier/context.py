@@ -9,7 +9,7 @@ from sambang_runtime.uow import UnitOfWork
 
 from .channels.email import SmtpServer
 from .channels.sink import Mailbox
-from .hub import StreamHub
+from .hub import StreamHub, StreamRecord
 from .settings import NotifierSettings
 
 
@@ -23,6 +23,8 @@ class NotifierContext:
         self.mailbox: Mailbox | None = Mailbox(settings.mailbox_size) if self.sink_enabled else None
         self.hub = StreamHub()
         self._dispatch_wanted = asyncio.Event()
+        #: Stream events from the shared queue, for this replica's stream recorder.
+        self.stream_backlog: asyncio.Queue[StreamRecord] = asyncio.Queue()
 
     @property
     def email_enabled(self) -> bool:
@@ -49,6 +51,10 @@ class NotifierContext:
         if self.mailbox is not None and self.mailbox.port is not None:
             return SmtpServer(s.smtp_sink_host, self.mailbox.port, "none", None, None, s.smtp_timeout_seconds)
         return None
+
+    def record_stream_later(self, record: StreamRecord) -> None:
+        """Hand a stream event to this replica's stream recorder (after the shared queue's commit)."""
+        self.stream_backlog.put_nowait(record)
 
     def wake_dispatcher(self) -> None:
         """New messages were committed: the dispatcher of this replica looks now rather than at its next poll."""

@@ -2,10 +2,13 @@
 
 ``HANDLERS`` run on the shared queue ``sambang.notifier`` (replicas compete, the inbox drops
 redeliveries): applicants' e-mail and SMS are recorded here, once, and sent by the dispatcher.
-``BROADCAST`` runs on every replica's own queue: it records the stream event (once, whoever is first)
-and wakes the streams this replica holds. The shared table records stream events too, so an event
-published while a replica's queue was being declared again after a reconnect still reaches the streams.
-Holds (simkim.hold.*) are bound by neither: they are never told to the applicant.
+``BROADCAST`` runs on every replica's own queue: it records the stream event (once, whoever is
+first) and wakes the streams this replica holds. The shared queue hands stream events to this
+replica's stream recorder too, after its commit: an event published while every replica's own queue
+was being declared again (a broker restart) still reaches the streams. The recorder runs in a
+transaction of its own because numbering a stream event takes the stream's counter lock, and a
+batch that held it while taking other locks could deadlock with a replica's broadcast transaction.
+Holds (simkim.hold.*) are bound by neither table: they are never told to the applicant.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ from typing import Any
 from sambang_contracts import (
     ApplicationRegistered,
     CloudEvent,
-    Lane,
     NotificationChannel,
     OfficeUpdated,
     SambangClaimed,
     SambangReleased,
     TicketCalled,
-    VisitCheckedIn,
 )
 from sambang_runtime.consumer import HandlerTable
 from sambang_runtime.entropy import uuid4
@@ -33,6 +34,7 @@ from .domain import messages, templating
 from .domain import streams as stream_rules
 from .domain.defaults import DEFAULTS
 from .domain.streams import StreamItem
+from .hub import StreamRecord
 from .stores import deferred, notifications, offices, recipients, streams, templates
 
 log = get_logger(__name__)
@@ -91,13 +93,28 @@ async def _tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     log.info("notification.recorded", template=template_name, messages=len(created), of=len(targets))
 
 
-async def _to_stream(event: CloudEvent[Any], item: StreamItem, uow: UnitOfWork) -> None:
+def _office_of(event: CloudEvent[Any]) -> str:
+    return (event.office or (event.subject or "")[:3]).upper()
+
+
+async def _to_stream(event: CloudEvent[Any], item: StreamItem | None, uow: UnitOfWork) -> None:
     """Record a stream event (once across replicas and queues) and wake this replica's streams after commit."""
-    office = (event.office or (event.subject or "")[:3]).upper()
-    await streams.record(uow, office, item, event_id=event.id, now=uow.now())
     hub = context_of(uow).hub
-    # Woken whether this transaction or another recorded it: the streams read what is committed.
-    uow.after_commit(lambda: hub.wake(office, item.stream))
+    if item is None or hub.knows(event.id):
+        return  # this replica's other copy of the event was first
+    office = _office_of(event)
+    recorded = await streams.record(uow, office, item, event_id=event.id, receipt=event.subject, now=uow.now())
+    # Whether this transaction or another recorded it, it is committed once this one is: wake the streams.
+    uow.after_commit(lambda: hub.committed(office, item.stream, recorded.row, event.id))
+
+
+def _to_stream_after_commit(event: CloudEvent[Any], item: StreamItem | None, uow: UnitOfWork) -> None:
+    """The shared queue's copy: this replica's stream recorder records it once the batch has committed."""
+    ctx = context_of(uow)
+    if item is None or ctx.hub.knows(event.id):
+        return
+    pending = StreamRecord(_office_of(event), item, event.id, event.subject)
+    uow.after_commit(lambda: ctx.record_stream_later(pending))
 
 
 async def when_office_updated_remember_office(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -159,33 +176,51 @@ async def when_passport_collected_tell_applicant(event: CloudEvent[Any], uow: Un
     await _tell_applicant(event, uow)
 
 
+async def _display_item(data: TicketCalled, uow: UnitOfWork, office: str) -> StreamItem:
+    seat = await streams.seat_of(uow, office, data.receipt_number, data.ticket)
+    return stream_rules.ticket_called(data, seat)
+
+
 async def when_visit_checked_in_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """A priority applicant sat down: every sambang officer's tablet of the office hears it."""
-    data: VisitCheckedIn = event.data
-    if data.lane == Lane.PRIORITY and data.seat:
-        await streams.remember_seat(uow, data.receipt_number, ticket=data.ticket, seat=data.seat, now=uow.now())
-    item = stream_rules.priority_check_in(data)
-    if item is not None:
-        await _to_stream(event, item, uow)
+    """A priority applicant sat down: every sambang officer's tablet of the office hears it (each replica)."""
+    await _to_stream(event, stream_rules.priority_check_in(event.data), uow)
 
 
 async def when_sambang_claimed_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """An officer took a priority visit."""
+    """An officer took a priority visit (each replica)."""
     data: SambangClaimed = event.data
     await _to_stream(event, stream_rules.sambang_claimed(data), uow)
 
 
 async def when_sambang_released_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """An officer gave a priority visit back."""
+    """An officer gave a priority visit back (each replica)."""
     data: SambangReleased = event.data
     await _to_stream(event, stream_rules.sambang_released(data), uow)
 
 
 async def when_ticket_called_alert_displays(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """A ticket was called: the display boards show it with its counter or seat."""
-    data: TicketCalled = event.data
-    seat = await streams.seat_of(uow, data.receipt_number, data.ticket)
-    await _to_stream(event, stream_rules.ticket_called(data, seat), uow)
+    """A ticket was called: the display boards show it with its counter or seat (each replica)."""
+    await _to_stream(event, await _display_item(event.data, uow, _office_of(event)), uow)
+
+
+async def when_visit_checked_in_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a priority check-in, recorded after commit unless a replica did already."""
+    _to_stream_after_commit(event, stream_rules.priority_check_in(event.data), uow)
+
+
+async def when_sambang_claimed_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a claim."""
+    _to_stream_after_commit(event, stream_rules.sambang_claimed(event.data), uow)
+
+
+async def when_sambang_released_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a release."""
+    _to_stream_after_commit(event, stream_rules.sambang_released(event.data), uow)
+
+
+async def when_ticket_called_make_sure_displays_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a called ticket."""
+    _to_stream_after_commit(event, await _display_item(event.data, uow, _office_of(event)), uow)
 
 
 HANDLERS: HandlerTable = {
@@ -198,13 +233,13 @@ HANDLERS: HandlerTable = {
     "payment.bill.issued": [when_bill_issued_send_billing_code],
     "queue.arrival.link_issued": [when_arrival_link_issued_send_link],
     "queue.application.cancelled": [when_application_cancelled_tell_applicant],
-    "queue.visit.checked_in": [when_visit_checked_in_send_ticket, when_visit_checked_in_alert_tablets],
+    "queue.visit.checked_in": [when_visit_checked_in_send_ticket, when_visit_checked_in_make_sure_tablets_hear],
     "queue.ticket.near_turn": [when_ticket_near_turn_tell_applicant],
     "simkim.passport.issued": [when_passport_issued_tell_pickup_date],
     "queue.passport.collected": [when_passport_collected_tell_applicant],
-    "queue.sambang.claimed": [when_sambang_claimed_alert_tablets],
-    "queue.sambang.released": [when_sambang_released_alert_tablets],
-    "queue.ticket.called": [when_ticket_called_alert_displays],
+    "queue.sambang.claimed": [when_sambang_claimed_make_sure_tablets_hear],
+    "queue.sambang.released": [when_sambang_released_make_sure_tablets_hear],
+    "queue.ticket.called": [when_ticket_called_make_sure_displays_hear],
 }
 
 #: Every replica, from its own queue: the live streams.

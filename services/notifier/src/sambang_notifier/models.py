@@ -165,17 +165,10 @@ stream_event = Table(
     Column("event_id", String(36), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("payload", Text, nullable=False),
+    # Never sent on a display stream; it finds the priority seat of a called ticket.
+    Column("receipt_number", String(16)),
     Column("created_at", UtcDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("office", "stream", "seq"),
     UniqueConstraint("stream", "event_id"),
 )
-
-#: The priority seat of a checked-in ticket, so a display can show where a called priority ticket is.
-priority_seat = Table(
-    "priority_seat",
-    metadata,
-    Column("receipt_number", String(16), primary_key=True),
-    Column("ticket", String(8), nullable=False),
-    Column("seat", String(200), nullable=False),
-    Column("recorded_at", UtcDateTime, nullable=False),
-)
+Index("ix_stream_event_receipt", stream_event.c.office, stream_event.c.receipt_number)

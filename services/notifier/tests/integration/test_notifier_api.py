@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import NotifierFactory
-from notifier_support import SmtpCatcher, SseReader, registration, served, unique_address
+from notifier_support import NotifierFactory, SmtpCatcher, SseReader, registration, served, unique_address
 from sambang_contracts import Lane, Language, PriorityCategory, VisitCheckedIn
 from sambang_notifier.domain.messages import TEMPLATE_NAMES
 from sambang_notifier.settings import NotifierSettings

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import SMS_KEY, NotifierFactory
 from notifier_support import (
     DAY,
+    SMS_KEY,
+    NotifierFactory,
     SmsProvider,
     SmtpCatcher,
     body,

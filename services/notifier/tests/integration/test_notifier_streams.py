@@ -7,8 +7,15 @@ import datetime as dt
 import json
 import uuid
 
-from conftest import NotifierFactory
-from notifier_support import Notifier, SmtpCatcher, SseReader, registration, served, unique_address
+from notifier_support import (
+    Notifier,
+    NotifierFactory,
+    SmtpCatcher,
+    SseReader,
+    registration,
+    served,
+    unique_address,
+)
 from sambang_contracts import (
     Lane,
     PriorityCategory,
@@ -192,3 +199,17 @@ async def test_two_replicas_both_stream_an_event_while_the_email_is_sent_once(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_check_in_that_reached_no_replicas_own_queue_still_reaches_the_tablets(
+    start_notifier: NotifierFactory,
+) -> None:
+    n = await start_notifier()
+    assert n.runtime.broadcast_consumer is not None
+    async with served(n.app) as base, SseReader(officers_url(base), n.auth("sambang_officer")) as tablet:
+        # As in the moments after a broker restart, before the replica's own queue is declared again.
+        await n.runtime.broadcast_consumer.stop()
+        priority = check_in(registration().receipt_number, ticket="P009", seat="P9")
+        await n.publish(priority)
+        (alert,) = await tablet.wait_for("priority_check_in")
+        assert alert.data["visit_id"] == priority.visit_id

@@ -148,14 +148,21 @@ async def _follow(
             cursor = resume
         log.info("stream.opened", office=office, stream=stream, subject=who, resume=resume, cursor=cursor)
         yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
+        woken = False  # the first round reads the database: the replay
         try:
             while not listener.closed:
-                async with runtime.uow() as uow:
-                    rows = await streams.since(uow, office, stream, cursor, limit=s.stream_replay_max)
+                # Woken by a commit of this replica: the hub has the next events. At a gap (recorded by another
+                # replica, or older than the hub keeps) and on every poll: the database.
+                rows = ctx.hub.after(office, stream, cursor) if woken else None
+                if rows is None:
+                    async with runtime.uow() as uow:
+                        rows = await streams.since(uow, office, stream, cursor, limit=s.stream_replay_max)
                 for row in rows:
                     cursor = row.seq
                     yield ServerSentEvent(data=row.payload, event=row.kind, id=str(row.seq))
-                if len(rows) < s.stream_replay_max:
-                    await listener.wait(s.stream_poll_seconds)
+                if len(rows) >= s.stream_replay_max:
+                    woken = False  # more to replay
+                    continue
+                woken = await listener.wait(s.stream_poll_seconds)
         finally:
             log.info("stream.closed", office=office, stream=stream, subject=who, cursor=cursor)

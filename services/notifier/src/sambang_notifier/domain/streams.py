@@ -12,7 +12,7 @@ import binascii
 import datetime as dt
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from sambang_runtime.errors import DomainError
 
 OFFICERS = "officers"
 DISPLAYS = "displays"
+PRIORITY_CHECK_IN = "priority_check_in"
 #: The role each stream admits.
 STREAM_ROLES = {OFFICERS: "sambang_officer", DISPLAYS: "display"}
 
@@ -34,13 +35,36 @@ class StreamItem:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class StreamRow:
+    """One recorded stream event: its number in the stream, its kind and its JSON payload."""
+
+    seq: int
+    kind: str
+    payload: str
+
+
+def contiguous_after(rows: Iterable[StreamRow], cursor: int) -> list[StreamRow] | None:
+    """The rows numbered cursor+1, cursor+2, ... without a gap; None when a later one is there but not the next
+    (what is missing must be read from the database); [] when nothing is newer than ``cursor``."""
+    newer = sorted({r.seq: r for r in rows if r.seq > cursor}.values(), key=lambda r: r.seq)
+    run: list[StreamRow] = []
+    for row in newer:
+        if row.seq != cursor + len(run) + 1:
+            break
+        run.append(row)
+    if newer and not run:
+        return None
+    return run
+
+
 def priority_check_in(data: VisitCheckedIn) -> StreamItem | None:
     """A priority applicant sat down: the tablets are told where and who waits (no name)."""
     if data.lane != Lane.PRIORITY:
         return None
     return StreamItem(
         OFFICERS,
-        "priority_check_in",
+        PRIORITY_CHECK_IN,
         {
             "visit_id": data.visit_id,
             "receipt_number": data.receipt_number,

@@ -16,42 +16,63 @@ import json
 from dataclasses import dataclass
 
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.streams import StreamItem
-from ..models import priority_seat, stream_counter, stream_event
-from .dialect import upsert
+from ..domain.streams import OFFICERS, PRIORITY_CHECK_IN, StreamItem, StreamRow
+from ..models import stream_counter, stream_event
+from .dialect import is_postgres, upsert
 
 
 @dataclass(frozen=True, slots=True)
-class StreamRow:
-    """One recorded stream event."""
+class Recorded:
+    """A stream event as recorded: by this transaction (``new``) or by another one before it."""
 
-    seq: int
-    kind: str
-    payload: str
+    row: StreamRow
+    new: bool
 
 
-async def record(uow: UnitOfWork, office: str, item: StreamItem, *, event_id: str, now: dt.datetime) -> int | None:
-    """Record an event on a stream once; returns its number, or None when it was recorded already."""
-    conn = await uow.session.connection()
-    seen = select(stream_event.c.seq).where(stream_event.c.stream == item.stream, stream_event.c.event_id == event_id)
-    if (await conn.execute(seen)).first() is not None:
-        return None  # the common case for the second and third copy: no lock taken
-    await conn.execute(
-        upsert(uow, stream_counter)
-        .values(office=office, stream=item.stream, last_seq=0)
-        .on_conflict_do_nothing(index_elements=["office", "stream"])
-    )
-    counter = (stream_counter.c.office == office) & (stream_counter.c.stream == item.stream)
-    seq = (
+async def _existing(conn: AsyncConnection, stream: str, event_id: str) -> StreamRow | None:
+    found = (
         await conn.execute(
-            update(stream_counter)
-            .where(counter)
-            .values(last_seq=stream_counter.c.last_seq + 1)
-            .returning(stream_counter.c.last_seq)
+            select(stream_event.c.seq, stream_event.c.kind, stream_event.c.payload).where(
+                stream_event.c.stream == stream, stream_event.c.event_id == event_id
+            )
         )
-    ).scalar_one()
+    ).first()
+    return StreamRow(int(found.seq), found.kind, found.payload) if found is not None else None
+
+
+async def record(
+    uow: UnitOfWork, office: str, item: StreamItem, *, event_id: str, receipt: str | None, now: dt.datetime
+) -> Recorded:
+    """Record an event on a stream once; returns it with its number, whoever recorded it."""
+    conn = await uow.session.connection()
+    if is_postgres(uow):
+        # One writer per event: the replicas (and the shared queue's copy) that get the same event at the same
+        # moment wait here for the first to commit, then find its row, instead of all queueing for the stream's
+        # counter. The stream log is a replay buffer, not the office's record (the queue service holds that),
+        # so its commit need not wait for the disk: most of a tablet alert's latency (bench/notify.py).
+        await conn.execute(
+            text(
+                "SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(hashtextextended(:key, 0))"
+            ),
+            {"key": f"sambang.stream:{item.stream}:{event_id}"},
+        )
+    already = await _existing(conn, item.stream, event_id)
+    if already is not None:
+        return Recorded(already, new=False)  # the common case for the second and third copy: no lock taken
+    counter = (stream_counter.c.office == office) & (stream_counter.c.stream == item.stream)
+    take = update(stream_counter).where(counter).values(last_seq=stream_counter.c.last_seq + 1)
+    seq = (await conn.execute(take.returning(stream_counter.c.last_seq))).scalar_one_or_none()
+    if seq is None:  # the stream's first event: create its counter (or find another writer's)
+        await conn.execute(
+            upsert(uow, stream_counter)
+            .values(office=office, stream=item.stream, last_seq=0)
+            .on_conflict_do_nothing(index_elements=["office", "stream"])
+        )
+        seq = (await conn.execute(take.returning(stream_counter.c.last_seq))).scalar_one()
+    payload = json.dumps(item.payload, separators=(",", ":"))
     inserted = await conn.execute(
         upsert(uow, stream_event)
         .values(
@@ -60,17 +81,21 @@ async def record(uow: UnitOfWork, office: str, item: StreamItem, *, event_id: st
             seq=seq,
             event_id=event_id,
             kind=item.kind,
-            payload=json.dumps(item.payload, separators=(",", ":")),
+            payload=payload,
+            receipt_number=receipt,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["stream", "event_id"])
         .returning(stream_event.c.seq)
     )
     if inserted.first() is None:
-        # Recorded by another transaction that committed while this one waited for the counter.
+        # Recorded by another transaction that committed while this one waited for the counter: the
+        # number goes back, so numbers have no gaps.
         await conn.execute(update(stream_counter).where(counter).values(last_seq=stream_counter.c.last_seq - 1))
-        return None
-    return int(seq)
+        existing = await _existing(conn, item.stream, event_id)
+        assert existing is not None
+        return Recorded(existing, new=False)
+    return Recorded(StreamRow(int(seq), item.kind, payload), new=True)
 
 
 async def since(uow: UnitOfWork, office: str, stream: str, after: int, *, limit: int) -> list[StreamRow]:
@@ -112,25 +137,24 @@ async def forget_older_than(uow: UnitOfWork, before: dt.datetime) -> int:
     return len(result.all())
 
 
-async def remember_seat(uow: UnitOfWork, receipt: str, *, ticket: str, seat: str, now: dt.datetime) -> None:
-    """Keep the priority seat of a checked-in ticket (for the display board when it is called)."""
-    stmt = upsert(uow, priority_seat).values(receipt_number=receipt, ticket=ticket, seat=seat, recorded_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["receipt_number"],
-        set_={"ticket": stmt.excluded.ticket, "seat": stmt.excluded.seat, "recorded_at": stmt.excluded.recorded_at},
-    )
-    conn = await uow.session.connection()
-    await conn.execute(stmt)
-
-
-async def seat_of(uow: UnitOfWork, receipt: str, ticket: str) -> str | None:
-    """The priority seat of a ticket, if it has one."""
+async def seat_of(uow: UnitOfWork, office: str, receipt: str, ticket: str) -> str | None:
+    """The priority seat a ticket was given at check-in, from the officers' stream (None without one)."""
     conn = await uow.session.connection()
     row = (
         await conn.execute(
-            select(priority_seat.c.seat).where(
-                priority_seat.c.receipt_number == receipt, priority_seat.c.ticket == ticket
+            select(stream_event.c.payload)
+            .where(
+                stream_event.c.office == office,
+                stream_event.c.receipt_number == receipt,
+                stream_event.c.stream == OFFICERS,
+                stream_event.c.kind == PRIORITY_CHECK_IN,
             )
+            .order_by(stream_event.c.seq.desc())
+            .limit(1)
         )
     ).first()
-    return row.seat if row is not None else None
+    if row is None:
+        return None
+    payload = json.loads(row.payload)
+    seat = payload.get("seat")
+    return str(seat) if payload.get("ticket") == ticket and seat else None
