@@ -139,6 +139,10 @@ async def run_dispatcher(runtime: ServiceRuntime) -> None:
     """Send due messages for as long as the service runs; in development, serve the SMTP sink first."""
     ctx = context_from(runtime.spec.context)
     s = ctx.settings
+    if not ctx.email_enabled:
+        log.warning("email.disabled", why="no SAMBANG_NOTIFIER_SMTP_HOST and no development sink")
+    if not ctx.sms_enabled:
+        log.warning("sms.disabled", why="no SAMBANG_NOTIFIER_SMS_URL")
     sink: asyncio.Server | None = None
     if ctx.mailbox is not None:
         try:

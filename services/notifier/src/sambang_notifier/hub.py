@@ -98,10 +98,6 @@ class StreamHub:
         """The cached events right after ``cursor``; None when the next one is not cached (read the database)."""
         return contiguous_after(self._recent.get((office.upper(), stream), ()), cursor)
 
-    def listening(self, office: str, stream: str) -> int:
-        """How many connections of this replica listen to (office, stream)."""
-        return len(self._listeners.get((office.upper(), stream), ()))
-
     def open(self) -> None:
         """The replica (re)starts serving streams."""
         self.closed = False

@@ -4,6 +4,7 @@ language, once per event, retried while the server says "later" and recorded as 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from notifier_support import (
@@ -13,6 +14,7 @@ from notifier_support import (
     SmsProvider,
     SmtpCatcher,
     body,
+    channel_settings,
     event_of,
     publish,
     registration,
@@ -27,10 +29,12 @@ from sambang_contracts import (
     HoldKind,
     HoldRaised,
     Language,
+    NotificationChannel,
     PassportIssued,
 )
 from sambang_contracts.values import generate_billing_code
 from sambang_notifier.handlers import HANDLERS, when_application_registered_send_receipt
+from sambang_notifier.stores import notifications
 from sambang_runtime.testing import eventually
 
 
@@ -185,3 +189,36 @@ async def test_events_before_the_registration_are_told_once_it_arrives_and_holds
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_send_interrupted_by_a_crash_is_recorded_as_failed_and_never_sent_again(
+    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider
+) -> None:
+    # The dispatcher only runs when woken (never, here); housekeeping runs often.
+    n = await start_notifier(notifier=channel_settings(smtp, sms, dispatch_poll_seconds=3600, housekeeping_seconds=0.1))
+    address = unique_address("crash")
+    receipt = registration().receipt_number
+    async with n.runtime.uow() as uow:
+        message = notifications.NewMessage(
+            id=str(uuid.uuid4()),
+            event_id=str(uuid.uuid4()),
+            event_type="queue.application.registered",
+            receipt_number=receipt,
+            office="BLT",
+            template="receipt",
+            language="id",
+            channel=NotificationChannel.EMAIL,
+            address=address,
+            content={"subject": "s", "html": "<p>h</p>", "text": "t"},
+        )
+        await notifications.record(uow, [message], now=n.clock())
+        (taken,) = await notifications.claim_due(uow, now=n.clock(), limit=10)
+        await uow.commit()  # claimed by a dispatcher that then died before recording the outcome
+    assert taken.id == message.id
+    await n.wait_log(receipt, lambda r: r[0]["status"] == "SENDING", "still sending")
+    n.clock.advance(minutes=11)  # past the sending lease (10 minutes)
+    rows = await n.wait_log(receipt, lambda r: r[0]["status"] == "FAILED", "failed after the lease")
+    assert "interrupted" in rows[0]["last_error"] and rows[0]["attempts"] == 1
+    failed = await n.probe.wait_for("notifier.notification.failed", subject=receipt)
+    assert failed.data.permanent is True
+    assert smtp.to(address) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from sambang_contracts import CloudEvent, dump_event, parse_event
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from ..models import deferred_event
 from .dialect import upsert
@@ -55,10 +55,3 @@ async def forget_older_than(uow: UnitOfWork, before: dt.datetime) -> int:
         delete(deferred_event).where(deferred_event.c.created_at < before).returning(deferred_event.c.event_id)
     )
     return len(result.all())
-
-
-async def count_for(uow: UnitOfWork, receipt: str) -> int:
-    """How many events are held for a receipt."""
-    conn = await uow.session.connection()
-    rows = await conn.execute(select(deferred_event.c.event_id).where(deferred_event.c.receipt_number == receipt))
-    return len(rows.all())

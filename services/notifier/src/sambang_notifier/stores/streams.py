@@ -1,12 +1,14 @@
 """What the live streams said, numbered per (office, stream) in commit order, for replays after a reconnect.
 
-Every replica receives every stream event (its own fan-out queue) and the shared queue carries it too,
-so up to three transactions try to record the same event: the unique (stream, event_id) keeps one.
-Numbers come from a counter row that each writer increments first: the row lock makes the writers of
-one stream take turns, so numbers are given in commit order and a reader that has seen number N has
-seen everything below it. (A database sequence would hand out numbers in start order: a reader could
-see 12 committed before 11 and skip 11 for ever.) A writer that finds the event already recorded gives
-its number back, so the numbers have no gaps and a replay can tell when events were pruned.
+Every replica receives every stream event (its own fan-out queue), and the shared queue carries it
+too, so several transactions may try to record the same event at the same moment. On PostgreSQL a
+per-event advisory lock lets the first one record it while the others wait and then find its row;
+the unique (stream, event_id) keeps one in any case. Numbers come from a counter row that the
+recording writer increments: the row lock makes the writers of one stream take turns, so numbers are
+given in commit order, and a reader that has seen number N has seen everything below it. (A database
+sequence would hand out numbers in start order: a reader could see 12 committed before 11 and skip 11
+for ever.) A writer that finds the event recorded after all gives its number back, so numbers have no
+gaps and a replay can tell when events were pruned.
 """
 
 from __future__ import annotations
