@@ -2,3 +2,4 @@
 CREATE DATABASE sambang_queue;
 CREATE DATABASE sambang_capture;
 CREATE DATABASE sambang_payment;
+CREATE DATABASE sambang_notifier;

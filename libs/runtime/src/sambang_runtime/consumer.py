@@ -1,7 +1,9 @@
-"""The event consumer: batches in one transaction with their inbox rows, retries, parking."""
+"""The event consumers: the service queue's (batches in one transaction with their inbox rows, retries,
+parking; replicas compete) and the broadcast queue's (every replica gets every event; no inbox, no outbox)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -11,7 +13,14 @@ from sambang_contracts import CloudEvent, InvalidEvent, parse_event
 from .bus.transport import Delivery, Transport, TransportUnavailable, topic_matches
 from .inbox import claim
 from .logs import bind_context, get_logger
-from .metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE, EVENTS_PARKED, EVENTS_RETRIED
+from .metrics import (
+    BROADCAST_DROPPED,
+    BROADCAST_HANDLED,
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    EVENTS_PARKED,
+    EVENTS_RETRIED,
+)
 from .uow import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
@@ -140,3 +149,101 @@ class EventConsumer:
         except TransportUnavailable:
             # Not acknowledged either: the broker redelivers it when the connection is back.
             log.warning("consumer.park_publish_failed", event_id=d.event_id)
+
+
+class BroadcastEmitted(RuntimeError):
+    """A broadcast handler emitted an event: every replica would publish its own copy."""
+
+
+class BroadcastConsumer:
+    """Applies a service's broadcast table to this replica's own fan-out queue (ServiceSpec.broadcast).
+
+    Every replica receives every matching event, so the work here is per replica: waking the live
+    connections this process holds. No inbox: each replica handles each delivery, so handlers must be
+    idempotent across replicas as well as redeliveries (a unique key in the service's tables). No outbox:
+    a handler that emits is refused, since N replicas would publish N copies. Each event has a unit of
+    work of its own, not one per batch: the replicas handle the same events at the same moment, and a
+    transaction holding several events' locks while waiting for another replica's would deadlock with
+    it. Events are handled in the order they came (a claim before its release), one after the other. An
+    event that fails is tried up to ``attempts`` times, then dropped with an error log (the queue has no
+    parking: it lives and dies with the replica).
+    """
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        transport: Transport,
+        *,
+        queue: str,
+        handlers: HandlerTable,
+        service: str,
+        attempts: int = 3,
+        retry_delay_seconds: float = 0.2,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.transport = transport
+        self.queue = queue
+        self.handlers = handlers
+        self.service = service
+        self.attempts = max(1, attempts)
+        self.retry_delay_seconds = retry_delay_seconds
+        self._resolve = lru_cache(maxsize=256)(self._handlers_for)
+
+    @property
+    def routing_keys(self) -> list[str]:
+        """The bindings of this replica's queue, derived from the broadcast table."""
+        return sorted(self.handlers)
+
+    def _handlers_for(self, event_type: str) -> tuple[Handler, ...]:
+        return tuple(h for pattern, hs in self.handlers.items() if topic_matches(pattern, event_type) for h in hs)
+
+    async def start(self) -> None:
+        """Declare this replica's queue, bind it and start consuming."""
+        await self.transport.consume_broadcast(self.queue, self.routing_keys, self.on_batch)
+
+    async def stop(self) -> None:
+        """Stop consuming; the broker deletes the queue."""
+        await self.transport.stop_consuming(self.queue)
+
+    async def on_batch(self, deliveries: list[Delivery]) -> None:
+        """Handle each event of a batch in turn; a malformed message is logged and acknowledged (no parking)."""
+        for d in deliveries:
+            try:
+                ev = parse_event(d.body)
+            except InvalidEvent as exc:
+                log.error("consumer.broadcast_malformed_dropped", event_id=d.event_id, error=str(exc)[:300])
+            else:
+                await self._apply_with_retries(ev)
+            await d.ack()
+
+    async def _apply(self, ev: CloudEvent[Any]) -> None:
+        async with self.uow_factory(ev.id) as uow:
+            bind_context(event_id=ev.id, event_type=ev.type, receipt_number=ev.subject)
+            for handler in self._resolve(ev.type):
+                await handler(ev, uow)
+            if uow.events:
+                raise BroadcastEmitted(f"a broadcast handler of {ev.type} emitted an event")
+            await uow.commit()
+        BROADCAST_HANDLED.labels(self.service, ev.type).inc()
+
+    async def _apply_with_retries(self, ev: CloudEvent[Any]) -> None:
+        error: BaseException | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(self.retry_delay_seconds * (2 ** (attempt - 1)))
+            try:
+                await self._apply(ev)
+                return
+            except BroadcastEmitted as exc:
+                error = exc
+                break  # emitting is a bug, not a hiccup: trying again emits again
+            except Exception as exc:
+                error = exc
+        BROADCAST_DROPPED.labels(self.service, ev.type).inc()
+        log.error(
+            "consumer.broadcast_event_dropped",
+            event_id=ev.id,
+            event_type=ev.type,
+            attempts=self.attempts,
+            error=f"{type(error).__name__}: {str(error)[:300]}",
+        )

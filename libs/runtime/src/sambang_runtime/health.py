@@ -33,7 +33,7 @@ async def readiness(runtime: ServiceRuntime) -> dict[str, Any]:
     except Exception as exc:  # any failure means not ready; say which kind
         checks["database"] = f"down: {type(exc).__name__}"
     checks["broker"] = "ok" if runtime.transport.is_connected() else "down"
-    if runtime.consumer is not None:
+    if runtime.consumer is not None or runtime.broadcast_consumer is not None:
         consuming = runtime.consumer_started and runtime.transport.consumers_ready()
         checks["consumers"] = "ok" if consuming else "not consuming"
     if not runtime.relay_running():

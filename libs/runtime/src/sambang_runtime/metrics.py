@@ -21,6 +21,12 @@ EVENTS_UNROUTABLE = Counter("sambang_events_unroutable_total", "Events no queue 
 EVENTS_CONSUMED = Counter("sambang_events_consumed_total", "Events handled and committed", ["service", "type"])
 EVENTS_DUPLICATE = Counter("sambang_events_duplicate_total", "Deliveries ignored by the inbox", ["service", "type"])
 EVENTS_RETRIED = Counter("sambang_events_retried_total", "Deliveries sent to the retry queue", ["service", "type"])
+BROADCAST_HANDLED = Counter(
+    "sambang_broadcast_events_handled_total", "Events handled from this replica's fan-out queue", ["service", "type"]
+)
+BROADCAST_DROPPED = Counter(
+    "sambang_broadcast_events_dropped_total", "Fan-out events given up after their attempts", ["service", "type"]
+)
 EVENTS_PARKED = Counter("sambang_events_parked_total", "Deliveries moved to the parking queue", ["service", "type"])
 OUTBOX_LAG = Gauge("sambang_outbox_lag_seconds", "Age of the oldest unpublished outbox event", ["service"])
 OUTBOX_PENDING = Gauge("sambang_outbox_pending", "Unpublished events seen by the last relay round", ["service"])

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .auth import TokenVerifier
 from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
-from .bus.transport import Transport, TransportUnavailable
+from .bus.transport import Transport, TransportUnavailable, broadcast_queue_name
 from .clientaddr import TrustedProxies
-from .consumer import EventConsumer, HandlerTable
+from .consumer import BroadcastConsumer, EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
+from .entropy import uuid4
 from .errors import Clock, ErrorCatalogue, system_clock
 from .health import router as health_router
 from .logs import RequestContextMiddleware, configure_logging, get_logger
@@ -46,6 +47,10 @@ class ServiceSpec:
     metadata: MetaData
     tables: BusTables
     handlers: HandlerTable = field(default_factory=dict)
+    #: Handlers every replica runs for every matching event, from a queue of its own (exclusive, deleted with
+    #: the replica, declared at run time): live work such as waking the streams this replica serves. No inbox
+    #: and no outbox: handlers are idempotent and emit nothing (see ``BroadcastConsumer``).
+    broadcast: HandlerTable = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
     migrations: Path | None = None
     on_startup: Sequence[StartupHook] = ()
@@ -160,6 +165,17 @@ class ServiceRuntime:
                 service=spec.name,
                 max_retries=settings.max_retries,
             )
+        #: This process's name among the service's replicas (names its broadcast queue).
+        self.replica_id = uuid4().hex[:12]
+        self.broadcast_consumer: BroadcastConsumer | None = None
+        if spec.broadcast:
+            self.broadcast_consumer = BroadcastConsumer(
+                self.uow_factory,
+                self.transport,
+                queue=broadcast_queue_name(settings.queue_name, self.replica_id),
+                handlers=spec.broadcast,
+                service=spec.name,
+            )
         if settings.pii_keys and settings.blind_index_key:
             self.cipher = cipher_from_settings(settings.pii_keys, settings.blind_index_key)
         else:
@@ -167,6 +183,7 @@ class ServiceRuntime:
         self.uow_factory.cipher = self.cipher  # handlers reach personal data through their uow
         self.started = False
         self.consumer_started = False
+        self._service_queue_consuming = False
         self._consumer_task: asyncio.Task[None] | None = None
         self._background: list[asyncio.Task[None]] = []
 
@@ -193,10 +210,9 @@ class ServiceRuntime:
             await self.prepare_database()
         if self._owns_transport:
             await self.transport.start()
-        if self.consumer is not None:
+        if self.consumer is not None or self.broadcast_consumer is not None:
             try:
-                await self.consumer.start()
-                self.consumer_started = True
+                await self._start_consumers()
             except TransportUnavailable:
                 # Serve (and keep events in the outbox) while the broker is away; consume once it is back.
                 log.warning("service.broker_unreachable_consumer_deferred", service=self.spec.name)
@@ -216,15 +232,22 @@ class ServiceRuntime:
             bus="memory" if isinstance(self.transport, InMemoryBroker) else "rabbitmq",
         )
 
+    async def _start_consumers(self) -> None:
+        """The service queue's consumer, then this replica's broadcast consumer; each started once."""
+        if self.consumer is not None and not self._service_queue_consuming:
+            await self.consumer.start()
+            self._service_queue_consuming = True
+        if self.broadcast_consumer is not None:
+            await self.broadcast_consumer.start()
+        self.consumer_started = True
+
     async def _start_consumer_later(self, every_seconds: float = 2.0) -> None:
-        assert self.consumer is not None
         while True:
             await asyncio.sleep(every_seconds)
             try:
-                await self.consumer.start()
+                await self._start_consumers()
             except TransportUnavailable:
                 continue
-            self.consumer_started = True
             log.info("service.consumer_started", service=self.spec.name)
             return
 
@@ -236,12 +259,16 @@ class ServiceRuntime:
         await asyncio.gather(*pending, return_exceptions=True)
         self._background = []
         self._consumer_task = None
+        if self.broadcast_consumer is not None and self.consumer_started:
+            # Also when the transport is shared (embedded mode): this replica's queue goes with it.
+            await self.broadcast_consumer.stop()
         await self.relay.stop()
         if self._owns_transport:
             await self.transport.close()
         await self.engine.dispose()
         self.started = False
         self.consumer_started = False
+        self._service_queue_consuming = False
 
 
 def create_service_app(

@@ -21,7 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .crypto import PiiCipher
 from .entropy import uuid4
 from .errors import Clock, system_clock
+from .logs import get_logger
 from .outbox import BusTables, outbox_row
+
+log = get_logger(__name__)
 
 
 class UniqueViolation(Exception):
@@ -122,6 +125,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.events: list[CloudEvent[Any]] = []
         self._committed = False
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> UnitOfWork:
         return self
@@ -179,6 +183,22 @@ class UnitOfWork:
         self.events.append(ev)
         return ev
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this unit of work has committed (to wake a loop of this process); never on rollback.
+
+        For in-process signals only (what another process must learn goes through ``emit``); a callback
+        that raises is logged and does not undo the commit.
+        """
+        self._after_commit.append(callback)
+
+    def _run_after_commit(self) -> None:
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception as exc:  # the transaction is committed; a signal must not turn it into an error
+                log.error("uow.after_commit_failed", error=type(exc).__name__)
+
     async def flush_events(self) -> None:
         """Write the emitted events into the outbox inside the open transaction."""
         if not self.events:
@@ -195,16 +215,19 @@ class UnitOfWork:
         had_events = bool(self.events)
         if self._session is None and not had_events:
             self._committed = True  # nothing was written
+            self._run_after_commit()
             return
         await self.flush_events()
         await self.session.commit()
         self._committed = True
         if had_events and self._factory.on_commit is not None:
             self._factory.on_commit()
+        self._run_after_commit()
 
     async def rollback(self) -> None:
-        """Discard the change and its events."""
+        """Discard the change, its events and its after-commit callbacks."""
         self.events = []
+        self._after_commit = []
         if self._session is not None:
             await self._session.rollback()
 

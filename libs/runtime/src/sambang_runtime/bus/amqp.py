@@ -46,6 +46,15 @@ class _Consumer:
     tag: str
     inbox: asyncio.Queue[AbstractIncomingMessage] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
+    #: A per-replica fan-out queue: no retry or parking queue behind it.
+    broadcast: bool = False
+
+
+def broadcast_queue_arguments(max_length: int) -> dict[str, Any]:
+    """Arguments of a per-replica fan-out queue (classic: an exclusive queue cannot be a quorum queue)."""
+    # Bounded: a replica that stalls drops its oldest live events instead of filling the broker's memory;
+    # what a stream must not lose is kept by the service itself (the notifier records it in its database).
+    return {"x-max-length": max_length, "x-overflow": "drop-head"}
 
 
 def queue_arguments(queue: str, *, delivery_limit: int, retry_delay_ms: int) -> dict[str, dict[str, Any]]:
@@ -99,6 +108,7 @@ class AmqpTransport:
         batch_max: int = 100,
         retry_delay_ms: int = 5000,
         delivery_limit: int = 20,
+        broadcast_max_length: int = 10000,
         watchdog_seconds: float = 2.0,
         # Generous: a broker under flow control confirms late, and a timeout means publishing again.
         publish_timeout: float = 30.0,
@@ -110,6 +120,7 @@ class AmqpTransport:
         self.retry_delay_ms = retry_delay_ms
         self.delivery_limit = delivery_limit
         self.watchdog_seconds = watchdog_seconds
+        self.broadcast_max_length = broadcast_max_length
         self.publish_timeout = publish_timeout
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
@@ -322,6 +333,46 @@ class AmqpTransport:
         consumer.worker = asyncio.create_task(self._work(consumer), name=f"consume:{queue}")
         self._consumers[queue] = consumer
 
+    async def consume_broadcast(self, queue: str, routing_keys: Sequence[str], on_batch: BatchCallback) -> None:
+        """Exclusive, auto-delete queue of this replica, declared and bound on its consumer's own channel.
+
+        Declared (not looked up) on the robust consumer channel, so after a reconnect aio-pika declares it
+        again with its bindings and consumer: the broker deleted it when the old connection closed.
+        """
+        if queue in self._consumers:
+            raise RuntimeError(f"queue {queue} already has a consumer in this transport")
+        await self._ensure_connected()
+        assert self._connection is not None
+        channel = await self._connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=self.prefetch)
+        exchange = await channel.declare_exchange(self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True)
+        q = await channel.declare_queue(
+            queue,
+            durable=False,
+            exclusive=True,
+            auto_delete=True,
+            arguments=broadcast_queue_arguments(self.broadcast_max_length),
+        )
+        for key in routing_keys:
+            await q.bind(exchange, routing_key=key)
+        consumer = _Consumer(queue, on_batch, channel, q, tag="", broadcast=True)
+        consumer.tag = await q.consume(self._on_message(consumer))
+        consumer.worker = asyncio.create_task(self._work(consumer), name=f"consume:{queue}")
+        self._consumers[queue] = consumer
+
+    async def stop_consuming(self, queue: str) -> None:
+        """Cancel one consumer and close its channel: unacked messages go back, an auto-delete queue goes."""
+        consumer = self._consumers.pop(queue, None)
+        if consumer is None:
+            return
+        if consumer.worker is not None:
+            consumer.worker.cancel()
+            await asyncio.gather(consumer.worker, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await consumer.queue.cancel(consumer.tag)
+        with contextlib.suppress(Exception):
+            await consumer.channel.close()
+
     def _on_message(self, consumer: _Consumer) -> Any:
         async def on_message(message: AbstractIncomingMessage) -> None:
             consumer.inbox.put_nowait(message)
@@ -354,6 +405,13 @@ class AmqpTransport:
             except (aiormq.exceptions.AMQPError, RuntimeError) as exc:
                 # The channel died under us; the broker redelivers and the inbox drops the copy.
                 log.warning("bus.ack_failed", queue=consumer.queue_name, error=type(exc).__name__)
+
+        if consumer.broadcast:
+            # A per-replica queue has no retry or parking queue: giving up means acknowledging.
+            async def drop(_reason: str) -> None:
+                await ack()
+
+            return Delivery(msg.body, msg.message_id, msg.routing_key or "", attempt, headers, ack, drop, drop)
 
         async def retry(reason: str) -> None:
             new_headers = {**headers, ATTEMPT_HEADER: attempt + 1}

@@ -3,7 +3,7 @@
 It keeps what matters for correctness: topic routing with ``*`` and ``#``, mandatory publish
 (unroutable is reported), per-queue prefetch, unacked messages redelivered when a consumer
 stops, a broker-side delivery limit that dead-letters to the parking queue, a delayed retry
-path and replay of parked messages.
+path, replay of parked messages, and per-replica broadcast queues deleted with their consumer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from .transport import (
@@ -47,6 +47,8 @@ class _Queue:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     delivery_limit: int | None = None
     dead_letter_to: str | None = None
+    #: A per-replica fan-out queue: no retry or parking, deleted when its consumer stops.
+    broadcast: bool = False
 
 
 class InMemoryBroker:
@@ -78,16 +80,17 @@ class InMemoryBroker:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        self._requeue_unacked(self._queues[queue])
+        if queue in self._queues:
+            self._requeue_unacked(self._queues[queue])
 
     # -- Transport -----------------------------------------------------------------------
     async def start(self) -> None:
         """Nothing to connect to."""
 
     async def close(self) -> None:
-        """Stop every consumer; unacked messages return to their queues."""
+        """Stop every consumer; unacked messages return to their queues (broadcast queues go)."""
         for name in list(self._consumers):
-            await self.kill_consumer(name)
+            await self.stop_consuming(name)
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
@@ -138,6 +141,25 @@ class InMemoryBroker:
         if old is not None and not old.done():
             raise RuntimeError(f"queue {queue} already has a consumer in this process")
         self._consumers[queue] = asyncio.create_task(self._consume_loop(q, on_batch), name=f"consume:{queue}")
+
+    async def consume_broadcast(self, queue: str, routing_keys: Sequence[str], on_batch: BatchCallback) -> None:
+        """A queue of this replica alone, bound to the keys: every replica's queue gets every matching event."""
+        if not self._available:
+            raise TransportUnavailable("in-memory broker is down (simulated)")
+        if queue in self._queues:
+            # Like RabbitMQ's exclusive queues: a second declarer of the same name is refused.
+            raise RuntimeError(f"broadcast queue {queue} already exists")
+        self._queues[queue] = _Queue(queue, bindings=set(routing_keys), broadcast=True)
+        await self.consume(queue, on_batch)
+
+    async def stop_consuming(self, queue: str) -> None:
+        """Stop one consumer; its unacked messages go back, and a broadcast queue is deleted (auto-delete)."""
+        q = self._queues.get(queue)
+        if q is None:
+            return
+        await self.kill_consumer(queue)
+        if q.broadcast:
+            del self._queues[queue]
 
     async def replay_parked(self, queue: str, limit: int | None = None) -> int:
         """Put parked messages back on the service queue with a fresh attempt count."""
@@ -202,6 +224,10 @@ class InMemoryBroker:
             q.unacked.pop(m.tag, None)
             q.wakeup.set()
 
+        if q.broadcast:
+            # A per-replica queue has no retry or parking path: giving up means acknowledging.
+            return Delivery(m.body, m.event_id, m.routing_key, attempt, dict(m.headers), ack, _drop(ack), _drop(ack))
+
         async def retry(reason: str) -> None:
             if q.unacked.pop(m.tag, None) is None:
                 return
@@ -226,3 +252,10 @@ class InMemoryBroker:
             self._put(self._queues[parked_queue_name(q.name)], m)
 
         return Delivery(m.body, m.event_id, m.routing_key, attempt, dict(m.headers), ack, retry, park)
+
+
+def _drop(ack: Callable[[], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+    async def drop(_reason: str) -> None:
+        await ack()
+
+    return drop

@@ -81,6 +81,17 @@ class Transport(Protocol):
     async def consume(self, queue: str, on_batch: BatchCallback) -> None:
         """Start delivering batches of messages of ``queue`` to ``on_batch``."""
 
+    async def consume_broadcast(self, queue: str, routing_keys: Sequence[str], on_batch: BatchCallback) -> None:
+        """Declare a queue of this replica alone (exclusive, deleted with its consumer), bind the keys, consume it.
+
+        Every replica that does this gets its own copy of each matching event (fan-out), unlike the
+        service queue, whose replicas compete. Nothing on it is retried or parked by the broker:
+        ``retry`` and ``park`` of its deliveries only acknowledge.
+        """
+
+    async def stop_consuming(self, queue: str) -> None:
+        """Stop the consumer of ``queue``; unacked messages go back, and a broadcast queue is deleted."""
+
     async def replay_parked(self, queue: str, limit: int | None = None) -> int:
         """Move parked messages back onto the service queue; returns how many."""
 
@@ -102,6 +113,11 @@ def retry_queue_name(queue: str) -> str:
 def parked_queue_name(queue: str) -> str:
     """The parking queue of a service queue."""
     return f"{queue}.parked"
+
+
+def broadcast_queue_name(queue: str, replica: str) -> str:
+    """The per-replica fan-out queue of one replica of a service (declared at run time, never in definitions)."""
+    return f"{queue}.broadcast.{replica}"
 
 
 @lru_cache(maxsize=1024)

@@ -1,0 +1,77 @@
+"""Composition root of the notifier service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from sambang_runtime.bus.transport import Transport
+from sambang_runtime.errors import Clock
+from sambang_runtime.logs import get_logger
+from sambang_runtime.service import ServiceDescriptor, ServiceRuntime, ServiceSpec, create_service_app, settings_for
+from sambang_runtime.settings import RuntimeSettings
+
+from .api import ROUTERS
+from .background import run_dispatcher, run_housekeeping, run_stream_recorder
+from .context import NotifierContext
+from .domain.defaults import DEFAULTS
+from .errors import ERRORS, NAME
+from .handlers import BROADCAST, HANDLERS
+from .models import bus_tables, metadata
+from .settings import NotifierSettings
+from .stores import templates
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+log = get_logger(__name__)
+
+
+async def seed_templates(runtime: ServiceRuntime) -> None:
+    """Add the shipped templates that are missing; an admin's edits stay as they are."""
+    async with runtime.uow() as uow:
+        added = await templates.seed(uow, DEFAULTS, now=runtime.clock())
+        await uow.commit()
+    if added:
+        log.info("templates.seeded", count=added)
+
+
+def spec(context: NotifierContext | None = None) -> ServiceSpec:
+    """What makes this service itself: tables, handler tables, routes, migrations, background loops."""
+    return ServiceSpec(
+        name=NAME,
+        metadata=metadata,
+        tables=bus_tables,
+        handlers=HANDLERS,
+        broadcast=BROADCAST,
+        errors=ERRORS,
+        routers=ROUTERS,
+        migrations=MIGRATIONS,
+        context=context or NotifierContext(NotifierSettings()),
+        on_startup=[seed_templates],
+        background=[run_dispatcher, run_stream_recorder, run_housekeeping],
+        title="Sambang notifier",
+        description="applicant e-mail and SMS in Bahasa Indonesia and English; live streams to tablets and displays",
+    )
+
+
+def create_app(
+    settings: RuntimeSettings | None = None,
+    *,
+    transport: Transport | None = None,
+    clock: Clock | None = None,
+    notifier_settings: NotifierSettings | None = None,
+) -> FastAPI:
+    """The notifier app; tests pass a FakeClock, their own settings and their own channels' addresses."""
+    settings = settings or settings_for(NAME)
+    context = NotifierContext(notifier_settings or NotifierSettings(), environment=settings.environment)
+    return create_service_app(spec(context), settings, transport=transport, clock=clock)
+
+
+DESCRIPTOR = ServiceDescriptor(
+    name=NAME,
+    port=8005,
+    prefixes=("/v1/notifications", "/v1/streams", "/v1/templates", "/v1/dev/mailbox"),
+    create_app=create_app,
+    migrations=MIGRATIONS,
+    spec=spec,
+)

@@ -1,0 +1,251 @@
+"""What the notifier does with each event.
+
+``HANDLERS`` run on the shared queue ``sambang.notifier`` (replicas compete, the inbox drops
+redeliveries): applicants' e-mail and SMS are recorded here, once, and sent by the dispatcher.
+``BROADCAST`` runs on every replica's own queue: it records the stream event (once, whoever is
+first) and wakes the streams this replica holds. The shared queue hands stream events to this
+replica's stream recorder too, after its commit: an event published while every replica's own queue
+was being declared again (a broker restart) still reaches the streams. The recorder runs in a
+transaction of its own because numbering a stream event takes the stream's counter lock, and a
+batch that held it while taking other locks could deadlock with a replica's broadcast transaction.
+Holds (simkim.hold.*) are bound by neither table: they are never told to the applicant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sambang_contracts import (
+    ApplicationRegistered,
+    CloudEvent,
+    NotificationChannel,
+    OfficeUpdated,
+    SambangClaimed,
+    SambangReleased,
+    TicketCalled,
+)
+from sambang_runtime.consumer import HandlerTable
+from sambang_runtime.entropy import uuid4
+from sambang_runtime.logs import get_logger
+from sambang_runtime.uow import UnitOfWork
+
+from .context import context_of
+from .domain import messages, templating
+from .domain import streams as stream_rules
+from .domain.defaults import DEFAULTS
+from .domain.streams import StreamItem
+from .hub import StreamRecord
+from .stores import deferred, notifications, offices, recipients, streams, templates
+
+log = get_logger(__name__)
+
+
+async def _tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Render the event's template in the applicant's language and record one message per channel."""
+    template_name = messages.template_for(event.data)
+    receipt = event.subject or getattr(event.data, "receipt_number", None)
+    if template_name is None or receipt is None:
+        return
+    ctx = context_of(uow)
+    now = uow.now()
+    applicant = await recipients.applicant(uow, receipt)
+    if applicant is None:
+        # Events may come before the registration (order-tolerant): held until it arrives.
+        await deferred.hold(uow, event, now=now)
+        log.info("notification.held_for_registration", event_type=event.type, template=template_name)
+        return
+    office = await offices.get(uow, event.office or receipt[:3], default_timezone=ctx.settings.default_timezone)
+    stored = await templates.get(uow, template_name, applicant.language)
+    default = DEFAULTS[(template_name, applicant.language)]
+    variables = messages.variables_for(event.data, applicant, office)
+    try:
+        rendered = templating.render(stored.fields() if stored is not None else default, variables)
+    except Exception as exc:  # an edited template that fails on real data: the shipped one still tells the news
+        log.error("template.render_failed_using_default", template=template_name, error=type(exc).__name__)
+        rendered = templating.render(default, variables)
+    targets: list[tuple[NotificationChannel, str, dict[str, str]]] = []
+    if applicant.email and ctx.email_enabled:
+        email_content = {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
+        targets.append((NotificationChannel.EMAIL, applicant.email, email_content))
+    if applicant.phone and ctx.sms_enabled:
+        targets.append((NotificationChannel.SMS, applicant.phone, {"text": rendered.sms}))
+    created = await notifications.record(
+        uow,
+        [
+            notifications.NewMessage(
+                id=str(uuid4()),
+                event_id=event.id,
+                event_type=event.type,
+                receipt_number=receipt,
+                office=office.code,
+                template=template_name,
+                language=applicant.language.value,
+                channel=channel,
+                address=address,
+                content=content,
+            )
+            for channel, address, content in targets
+        ],
+        now=now,
+    )
+    if created:
+        uow.after_commit(ctx.wake_dispatcher)
+    log.info("notification.recorded", template=template_name, messages=len(created), of=len(targets))
+
+
+def _office_of(event: CloudEvent[Any]) -> str:
+    return (event.office or (event.subject or "")[:3]).upper()
+
+
+async def _to_stream(event: CloudEvent[Any], item: StreamItem | None, uow: UnitOfWork) -> None:
+    """Record a stream event (once across replicas and queues) and wake this replica's streams after commit."""
+    hub = context_of(uow).hub
+    if item is None or hub.knows(event.id):
+        return  # this replica's other copy of the event was first
+    office = _office_of(event)
+    recorded = await streams.record(uow, office, item, event_id=event.id, receipt=event.subject, now=uow.now())
+    # Whether this transaction or another recorded it, it is committed once this one is: wake the streams.
+    uow.after_commit(lambda: hub.committed(office, item.stream, recorded.row, event.id))
+
+
+def _to_stream_after_commit(event: CloudEvent[Any], item: StreamItem | None, uow: UnitOfWork) -> None:
+    """The shared queue's copy: this replica's stream recorder records it once the batch has committed."""
+    ctx = context_of(uow)
+    if item is None or ctx.hub.knows(event.id):
+        return
+    pending = StreamRecord(_office_of(event), item, event.id, event.subject)
+    uow.after_commit(lambda: ctx.record_stream_later(pending))
+
+
+async def when_office_updated_remember_office(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Office names and time zones, for messages in office time."""
+    data: OfficeUpdated = event.data
+    await offices.remember(uow, data, now=uow.now())
+
+
+async def when_application_registered_remember_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Keep who to tell: name, language and contacts (encrypted)."""
+    data: ApplicationRegistered = event.data
+    await recipients.remember(uow, data, now=uow.now())
+
+
+async def when_application_registered_send_receipt(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The receipt number and appointment after pre-application."""
+    await _tell_applicant(event, uow)
+
+
+async def when_application_registered_send_held_messages(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Events that came before the registration are told now, after the receipt, oldest first."""
+    data: ApplicationRegistered = event.data
+    for held in await deferred.release(uow, data.receipt_number):
+        await _tell_applicant(held, uow)
+
+
+async def when_bill_issued_send_billing_code(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The billing code, amount and deadline."""
+    await _tell_applicant(event, uow)
+
+
+async def when_arrival_link_issued_send_link(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The link to confirm arrival, once paid."""
+    await _tell_applicant(event, uow)
+
+
+async def when_application_cancelled_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """A cancellation, or (reason BILL_EXPIRED) the bill expired and the booking was released."""
+    await _tell_applicant(event, uow)
+
+
+async def when_visit_checked_in_send_ticket(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The ticket (and priority seat) after check-in."""
+    await _tell_applicant(event, uow)
+
+
+async def when_ticket_near_turn_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """ "Your turn is near"."""
+    await _tell_applicant(event, uow)
+
+
+async def when_passport_issued_tell_pickup_date(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The passport is ready, from its pickup date."""
+    await _tell_applicant(event, uow)
+
+
+async def when_passport_collected_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The passport was handed over (so a stranger's pickup does not go unnoticed)."""
+    await _tell_applicant(event, uow)
+
+
+async def _display_item(data: TicketCalled, uow: UnitOfWork, office: str) -> StreamItem:
+    seat = await streams.seat_of(uow, office, data.receipt_number, data.ticket)
+    return stream_rules.ticket_called(data, seat)
+
+
+async def when_visit_checked_in_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """A priority applicant sat down: every sambang officer's tablet of the office hears it (each replica)."""
+    await _to_stream(event, stream_rules.priority_check_in(event.data), uow)
+
+
+async def when_sambang_claimed_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """An officer took a priority visit (each replica)."""
+    data: SambangClaimed = event.data
+    await _to_stream(event, stream_rules.sambang_claimed(data), uow)
+
+
+async def when_sambang_released_alert_tablets(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """An officer gave a priority visit back (each replica)."""
+    data: SambangReleased = event.data
+    await _to_stream(event, stream_rules.sambang_released(data), uow)
+
+
+async def when_ticket_called_alert_displays(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """A ticket was called: the display boards show it with its counter or seat (each replica)."""
+    await _to_stream(event, await _display_item(event.data, uow, _office_of(event)), uow)
+
+
+async def when_visit_checked_in_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a priority check-in, recorded after commit unless a replica did already."""
+    _to_stream_after_commit(event, stream_rules.priority_check_in(event.data), uow)
+
+
+async def when_sambang_claimed_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a claim."""
+    _to_stream_after_commit(event, stream_rules.sambang_claimed(event.data), uow)
+
+
+async def when_sambang_released_make_sure_tablets_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a release."""
+    _to_stream_after_commit(event, stream_rules.sambang_released(event.data), uow)
+
+
+async def when_ticket_called_make_sure_displays_hear(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The shared queue's copy of a called ticket."""
+    _to_stream_after_commit(event, await _display_item(event.data, uow, _office_of(event)), uow)
+
+
+HANDLERS: HandlerTable = {
+    "queue.office.updated": [when_office_updated_remember_office],
+    "queue.application.registered": [
+        when_application_registered_remember_applicant,
+        when_application_registered_send_receipt,
+        when_application_registered_send_held_messages,
+    ],
+    "payment.bill.issued": [when_bill_issued_send_billing_code],
+    "queue.arrival.link_issued": [when_arrival_link_issued_send_link],
+    "queue.application.cancelled": [when_application_cancelled_tell_applicant],
+    "queue.visit.checked_in": [when_visit_checked_in_send_ticket, when_visit_checked_in_make_sure_tablets_hear],
+    "queue.ticket.near_turn": [when_ticket_near_turn_tell_applicant],
+    "simkim.passport.issued": [when_passport_issued_tell_pickup_date],
+    "queue.passport.collected": [when_passport_collected_tell_applicant],
+    "queue.sambang.claimed": [when_sambang_claimed_make_sure_tablets_hear],
+    "queue.sambang.released": [when_sambang_released_make_sure_tablets_hear],
+    "queue.ticket.called": [when_ticket_called_make_sure_displays_hear],
+}
+
+#: Every replica, from its own queue: the live streams.
+BROADCAST: HandlerTable = {
+    "queue.visit.checked_in": [when_visit_checked_in_alert_tablets],
+    "queue.sambang.claimed": [when_sambang_claimed_alert_tablets],
+    "queue.sambang.released": [when_sambang_released_alert_tablets],
+    "queue.ticket.called": [when_ticket_called_alert_displays],
+}

@@ -1,0 +1,174 @@
+"""Tables of the notifier service (its own database).
+
+SQLAlchemy Core tables: the writes that matter are claims decided by a unique key or a row count
+(a message claimed before it is sent, a stream event numbered once), written out as statements.
+Personal data (names, addresses, rendered messages, held events) is stored encrypted (``*_enc``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sambang_runtime.db import new_metadata
+from sambang_runtime.outbox import define_bus_tables
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = new_metadata()
+bus_tables = define_bus_tables(metadata)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC instant on both backends (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Store UTC; refuse naive datetimes, which would be ambiguous."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """Return aware UTC."""
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+#: Who to tell about a receipt, from queue.application.registered: language, name and contacts.
+recipient = Table(
+    "recipient",
+    metadata,
+    Column("receipt_number", String(16), primary_key=True),
+    Column("office", String(3), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("name_enc", Text, nullable=False),
+    Column("email_enc", Text),
+    Column("phone_enc", Text),
+    Column("registered_at", UtcDateTime, nullable=False),
+)
+
+#: Office names and time zones, from queue.office.updated (deadlines are told in office time).
+office = Table(
+    "office",
+    metadata,
+    Column("code", String(3), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: One message to one address: the delivery log. The unique key (event, channel, recipient) is claimed
+#: in the transaction of the event, before anything is sent, so a redelivered event sends nothing twice.
+notification = Table(
+    "notification",
+    metadata,
+    # The order messages were recorded in (created_at ties within one transaction, and under a test's clock).
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("receipt_number", String(16), nullable=False, index=True),
+    Column("office", String(3), nullable=False),
+    Column("template", String(50), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("channel", String(8), nullable=False),
+    # A keyed hash of the address: the dedupe key without the address in clear.
+    Column("recipient_key", String(64), nullable=False),
+    Column("recipient_enc", Text, nullable=False),
+    Column("content_enc", Text, nullable=False),
+    # PENDING (due at next_attempt_at), SENDING (claimed by a dispatcher), SENT, FAILED
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime),
+    Column("claimed_at", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("failed_at", UtcDateTime),
+    UniqueConstraint("event_id", "channel", "recipient_key"),
+)
+Index(
+    "ix_notification_due",
+    notification.c.next_attempt_at,
+    postgresql_where=notification.c.status == "PENDING",
+    sqlite_where=notification.c.status == "PENDING",
+)
+Index("ix_notification_sending", notification.c.claimed_at)
+
+#: Events about a receipt the notifier has no registration for yet (events may arrive in any order);
+#: replayed when queue.application.registered comes. The event is stored encrypted.
+deferred_event = Table(
+    "deferred_event",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("receipt_number", String(16), nullable=False, index=True),
+    Column("event_type", String(100), nullable=False),
+    Column("body_enc", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+
+#: Message templates by name and language, editable by an admin; the shipped defaults are seeded.
+template = Table(
+    "template",
+    metadata,
+    Column("name", String(50), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sms", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # None while the shipped default stands.
+    Column("updated_by", String(200)),
+    PrimaryKeyConstraint("name", "language"),
+)
+
+#: The last id given to a stream's events: taking it (UPDATE ... +1) serialises the writers of one stream,
+#: so ids are in commit order and a reader that has seen id N has seen everything below N.
+stream_counter = Table(
+    "stream_counter",
+    metadata,
+    Column("office", String(3), nullable=False),
+    Column("stream", String(16), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("office", "stream"),
+)
+
+#: What each live stream said, numbered per (office, stream): the Last-Event-ID replay, the same on every replica.
+stream_event = Table(
+    "stream_event",
+    metadata,
+    Column("office", String(3), nullable=False),
+    Column("stream", String(16), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    # Never sent on a display stream; it finds the priority seat of a called ticket.
+    Column("receipt_number", String(16)),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    PrimaryKeyConstraint("office", "stream", "seq"),
+    UniqueConstraint("stream", "event_id"),
+)
+Index("ix_stream_event_receipt", stream_event.c.office, stream_event.c.receipt_number)

@@ -1,0 +1,1 @@
+"""Every SQL statement of the notifier, one module per aggregate."""
