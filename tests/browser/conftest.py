@@ -37,6 +37,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # Every page in these tests comes from 127.0.0.1: one applicant as far as the limits know.
             "SAMBANG_QUEUE_LOOKUP_BURST": "100000",
             "SAMBANG_PAYMENT_LOOKUP_BURST": "100000",
+            # Short stream tickets, so that a reconnection after a cut needs a new one (display test).
+            "SAMBANG_NOTIFIER_STREAM_TICKET_SECONDS": "5",
         }
     )
     log = tmp / "stack.log"
