@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+from sambang_contracts.bundles import Base64Data
 from sambang_contracts.enums import (
     CaptureItemKind,
     HoldDecision,
@@ -59,7 +60,7 @@ class Biometric(WireModel):
     position: int | None = Field(default=None, ge=1, le=10)
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
     content_type: str = Field(min_length=1, max_length=100)
-    data: Base64Bytes
+    data: Base64Data
 
 
 class BiometricException(WireModel):
