@@ -26,7 +26,7 @@ SIMKIM_NOW = dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def rng() -> random.Random:
-    """Randomness for receipt numbers, NIKs and biometric bytes (seeded per test by pytest's node id)."""
+    """Randomness for receipt numbers, NIKs and biometric bytes (test data, not secrets)."""
     return random.Random()
 
 

@@ -53,23 +53,20 @@ def violation_context(violation_id: str) -> str:
     return f"violation.detail:{violation_id}"
 
 
-async def _advance(uow: UnitOfWork, row: Submission, readiness: Readiness) -> None:
-    """Move the submission if this fact completed (or ended) its readiness."""
+async def _record_fact(uow: UnitOfWork, row: Submission, readiness: Readiness, **fact: object) -> None:
+    """Write a fact, and move the submission in the same statement if the fact completed (or ended) its
+    readiness: SUBMITTING is due at once and the worker is woken once this commits."""
     new = state_after_fact(row.state, readiness)
-    if new is row.state:
-        return
-    if new is SubmissionState.SUBMITTING:
+    values = dict(fact)
+    if new is SubmissionState.SUBMITTING and row.state is not new:
         now = uow.now()
-        await submissions.record(
-            uow, row.receipt_number, state=new, work=Work.SUBMIT, next_attempt_at=now, ready_at=now, attempts=0
-        )
+        values |= {"state": new, "work": Work.SUBMIT, "next_attempt_at": now, "ready_at": now, "attempts": 0}
         context_of(uow).wake_after_commit(uow)
         log.info("submission.ready", receipt_number=row.receipt_number)
-    else:
-        await submissions.record(
-            uow, row.receipt_number, state=new, work=Work.NONE, next_attempt_at=None, biodata_enc=None
-        )
+    elif new is not row.state:
+        values |= {"state": new, "work": Work.NONE, "next_attempt_at": None, "biodata_enc": None}
         log.info("submission.ended_at_interview", receipt_number=row.receipt_number, state=new.value)
+    await submissions.record(uow, row.receipt_number, **values)
 
 
 async def when_application_registered_record_readiness(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -96,8 +93,7 @@ async def when_application_registered_record_readiness(event: CloudEvent[Any], u
                 chosen if isinstance(chosen, int) else None, applicant.birth_date, data.slot.date
             ),
         }
-    await submissions.record(uow, data.receipt_number, **values)
-    await _advance(uow, row, replace(row.readiness, registered=True))
+    await _record_fact(uow, row, replace(row.readiness, registered=True), **values)
 
 
 async def when_payment_confirmed_record_readiness(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -107,8 +103,7 @@ async def when_payment_confirmed_record_readiness(event: CloudEvent[Any], uow: U
     row = await submissions.lock(uow, data.receipt_number)
     if row.readiness.paid:
         return
-    await submissions.record(uow, data.receipt_number, paid=True)
-    await _advance(uow, row, replace(row.readiness, paid=True))
+    await _record_fact(uow, row, replace(row.readiness, paid=True), paid=True)
 
 
 async def when_capture_completed_record_manifest(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -119,9 +114,10 @@ async def when_capture_completed_record_manifest(event: CloudEvent[Any], uow: Un
     if row.state not in MANIFEST_REPLACEABLE or not supersedes(row.capture_completed_at, data.completed_at):
         log.info("submission.capture_ignored", receipt_number=data.receipt_number, state=row.state.value)
         return
-    await submissions.record(
+    await _record_fact(
         uow,
-        data.receipt_number,
+        row,
+        replace(row.readiness, captured=True),
         captured=True,
         capture_completed_at=data.completed_at,
         manifest=[{"kind": i.kind.value, "position": i.position, "sha256": i.sha256} for i in data.items],
@@ -129,7 +125,6 @@ async def when_capture_completed_record_manifest(event: CloudEvent[Any], uow: Un
             {"kind": e.kind.value, "position": e.position, "reason": e.reason} for e in data.exceptions
         ],
     )
-    await _advance(uow, row, replace(row.readiness, captured=True))
 
 
 async def when_interview_completed_record_decision(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -140,14 +135,14 @@ async def when_interview_completed_record_decision(event: CloudEvent[Any], uow: 
     if row.state is not SubmissionState.WAITING or not supersedes(row.interview_completed_at, data.completed_at):
         log.info("submission.interview_ignored", receipt_number=data.receipt_number, state=row.state.value)
         return
-    await submissions.record(
+    await _record_fact(
         uow,
-        data.receipt_number,
+        row,
+        replace(row.readiness, interview=data.decision),
         interview_decision=data.decision,
         interview_officer_id=data.officer_id,
         interview_completed_at=data.completed_at,
     )
-    await _advance(uow, row, replace(row.readiness, interview=data.decision))
 
 
 async def when_office_updated_keep_pickup_rule(event: CloudEvent[Any], uow: UnitOfWork) -> None:

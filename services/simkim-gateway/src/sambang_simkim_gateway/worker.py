@@ -61,6 +61,7 @@ from .protocol import (
 from .stores import breaker as breaker_store
 from .stores import offices, submissions, violations
 from .stores.submissions import Submission
+from .stores.violations import Violation
 
 log = get_logger(__name__)
 
@@ -84,18 +85,20 @@ async def run_worker(runtime: ServiceRuntime) -> None:
     try:
         while True:
             free = ctx.settings.concurrency - len(tasks)
-            if free > 0:
+            # While calls are in flight, claim in batches of a quarter of the slots: one claim per finished call
+            # would cost a transaction per submission.
+            if free > 0 and (not tasks or free >= max(1, ctx.settings.concurrency // 4)):
                 try:
-                    due_submissions, due_violations = await _claim(runtime, ctx, free)
+                    due_submissions, due_violations, seen = await _claim(runtime, ctx, free)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # a database hiccup must not end the worker
                     log.error("worker.claim_failed", error=type(exc).__name__, detail=str(exc)[:200])
-                    due_submissions, due_violations = [], []
-                for receipt in due_submissions:
-                    start(_guarded(runtime, ctx, _run_submission(runtime, ctx, receipt), receipt))
-                for violation_id in due_violations:
-                    start(_guarded(runtime, ctx, _forward_violation(runtime, ctx, violation_id), violation_id))
+                    due_submissions, due_violations, seen = [], [], Breaker()
+                for sub in due_submissions:
+                    start(_guarded(_run_submission(runtime, ctx, sub, seen), sub.receipt_number))
+                for v in due_violations:
+                    start(_guarded(_forward_violation(runtime, ctx, v, seen), v.id))
                 if len(due_submissions) + len(due_violations) == free:
                     continue  # a full batch: more may be due right away
             await ctx.sleep_until_woken(ctx.settings.idle_poll_seconds)
@@ -107,16 +110,20 @@ async def run_worker(runtime: ServiceRuntime) -> None:
         await ctx.close_clients()
 
 
-async def _claim(runtime: ServiceRuntime, ctx: GatewayContext, free: int) -> tuple[list[str], list[str]]:
+async def _claim(
+    runtime: ServiceRuntime, ctx: GatewayContext, free: int
+) -> tuple[list[Submission], list[Violation], Breaker]:
+    """Lease due work, and read the breaker once for the whole round (its calls go out right after)."""
     async with runtime.uow() as uow:
         subs = await submissions.claim_due(uow, owner=ctx.owner, lease_seconds=ctx.settings.lease_seconds, limit=free)
-        vios: list[str] = []
+        vios: list[Violation] = []
         if len(subs) < free:
             vios = await violations.claim_due(
                 uow, owner=ctx.owner, lease_seconds=ctx.settings.lease_seconds, limit=free - len(subs)
             )
+        seen = await breaker_store.read(uow) if subs or vios else Breaker()
         await uow.commit()
-    return subs, vios
+    return subs, vios, seen
 
 
 async def _release(runtime: ServiceRuntime, ctx: GatewayContext) -> None:
@@ -132,7 +139,7 @@ async def _release(runtime: ServiceRuntime, ctx: GatewayContext) -> None:
         log.warning("worker.release_failed", error=type(exc).__name__)
 
 
-async def _guarded(runtime: ServiceRuntime, ctx: GatewayContext, work: Coroutine[Any, Any, None], key: str) -> None:
+async def _guarded(work: Coroutine[Any, Any, None], key: str) -> None:
     """Run one piece of work; an unexpected error is logged and the lease left to run out (then retried)."""
     try:
         await work
@@ -145,8 +152,13 @@ async def _guarded(runtime: ServiceRuntime, ctx: GatewayContext, work: Coroutine
 # --- the circuit breaker ------------------------------------------------------------------------------
 
 
-async def _gate(runtime: ServiceRuntime, ctx: GatewayContext) -> tuple[Permit, Breaker, dt.datetime | None]:
-    """Ask the breaker whether a call may go: CALL, the one PROBE, or WAIT (with until when)."""
+async def _gate(
+    runtime: ServiceRuntime, ctx: GatewayContext, seen: Breaker
+) -> tuple[Permit, Breaker, dt.datetime | None]:
+    """Ask the breaker whether a call may go: CALL, the one PROBE, or WAIT (with until when). ``seen`` is the
+    breaker as read when the work was claimed: closed, the call goes without another read."""
+    if seen.state is BreakerState.CLOSED:
+        return Permit.CALL, seen, None
     async with runtime.uow() as uow:
         b = await breaker_store.read(uow)
         now = uow.now()
@@ -213,20 +225,16 @@ def _simkim(ctx: GatewayContext) -> SimkimClient:
 # --- submissions ----------------------------------------------------------------------------------------
 
 
-async def _run_submission(runtime: ServiceRuntime, ctx: GatewayContext, receipt: str) -> None:
-    async with runtime.uow() as uow:
-        sub = await submissions.get(uow, receipt)
-    if sub is None or sub.lease_owner != ctx.owner:
-        return
+async def _run_submission(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission, seen: Breaker) -> None:
     if sub.work is Work.SUBMIT:
-        await _submit(runtime, ctx, sub)
+        await _submit(runtime, ctx, sub, seen)
     elif sub.work is Work.DECIDE:
-        await _decide(runtime, ctx, sub)
+        await _decide(runtime, ctx, sub, seen)
     elif sub.work is Work.POLL:
-        await _poll(runtime, ctx, sub)
+        await _poll(runtime, ctx, sub, seen)
     else:
         async with runtime.uow() as uow:
-            await submissions.finish(uow, receipt, owner=ctx.owner, doing=sub.work, next_attempt_at=None)
+            await submissions.finish(uow, sub.receipt_number, owner=ctx.owner, doing=sub.work, next_attempt_at=None)
             await uow.commit()
 
 
@@ -239,9 +247,9 @@ async def _defer(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission, 
         await uow.commit()
 
 
-async def _submit(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission) -> None:
+async def _submit(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission, seen: Breaker) -> None:
     """One attempt: the bundle from capture, checked against the manifest, then SIMKIM."""
-    permit, seen, until = await _gate(runtime, ctx)
+    permit, seen, until = await _gate(runtime, ctx, seen)
     if permit is Permit.WAIT:
         await _defer(runtime, ctx, sub, until)
         return
@@ -435,9 +443,9 @@ async def _submit_succeeded(
 # --- decisions on holds ---------------------------------------------------------------------------------
 
 
-async def _decide(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission) -> None:
+async def _decide(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission, seen: Breaker) -> None:
     """Tell SIMKIM the head of office's decision; retried until SIMKIM has it (never given up)."""
-    permit, seen, until = await _gate(runtime, ctx)
+    permit, seen, until = await _gate(runtime, ctx, seen)
     if permit is Permit.WAIT:
         await _defer(runtime, ctx, sub, until)
         return
@@ -524,9 +532,9 @@ async def _work_failed(
 # --- issuance -------------------------------------------------------------------------------------------------
 
 
-async def _poll(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission) -> None:
+async def _poll(runtime: ServiceRuntime, ctx: GatewayContext, sub: Submission, seen: Breaker) -> None:
     """Ask SIMKIM whether the passport was issued; when it was, emit ``simkim.passport.issued`` with the pickup date."""
-    permit, seen, until = await _gate(runtime, ctx)
+    permit, seen, until = await _gate(runtime, ctx, seen)
     if permit is Permit.WAIT:
         await _defer(runtime, ctx, sub, until)
         return
@@ -621,13 +629,9 @@ async def _issued(uow: Any, ctx: GatewayContext, sub: Submission, record: Applic
 # --- violations ---------------------------------------------------------------------------------------------
 
 
-async def _forward_violation(runtime: ServiceRuntime, ctx: GatewayContext, violation_id: str) -> None:
+async def _forward_violation(runtime: ServiceRuntime, ctx: GatewayContext, v: Violation, seen: Breaker) -> None:
     """Send one violation report to SIMKIM; retried with backoff until SIMKIM has it."""
-    async with runtime.uow() as uow:
-        v = await violations.get(uow, violation_id)
-    if v is None:
-        return
-    permit, seen, until = await _gate(runtime, ctx)
+    permit, seen, until = await _gate(runtime, ctx, seen)
     if permit is Permit.WAIT:
         async with runtime.uow() as uow:
             await violations.finish(uow, v.id, owner=ctx.owner, next_attempt_at=until or uow.now(), deferred=True)

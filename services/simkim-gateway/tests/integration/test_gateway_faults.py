@@ -52,10 +52,11 @@ async def test_simkim_down_for_a_while_then_back_submits_every_ready_application
             return (await breaker.read(uow)).state.value != "CLOSED"
 
     await eventually(breaker_open, 20, "the breaker opened")
+    await asyncio.sleep(0.5)  # calls already on their way when it opened have landed
     refused_when_opened = (await simkim.stats())["refused_by_faults"]["DOWN"]
-    await asyncio.sleep(2.0)  # the outage goes on: only probes reach SIMKIM, one per open period
+    await asyncio.sleep(2.0)  # the outage goes on: only probes reach SIMKIM, one per open period (0.6 s, then 1 s)
     refused = (await simkim.stats())["refused_by_faults"]["DOWN"] - refused_when_opened
-    assert refused <= 5, f"{refused} calls while the breaker was open"
+    assert refused <= 4, f"{refused} calls while the breaker was open (6 applications waiting)"
     for app in apps:
         body = await gw.submission(app.receipt)
         assert body["state"] == "SUBMITTING", body

@@ -9,8 +9,10 @@ A lease ends when its work is recorded; a replica that dies leaves it to run out
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, or_, select, update
+from sqlalchemy import Column, ColumnElement, Row, Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -27,8 +29,8 @@ async def claim_due(
     now: dt.datetime,
     until: dt.datetime,
     limit: int,
-) -> list[str]:
-    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns their keys."""
+) -> Sequence[Row[Any]]:
+    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns them as claimed."""
     due = (
         select(key)
         .where(table.c.next_attempt_at <= now, _free(table, now))
@@ -40,9 +42,9 @@ async def claim_due(
         update(table)
         .where(key.in_(due.scalar_subquery()), table.c.next_attempt_at <= now, _free(table, now))
         .values(lease_owner=owner, lease_until=until)
-        .returning(key)
+        .returning(*table.c)
     )
-    return [row[0] for row in await conn.execute(stmt)]
+    return (await conn.execute(stmt)).all()
 
 
 async def release_all(conn: AsyncConnection, table: Table, *, owner: str) -> int:

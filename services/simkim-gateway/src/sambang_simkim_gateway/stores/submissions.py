@@ -114,34 +114,29 @@ async def _conn(uow: UnitOfWork) -> AsyncConnection:
 async def lock(uow: UnitOfWork, receipt_number: str) -> Submission:
     """The submission of a receipt, created WAITING on its first fact, and row-locked for this transaction.
 
-    The lock serialises the four readiness events of one application across replicas: each sees the facts
-    the others committed, so exactly one of them finds the application ready.
+    One upsert does both: ``ON CONFLICT DO UPDATE`` waits for and locks the row (a concurrent fact's
+    transaction commits first) and returns its latest version, so each of the four readiness events sees
+    the facts the others committed and exactly one of them finds the application ready.
     """
     conn = await _conn(uow)
     now = uow.now()
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        insert(submission)
-        .values(
-            receipt_number=receipt_number,
-            office=receipt_number[:3],
-            registered=False,
-            paid=False,
-            captured=False,
-            state=SubmissionState.WAITING.value,
-            work=Work.NONE.value,
-            attempts=0,
-            work_failures=0,
-            deferred=False,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["receipt_number"])
+    stmt = insert(submission).values(
+        receipt_number=receipt_number,
+        office=receipt_number[:3],
+        registered=False,
+        paid=False,
+        captured=False,
+        state=SubmissionState.WAITING.value,
+        work=Work.NONE.value,
+        attempts=0,
+        work_failures=0,
+        deferred=False,
+        created_at=now,
+        updated_at=now,
     )
-    # SQLite has no row locks: the insert above already holds its database-wide write lock.
-    row = (
-        await conn.execute(select(submission).where(submission.c.receipt_number == receipt_number).with_for_update())
-    ).one()
+    stmt = stmt.on_conflict_do_update(index_elements=["receipt_number"], set_={"updated_at": now})
+    row = (await conn.execute(stmt.returning(*submission.c))).one()
     return _from_row(row)
 
 
@@ -244,10 +239,10 @@ async def retry_failed(uow: UnitOfWork, receipt_number: str) -> bool:
 # --- the worker ---------------------------------------------------------------------------------------
 
 
-async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[str]:
-    """Lease up to ``limit`` submissions whose next call is due."""
+async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[Submission]:
+    """Lease up to ``limit`` submissions whose next call is due; returns them as claimed."""
     now = uow.now()
-    return await leases.claim_due(
+    rows = await leases.claim_due(
         await _conn(uow),
         submission,
         submission.c.receipt_number,
@@ -256,6 +251,7 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
         until=now + dt.timedelta(seconds=lease_seconds),
         limit=limit,
     )
+    return [_from_row(r) for r in rows]
 
 
 async def finish(uow: UnitOfWork, receipt_number: str, *, owner: str, doing: Work, **values: object) -> bool:

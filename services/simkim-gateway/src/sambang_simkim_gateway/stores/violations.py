@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import select, update
+from sqlalchemy import Row, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -59,10 +60,10 @@ async def add(
     )
 
 
-async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[str]:
-    """Lease up to ``limit`` reports whose next try is due."""
+async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[Violation]:
+    """Lease up to ``limit`` reports whose next try is due; returns them as claimed."""
     now = uow.now()
-    return await leases.claim_due(
+    rows = await leases.claim_due(
         await uow.session.connection(),
         violation_report,
         violation_report.c.id,
@@ -71,14 +72,10 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
         until=now + dt.timedelta(seconds=lease_seconds),
         limit=limit,
     )
+    return [_from_row(r) for r in rows]
 
 
-async def get(uow: UnitOfWork, violation_id: str) -> Violation | None:
-    """One report, or None."""
-    conn = await uow.session.connection()
-    row = (await conn.execute(select(violation_report).where(violation_report.c.id == violation_id))).first()
-    if row is None:
-        return None
+def _from_row(row: Row[Any]) -> Violation:
     m = row._mapping
     return Violation(
         id=m["id"],
