@@ -11,7 +11,7 @@ import random
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 import httpx
@@ -67,7 +67,7 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serve(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
     """Serve an ASGI app on a free loopback port; yields its base URL."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -97,7 +97,7 @@ async def test_answers_slower_than_the_timeout_are_retried_and_not_duplicated(
     await ready(gw, capture[0], app)
 
     async def resent() -> bool:
-        return (await simkim.stats())["received_by_receipt"].get(app.receipt, 0) >= 2
+        return bool((await simkim.stats())["received_by_receipt"].get(app.receipt, 0) >= 2)
 
     await eventually(resent, 20, "the submission sent again after a timeout")
     await simkim.faults(latency_ms=0)
@@ -121,7 +121,7 @@ async def test_a_gateway_stopped_mid_retry_resumes_where_it_stopped(
 
     async def failed_once() -> bool:
         r = await first.client.get(f"/v1/submissions/{app.receipt}", headers=first.auth("supervisor"))
-        return r.status_code == 200 and r.json()["attempts"] == 1
+        return bool(r.status_code == 200 and r.json()["attempts"] == 1)
 
     await eventually(failed_once, 20, "the first attempt failed")
     before = await first.submission(app.receipt)

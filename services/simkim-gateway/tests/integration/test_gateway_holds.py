@@ -99,7 +99,7 @@ async def test_a_duplicate_passport_is_held_and_a_denial_ends_the_application(
     await gw.wait_state(new.receipt, "DENIED")
 
     async def simkim_denied() -> bool:
-        return (await simkim.stats())["by_status"].get("DENIED") == 1
+        return bool((await simkim.stats())["by_status"].get("DENIED") == 1)
 
     from sambang_runtime.testing import eventually
 

@@ -31,13 +31,13 @@ async def test_a_violation_is_forwarded_to_simkim_once_even_delivered_twice_duri
     await gw.publish(flagged)
 
     async def refused() -> bool:
-        return (await simkim.stats())["refused_by_faults"].get("DOWN", 0) >= 1
+        return bool((await simkim.stats())["refused_by_faults"].get("DOWN", 0) >= 1)
 
     await eventually(refused, 15, "the first forward refused")
     await simkim.faults(down=False)
 
     async def forwarded() -> bool:
-        return (await simkim.stats())["violations"] == 1
+        return bool((await simkim.stats())["violations"] == 1)
 
     await eventually(forwarded, 15, "the violation forwarded")
     await asyncio.sleep(0.3)

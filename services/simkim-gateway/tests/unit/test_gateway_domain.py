@@ -51,7 +51,12 @@ def _apply(state: SubmissionState, readiness: Readiness, fact: str) -> tuple[Sub
     elif fact == "needs_documents":
         readiness = replace(readiness, interview=InterviewDecision.NEEDS_DOCUMENTS)
     else:
-        readiness = replace(readiness, **{fact: True})
+        readiness = replace(
+            readiness,
+            registered=readiness.registered or fact == "registered",
+            paid=readiness.paid or fact == "paid",
+            captured=readiness.captured or fact == "captured",
+        )
     return state_after_fact(state, readiness), readiness
 
 
