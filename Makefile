@@ -54,7 +54,7 @@ browser-test: $(STAMP) ## the web clients in Debian's chromium against the embed
 	$(PY) -m pytest -q tests/browser
 
 bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
-	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
 	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher migrate $(SERVICE)

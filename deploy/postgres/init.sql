@@ -2,4 +2,6 @@
 CREATE DATABASE sambang_queue;
 CREATE DATABASE sambang_capture;
 CREATE DATABASE sambang_payment;
+CREATE DATABASE sambang_simkim_gateway;
 CREATE DATABASE sambang_notifier;
+CREATE DATABASE sambang_simkim_simulator;

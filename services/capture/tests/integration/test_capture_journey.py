@@ -11,6 +11,7 @@ from capture_images import EXIF_MARKER
 from conftest import CaptureHarness
 from sambang_capture.models import biometric_item
 from sambang_contracts import Lane
+from sambang_contracts.bundles import CaptureBundle
 
 
 async def test_a_priority_applicant_is_captured_in_one_pass_and_the_gateway_gets_the_bundle(
@@ -53,9 +54,16 @@ async def test_a_priority_applicant_is_captured_in_one_pass_and_the_gateway_gets
     items = bundle.json()["items"]
     assert len(items) == 12
     for item, listed in zip(items, manifest["items"], strict=True):
-        content = base64.b64decode(item["content_base64"])
+        content = base64.b64decode(item["data"])
         assert hashlib.sha256(content).hexdigest() == item["sha256"] == listed["sha256"]
         assert len(content) == item["bytes"] == listed["bytes"]
+    # What the SIMKIM gateway reads: the contract's bundle model, checked against capture.completed.
+    read = CaptureBundle.model_validate_json(bundle.content)
+    assert read.receipt_number == receipt
+    assert [(i.kind, i.position, i.sha256) for i in read.items] == [
+        (i.kind, i.position, i.sha256) for i in completed.data.items
+    ]
+    assert all(hashlib.sha256(i.data).hexdigest() == i.sha256 for i in read.items)
 
 
 async def test_stored_bytes_are_encrypted_and_the_bundle_decrypts_to_the_answered_sha256(
@@ -81,7 +89,7 @@ async def test_stored_bytes_are_encrypted_and_the_bundle_decrypts_to_the_answere
         f"/internal/v1/captures/{receipt}/bundle", headers=capture.auth("service", office="XXX", sub="simkim-gateway")
     )
     photo = bundle.json()["items"][0]
-    content = base64.b64decode(photo["content_base64"])
+    content = base64.b64decode(photo["data"])
     assert hashlib.sha256(content).hexdigest() == answered
     assert content[:3] == b"\xff\xd8\xff"
     # Re-encoded: the EXIF (camera make, the GPS-like description) did not survive.

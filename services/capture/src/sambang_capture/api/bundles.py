@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
-from sambang_contracts import CaptureItemKind
+from sambang_contracts import bundles as contract
 from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.errors import DomainError
 from sambang_runtime.logs import get_logger
@@ -23,25 +21,20 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/internal/v1/captures", tags=["internal"])
 
 
-class BundleItem(BaseModel):
-    """One biometric item with its bytes (base64) and the hash they must match."""
+class BundleItem(contract.BundleItem):
+    """The contract's item (kind, position, sha256, content_type, base64 ``data``) with its size and quality."""
 
-    kind: CaptureItemKind
-    position: int | None = None
-    media_type: str
-    sha256: str
     bytes: int
     quality: float
-    content_base64: str = Field(description="The stored image, decrypted; SHA-256 of its bytes is `sha256`")
 
 
-class Bundle(BaseModel):
-    """Every biometric item of a completed capture, and its exceptions."""
+class Bundle(contract.CaptureBundle):
+    """The contract's bundle (``sambang_contracts.bundles``, which the gateway reads) with office, time and
+    the exceptions of the completion manifest."""
 
-    receipt_number: str
     office: str
     completed_at: dt.datetime
-    items: list[BundleItem]
+    items: list[BundleItem]  # type: ignore[assignment]  # the contract's items, with size and quality
     exceptions: list[ManifestException]
 
 
@@ -80,11 +73,11 @@ async def biometric_bundle(receipt: str, caller: ServiceCaller, uow: UowDep, res
             BundleItem(
                 kind=record.kind,
                 position=record.position,
-                media_type=record.media_type,
+                content_type=record.media_type,
                 sha256=record.sha256,
                 bytes=record.bytes,
                 quality=record.quality,
-                content_base64=base64.b64encode(content).decode("ascii"),
+                data=content,
             )
         )
     exceptions = await items.exceptions(uow, receipt)

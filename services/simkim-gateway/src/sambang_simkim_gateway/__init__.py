@@ -1,0 +1,1 @@
+"""Sambang SIMKIM gateway: readiness, one submission per application, holds, issuance and pickup date."""

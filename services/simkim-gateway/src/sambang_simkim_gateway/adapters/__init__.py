@@ -1,0 +1,1 @@
+"""Adapters to the systems the gateway calls over HTTP: SIMKIM and capture."""

@@ -1,0 +1,66 @@
+"""Composition root of the SIMKIM gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from sambang_runtime.bus.transport import Transport
+from sambang_runtime.errors import Clock
+from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_service_app, settings_for
+from sambang_runtime.settings import RuntimeSettings
+
+from .api import ROUTERS
+from .context import GatewayContext
+from .errors import ERRORS, NAME
+from .handlers import HANDLERS
+from .models import bus_tables, metadata
+from .settings import GatewaySettings
+from .worker import run_worker
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def spec(context: GatewayContext | None = None) -> ServiceSpec:
+    """What makes this service itself: tables, handlers, routes, errors, the worker, its context."""
+    return ServiceSpec(
+        name=NAME,
+        metadata=metadata,
+        tables=bus_tables,
+        handlers=HANDLERS,
+        routers=ROUTERS,
+        migrations=MIGRATIONS,
+        background=[run_worker],
+        errors=ERRORS,
+        context=context or GatewayContext(),
+        title="Sambang SIMKIM gateway",
+        description="readiness, one submission per application, cekal and duplicate holds, issuance and pickup date",
+    )
+
+
+def create_app(
+    settings: RuntimeSettings | None = None,
+    *,
+    transport: Transport | None = None,
+    clock: Clock | None = None,
+    gateway_settings: GatewaySettings | None = None,
+) -> FastAPI:
+    """The gateway app; tests pass their own clock and gateway settings (SIMKIM and capture URLs, backoff)."""
+    settings = settings or settings_for(NAME)
+    gateway_settings = gateway_settings or GatewaySettings()
+    if settings.environment == "production" and gateway_settings.capture_token is None:
+        raise ValueError("production needs SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN (a service token for capture)")
+    # Outside production, the gateway signs its own short-lived service token for capture.
+    dev_secret = settings.auth_hs256_secret if settings.environment != "production" else None
+    context = GatewayContext(gateway_settings, dev_token_secret=dev_secret)
+    return create_service_app(spec(context), settings, transport=transport, clock=clock)
+
+
+DESCRIPTOR = ServiceDescriptor(
+    name=NAME,
+    port=8004,
+    prefixes=("/v1/submissions", "/v1/holds"),
+    create_app=create_app,
+    migrations=MIGRATIONS,
+    spec=spec,
+)

@@ -1,0 +1,127 @@
+"""The gateway's own per-app state: its settings, its replica id, the HTTP clients, the worker's wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import event
+
+from .adapters.capture import CaptureClient, capture_http_client
+from .adapters.simkim import SimkimClient, simkim_http_client
+from .domain import BreakerPolicy, IsHoliday, indonesian_public_holidays
+from .settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from sambang_runtime.service import ServiceRuntime
+
+#: Dev service tokens live this long and are renewed when less than half of it is left.
+_DEV_TOKEN_SECONDS = 600
+
+
+class GatewayContext:
+    """State of one gateway app (one per process and app, never a module global)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings | None = None,
+        *,
+        dev_token_secret: str | None = None,
+    ) -> None:
+        self.settings = settings or GatewaySettings()
+        #: This replica's name on the leases it takes.
+        self.owner = str(uuid4())
+        self.breaker_policy = BreakerPolicy(
+            threshold=self.settings.breaker_failure_threshold,
+            open_seconds=self.settings.breaker_open_seconds,
+            open_cap_seconds=self.settings.breaker_open_cap_seconds,
+            probe_lease_seconds=self.settings.lease_seconds,
+        )
+        self.is_holiday: IsHoliday = indonesian_public_holidays()
+        self._dev_token_secret = dev_token_secret
+        self._dev_tokens: dict[str, tuple[str, float]] = {}
+        self._wake = asyncio.Event()
+        self.simkim: SimkimClient | None = None
+        self.capture: CaptureClient | None = None
+
+    def spread(self) -> float:
+        """A uniform random number in [0, 1) for backoff jitter."""
+        return SYSTEM_RANDOM.random()
+
+    # -- the worker's wake-up ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tell this replica's worker that work may be due now."""
+        self._wake.set()
+
+    def wake_after_commit(self, uow: UnitOfWork) -> None:
+        """Wake the worker once this unit of work has committed: before that it would not see the row."""
+
+        def on_commit(_session: Any) -> None:
+            self._wake.set()
+
+        event.listen(uow.session.sync_session, "after_commit", on_commit, once=True)
+
+    async def sleep_until_woken(self, seconds: float) -> None:
+        """Wait for a wake-up, at most ``seconds``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    # -- HTTP clients -----------------------------------------------------------------------------------
+
+    def open_clients(self) -> None:
+        """Build the HTTP clients (inside the running loop, by the worker)."""
+        self.simkim = SimkimClient(simkim_http_client(self.settings))
+        self.capture = CaptureClient(capture_http_client(self.settings))
+
+    async def close_clients(self) -> None:
+        """Close the HTTP clients."""
+        for client in (self.simkim, self.capture):
+            if client is not None:
+                await client.http.aclose()
+        self.simkim = None
+        self.capture = None
+
+    def capture_token(self, office: str) -> str:
+        """The bearer token for capture's bundle endpoint: the configured one (production), else a short-lived
+        dev token with role ``service`` signed with the dev HS256 secret."""
+        if self.settings.capture_token is not None:
+            return self.settings.capture_token.get_secret_value()
+        if self._dev_token_secret is None:
+            raise RuntimeError("no capture token: set SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN")
+        # Token lifetimes are wall-clock security, not domain time: the token is stamped by the signer's clock
+        # and its cached copy ages on the monotonic clock (a test's fake clock must not make it stale or fresh).
+        cached = self._dev_tokens.get(office)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        token = issue_dev_token(
+            self._dev_token_secret,
+            sub="simkim-gateway",
+            office=office,
+            roles=["service"],
+            ttl_seconds=_DEV_TOKEN_SECONDS,
+        )
+        self._dev_tokens[office] = (token, time.monotonic() + _DEV_TOKEN_SECONDS / 2)
+        return token
+
+
+def context_of(uow: UnitOfWork) -> GatewayContext:
+    """The gateway context of the app this unit of work belongs to."""
+    ctx = uow.context
+    if not isinstance(ctx, GatewayContext):
+        raise RuntimeError("this unit of work does not belong to a SIMKIM gateway app")
+    return ctx
+
+
+def context_of_runtime(runtime: ServiceRuntime) -> GatewayContext:
+    """The gateway context of a runtime (for the background worker)."""
+    ctx = runtime.spec.context
+    if not isinstance(ctx, GatewayContext):
+        raise RuntimeError("this runtime does not run the SIMKIM gateway")
+    return ctx

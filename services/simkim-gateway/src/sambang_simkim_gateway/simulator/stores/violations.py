@@ -1,0 +1,54 @@
+"""Every SQL statement about violations SIMKIM received."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..models import violation
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A violation SIMKIM recorded."""
+
+    violation_id: str
+    reference: str
+    received_at: dt.datetime
+    #: 1 the first time; a repeat counts up.
+    received_count: int
+
+
+async def receive(uow: UnitOfWork, *, reference: str, **values: object) -> Violation:
+    """Record a violation report once per violation id; a repeat is counted and answered the same."""
+    conn = await uow.session.connection()
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    now = uow.now()
+    await conn.execute(
+        insert(violation)
+        .values(**values, reference=reference, received_count=1, received_at=now)
+        .on_conflict_do_update(index_elements=["violation_id"], set_={"received_count": violation.c.received_count + 1})
+    )
+    row = (
+        await conn.execute(
+            select(
+                violation.c.violation_id, violation.c.reference, violation.c.received_at, violation.c.received_count
+            ).where(violation.c.violation_id == values["violation_id"])
+        )
+    ).one()
+    return Violation(row.violation_id, row.reference, row.received_at, row.received_count)
+
+
+async def counts(uow: UnitOfWork) -> tuple[int, int, dict[str, int]]:
+    """Violations, reports received (repeats included), and violations per receipt."""
+    conn = await uow.session.connection()
+    rows = (await conn.execute(select(violation.c.receipt_number, violation.c.received_count))).all()
+    per_receipt: dict[str, int] = {}
+    for r in rows:
+        per_receipt[r.receipt_number] = per_receipt.get(r.receipt_number, 0) + 1
+    return len(rows), sum(r.received_count for r in rows), per_receipt

@@ -1,0 +1,1 @@
+"""Every SQL statement of the gateway, one module per aggregate."""

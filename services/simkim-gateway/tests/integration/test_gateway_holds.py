@@ -1,0 +1,113 @@
+"""Cekal and duplicate-passport holds: raised by SIMKIM, seen by supervisors only, decided by the head of
+office (not the interviewer), and the decision carried to SIMKIM."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+
+from conftest import GatewayFactory
+from gateway_support import INTERVIEWER, BusProbe, FakeCapture, Simkim, new_application
+from sambang_contracts.enums import ServiceType
+from sambang_runtime.settings import RuntimeSettings
+
+ProbeFactory = Callable[[RuntimeSettings], Awaitable[BusProbe]]
+Capture = tuple[FakeCapture, str]
+
+
+async def test_a_watch_list_hit_is_held_for_supervisors_and_released_by_another_officer_then_issued(
+    gateways: GatewayFactory, simkim: Simkim, capture: Capture, probe_factory: ProbeFactory, rng: random.Random
+) -> None:
+    gw = await gateways()
+    probe = await probe_factory(gw.settings)
+    app = new_application(rng)
+    await simkim.watchlist(app.nik)
+    capture[0].bundles[app.receipt] = app.bundle
+    await gw.publish(app.registered(), app.paid(), app.captured(), app.interviewed())
+
+    [raised] = await probe.wait_for("simkim.hold.raised", subject=app.receipt)
+    assert raised.data.kind == "CEKAL"
+    body = await gw.wait_state(app.receipt, "HELD")
+    assert body["hold"]["kind"] == "CEKAL"
+    assert body["hold"]["interview_officer_id"] == INTERVIEWER
+
+    # Supervisors of the office see it; a service sees the state but not the hold; nobody else sees anything.
+    holds = await gw.client.get("/v1/holds", params={"office": "BLT"}, headers=gw.auth("supervisor"))
+    assert holds.status_code == 200
+    assert [h["receipt_number"] for h in holds.json()] == [app.receipt]
+    as_service = await gw.client.get(f"/v1/submissions/{app.receipt}", headers=gw.auth("service", office="QUE"))
+    assert as_service.status_code == 200
+    assert as_service.json()["state"] == "HELD" and as_service.json()["hold"] is None
+    for headers in (gw.auth("sambang_officer"), gw.auth("kiosk"), gw.auth("interviewer"), {}):
+        r = await gw.client.get("/v1/holds", headers=headers)
+        assert r.status_code in (401, 403), r.text
+    elsewhere = await gw.client.get("/v1/holds", params={"office": "BLT"}, headers=gw.auth("supervisor", office="MLG"))
+    assert elsewhere.status_code == 403
+
+    # The officer who interviewed may not decide, even as a supervisor.
+    decision = {"decision": "RELEASE", "reason": "Nama sama, orang berbeda (different person, same name)"}
+    own = await gw.client.post(
+        f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor", sub=INTERVIEWER)
+    )
+    assert own.status_code == 403
+    assert own.json()["code"] == "decider_is_interviewer"
+    r = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    assert r.json()["decision"] == "RELEASE"
+    again = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor"))
+    assert again.status_code == 200  # the same decider sending the same decision again
+    other = await gw.client.post(
+        f"/v1/holds/{app.receipt}/decision",
+        json={"decision": "DENY", "reason": "x"},
+        headers=gw.auth("supervisor", sub="head-2"),
+    )
+    assert other.status_code == 409
+
+    [decided] = await probe.wait_for("simkim.hold.decided", subject=app.receipt)
+    assert (decided.data.decision, decided.data.decided_by) == ("RELEASE", "head-of-office-1")
+    await probe.wait_for("simkim.passport.issued", subject=app.receipt)
+    assert (await gw.submission(app.receipt))["state"] == "ISSUED"
+    assert (await simkim.stats())["by_status"] == {"ISSUED": 1}
+    assert (await gw.client.get("/v1/holds", headers=gw.auth("supervisor"))).json() == []
+
+
+async def test_a_duplicate_passport_is_held_and_a_denial_ends_the_application(
+    gateways: GatewayFactory, simkim: Simkim, capture: Capture, probe_factory: ProbeFactory, rng: random.Random
+) -> None:
+    gw = await gateways()
+    probe = await probe_factory(gw.settings)
+    new = new_application(rng)
+    renewal = new_application(rng, service_type=ServiceType.RENEWAL)
+    await simkim.passports(**{f"n{new.nik}": "X1234567", f"n{renewal.nik}": "X7654321"})
+    for app in (new, renewal):
+        capture[0].bundles[app.receipt] = app.bundle
+        await gw.publish(app.registered(), app.paid(), app.captured(), app.interviewed())
+
+    [raised] = await probe.wait_for("simkim.hold.raised", subject=new.receipt)
+    assert raised.data.kind == "DUPLICATE_PASSPORT"
+    # A renewal supersedes the passport in force: not a duplicate.
+    await probe.wait_for("simkim.passport.issued", subject=renewal.receipt)
+    assert probe.of("simkim.hold.raised", renewal.receipt) == []
+
+    r = await gw.client.post(
+        f"/v1/holds/{new.receipt}/decision",
+        json={"decision": "DENY", "reason": "Paspor aktif belum dikembalikan"},
+        headers=gw.auth("supervisor"),
+    )
+    assert r.status_code == 200, r.text
+    await gw.wait_state(new.receipt, "DENIED")
+
+    async def simkim_denied() -> bool:
+        return bool((await simkim.stats())["by_status"].get("DENIED") == 1)
+
+    from sambang_runtime.testing import eventually
+
+    await eventually(simkim_denied, 15, "SIMKIM told of the denial")
+    await asyncio.sleep(0.5)  # the poller never asks about a denied application again
+    assert probe.of("simkim.passport.issued", new.receipt) == []
+    r = await gw.client.post(
+        f"/v1/holds/{renewal.receipt}/decision", json={"decision": "DENY", "reason": "x"}, headers=gw.auth("supervisor")
+    )
+    assert r.status_code == 404
+    assert r.json()["code"] == "hold_not_found"
