@@ -55,3 +55,19 @@ def test_each_stack_trusts_its_own_front_door_and_nginx_appends_to_x_forwarded_f
     assert len(trusted) == len(discover_services()) and set(trusted) == {f"{front_door}/32"}
     k8s = re.search(r'SAMBANG_TRUSTED_PROXIES: "([^"]+)"', (ROOT / "deploy/k8s/base/config.yaml").read_text())
     assert k8s is not None and RuntimeSettings(trusted_proxies=k8s.group(1)).trusted_proxies
+
+
+def test_the_production_base_leaves_development_only_services_out() -> None:
+    """The SIMKIM simulator refuses production: the k8s base must not deploy it, the development overlay does."""
+    from sambang_runtime.service import discover_services
+
+    dev_only = [d.name for d in discover_services() if d.development_only]
+    assert "simkim-simulator" in dev_only
+    base = (ROOT / "deploy/k8s/base/kustomization.yaml").read_text()
+    overlay = (ROOT / "deploy/k8s/development/kustomization.yaml").read_text()
+    for name in dev_only:
+        assert f"{name}.yaml" not in base and f"{name}.yaml" in overlay
+        assert not (ROOT / f"deploy/k8s/base/{name}.yaml").exists()
+        assert f"name: {name}," not in (ROOT / "deploy/k8s/base/ingress.yaml").read_text()
+    gateway = (ROOT / "deploy/k8s/base/simkim-gateway.yaml").read_text()
+    assert "SAMBANG_SIMKIM_GATEWAY_CAPTURE_URL" in gateway  # peers by service name, not localhost
