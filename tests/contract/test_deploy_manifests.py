@@ -69,3 +69,19 @@ def test_every_stack_serves_the_web_clients_at_the_paths_no_service_owns() -> No
     web = (ROOT / "deploy/k8s/base/web.yaml").read_text()
     assert '"sambang_runtime.frontdoor", "--clients-only"' in web
     assert "COPY clients clients" in (ROOT / "deploy/Dockerfile").read_text()
+
+
+def test_the_production_base_leaves_development_only_services_out() -> None:
+    """The SIMKIM simulator refuses production: the k8s base must not deploy it, the development overlay does."""
+    from sambang_runtime.service import discover_services
+
+    dev_only = [d.name for d in discover_services() if d.development_only]
+    assert "simkim-simulator" in dev_only
+    base = (ROOT / "deploy/k8s/base/kustomization.yaml").read_text()
+    overlay = (ROOT / "deploy/k8s/development/kustomization.yaml").read_text()
+    for name in dev_only:
+        assert f"{name}.yaml" not in base and f"{name}.yaml" in overlay
+        assert not (ROOT / f"deploy/k8s/base/{name}.yaml").exists()
+        assert f"name: {name}," not in (ROOT / "deploy/k8s/base/ingress.yaml").read_text()
+    gateway = (ROOT / "deploy/k8s/base/simkim-gateway.yaml").read_text()
+    assert "SAMBANG_SIMKIM_GATEWAY_CAPTURE_URL" in gateway  # peers by service name, not localhost

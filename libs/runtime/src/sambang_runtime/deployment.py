@@ -166,6 +166,7 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
             "      SAMBANG_DATABASE_URL: postgresql+asyncpg://postgres@postgres:5432/sambang_{service}",
             "      SAMBANG_AMQP_URL: amqp://guest:guest@rabbitmq:5672/",
             f"      SAMBANG_TRUSTED_PROXIES: {COMPOSE_FRONT_DOOR_IP}/32",
+            *[f"      {key}: {value}" for key, value in d.deploy_env],
             "    depends_on:",
             "      postgres: {condition: service_healthy}",
             "      rabbitmq: {condition: service_healthy}",
@@ -194,6 +195,10 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _k8s_env(d: ServiceDescriptor) -> str:
+    return "".join(f'\n            - {{name: {key}, value: "{value}"}}' for key, value in d.deploy_env)
+
+
 def k8s_service(d: ServiceDescriptor) -> str:
     """Deployment and Service of one service."""
     module = f"sambang_{d.name.replace('-', '_')}"
@@ -220,7 +225,7 @@ spec:
             - secretRef: {{name: sambang-secrets}}
           env:
             - {{name: SAMBANG_PORT, value: "{d.port}"}}
-            - {{name: SAMBANG_HOST, value: "0.0.0.0"}}
+            - {{name: SAMBANG_HOST, value: "0.0.0.0"}}{_k8s_env(d)}
           readinessProbe:
             httpGet: {{path: /readyz, port: http}}
             periodSeconds: 5
@@ -290,6 +295,8 @@ def k8s_ingress(services: Sequence[ServiceDescriptor]) -> str:
     """The Ingress: prefixes to services, no rewriting; every other path to the web clients."""
     paths = []
     for d in services:
+        if d.development_only:
+            continue
         for p in d.public_prefixes:
             paths.append(f"""          - path: {p}
             pathType: Prefix
@@ -312,8 +319,20 @@ spec:
 
 
 def k8s_kustomization(services: Sequence[ServiceDescriptor]) -> str:
-    """The base kustomization."""
-    files = ["config.yaml", *[f"{d.name}.yaml" for d in services], "web.yaml", "ingress.yaml"]
+    """The base kustomization: what a production cluster applies (no development-only service)."""
+    files = [
+        "config.yaml",
+        *[f"{d.name}.yaml" for d in services if not d.development_only],
+        "web.yaml",
+        "ingress.yaml",
+    ]
+    listed = "\n".join(f"  - {f}" for f in files)
+    return f"{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}\n"
+
+
+def k8s_development(services: Sequence[ServiceDescriptor]) -> str:
+    """The development overlay: the base plus the development-only services (the SIMKIM simulator)."""
+    files = ["../base", *[f"{d.name}.yaml" for d in services if d.development_only]]
     listed = "\n".join(f"  - {f}" for f in files)
     return f"{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}\n"
 
@@ -349,9 +368,11 @@ def render(services: Sequence[ServiceDescriptor]) -> dict[str, str]:
         "deploy/k8s/base/ingress.yaml": k8s_ingress(services),
         "deploy/k8s/base/web.yaml": K8S_WEB,
         "deploy/k8s/base/kustomization.yaml": k8s_kustomization(services),
+        "deploy/k8s/development/kustomization.yaml": k8s_development(services),
     }
     for d in services:
-        files[f"deploy/k8s/base/{d.name}.yaml"] = k8s_service(d)
+        folder = "development" if d.development_only else "base"
+        files[f"deploy/k8s/{folder}/{d.name}.yaml"] = k8s_service(d)
     return files
 
 

@@ -78,6 +78,12 @@ class ServiceDescriptor:
     migrations: Path | None = None
     #: The service's ServiceSpec factory, for tools (migrations check, replay).
     spec: Callable[[], ServiceSpec] | None = None
+    #: Settings the rendered deployments (compose, k8s) give this service, e.g. where its peers are by
+    #: their service names; an overlay overrides them (production SIMKIM is not the simulator).
+    deploy_env: tuple[tuple[str, str], ...] = ()
+    #: A development and test aid (the SIMKIM simulator): in compose and the k8s development overlay,
+    #: never in the k8s base a production cluster applies.
+    development_only: bool = False
 
     @property
     def public_prefixes(self) -> tuple[str, ...]:

@@ -63,4 +63,9 @@ DESCRIPTOR = ServiceDescriptor(
     create_app=create_app,
     migrations=MIGRATIONS,
     spec=spec,
+    # In compose and k8s its peers are found by service name; production points SIMKIM_URL at SIMKIM.
+    deploy_env=(
+        ("SAMBANG_SIMKIM_GATEWAY_SIMKIM_URL", "http://simkim-simulator:8099"),
+        ("SAMBANG_SIMKIM_GATEWAY_CAPTURE_URL", "http://capture:8002"),
+    ),
 )

@@ -57,4 +57,5 @@ DESCRIPTOR = ServiceDescriptor(
     create_app=create_app,
     migrations=MIGRATIONS,
     spec=spec,
+    development_only=True,
 )
