@@ -96,7 +96,9 @@ async def claim_new_walk_in(page: Page, stack: Stack) -> dict[str, Any]:
 
 async def capture_everything(page: Page, fixtures: dict[str, Path], *, camera: bool) -> None:
     """Documents, photo, fingerprints (one exception), signature, interview; then complete."""
-    # 1. documents: everything shown and matching
+    # 1. documents: everything shown and matching (the checklist comes with capture's summary)
+    await expect(page.locator("#panel h2")).to_have_text("Dokumen")
+    await expect(page.locator('#panel input[type="radio"][value="OK"]').first).to_be_visible()
     for radio in await page.locator('#panel input[type="radio"][value="OK"]').all():
         await radio.check()
     await page.click("#save-documents")
