@@ -23,7 +23,9 @@ if [ -n "${SAMBANG_TEST_AMQP_URL:-}" ] || amqp_up; then
 elif command -v rabbitmq-server >/dev/null 2>&1; then
   echo "starting RabbitMQ ..."
   # A node whose application was stopped (rabbitmqctl stop_app) only needs start_app.
-  rabbitmqctl start_app >/dev/null 2>&1 || rabbitmq-server -detached || true
+  # Every test run and service process holds connections: a node left at the usual soft limit of
+  # 1024 open files ran out under the parallel suites ("out of file descriptors"), so take the hard one.
+  rabbitmqctl start_app >/dev/null 2>&1 || (ulimit -n "$(ulimit -Hn)" 2>/dev/null; rabbitmq-server -detached) || true
   for _ in $(seq 1 90); do amqp_up && break; sleep 1; done
   rabbitmqctl await_startup >/dev/null 2>&1 || true
   amqp_up || { echo "RabbitMQ did not come up" >&2; exit 1; }
