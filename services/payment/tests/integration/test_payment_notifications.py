@@ -284,3 +284,18 @@ async def test_partner_secrets_are_stored_encrypted(payment_harness: HarnessFact
         stored = (await conn.execute(PARTNER_KEY.select())).all()
     assert stored and all(secret not in row.secret_enc for row in stored)
     assert all(row.secret_enc.startswith("v1.") for row in stored)
+
+
+async def test_the_five_minute_window_is_measured_by_the_service_clock(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    key_id, secret, bill = await paid_bill(h)
+    raw = json.dumps(h.payment_body(bill, "NTPN0000000000T1")).encode()
+    signed_at = int(h.clock().timestamp())
+    h.clock.advance(seconds=301)  # the bank's signature is now 301 s old by our clock, whatever the wall says
+    stale = await h.notify(key_id, secret, raw, timestamp=signed_at)
+    assert stale.status_code == 401 and stale.json()["code"] == "stale_signature"
+    assert stale.json()["window_seconds"] == 300
+    assert stale.headers["WWW-Authenticate"] == 'HMAC realm="sambang-payment"'
+    h.clock.set(dt.datetime.fromtimestamp(signed_at + 300, dt.UTC))
+    fresh = await h.notify(key_id, secret, raw, timestamp=signed_at)
+    assert fresh.status_code == 200 and fresh.json()["outcome"] == "APPLIED"
