@@ -96,6 +96,12 @@ async def test_our_payment_missing_from_the_file_is_reported_once(payment_harnes
     assert len(h.probe.of("payment.discrepancy.detected")) == 1
     listed = (await h.client.get("/v1/discrepancies", headers=h.token("supervisor"))).json()
     assert [d["kind"] for d in listed["items"]] == ["MISSING_IN_SETTLEMENT"]
+    today = h.clock().date()  # 09:00 in Jakarta: the same day
+    assert (listed["office"], listed["from"], listed["to"]) == (
+        "BLT",
+        (today - dt.timedelta(days=30)).isoformat(),
+        today.isoformat(),
+    )
 
 
 async def test_settlement_rows_that_disagree_become_discrepancies(payment_harness: HarnessFactory) -> None:
