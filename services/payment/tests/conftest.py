@@ -12,12 +12,19 @@ from payment_support import BusProbe, HarnessFactory, PaymentHarness
 from sambang_payment.app import create_app
 from sambang_payment.settings import PaymentSettings
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import SettingsFactory
+from sambang_runtime.testing import FakeClock, SettingsFactory
 
 
 @pytest.fixture
-async def payment_harness(make_settings: SettingsFactory) -> AsyncIterator[HarnessFactory]:
-    """Start payment apps on PostgreSQL + RabbitMQ (several may share one database); all stopped after."""
+def clock() -> FakeClock:
+    """The test's one clock: every payment app of the test reads it, the test moves it."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def payment_harness(make_settings: SettingsFactory, clock: FakeClock) -> AsyncIterator[HarnessFactory]:
+    """Start payment apps on PostgreSQL + RabbitMQ (several may share one database and the test's
+    clock); all stopped after."""
     async with AsyncExitStack() as stack:
         shared: dict[str, RuntimeSettings] = {}
 
@@ -34,7 +41,9 @@ async def payment_harness(make_settings: SettingsFactory) -> AsyncIterator[Harne
                 settings = make_settings("payment", backend, **overrides)
                 if share is not None:
                     shared[share] = settings
-            app = create_app(settings, payment_settings=payment or PaymentSettings(sweep_interval_seconds=3600))
+            app = create_app(
+                settings, clock=clock, payment_settings=payment or PaymentSettings(sweep_interval_seconds=3600)
+            )
             await stack.enter_async_context(app.router.lifespan_context(app))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
@@ -43,6 +52,6 @@ async def payment_harness(make_settings: SettingsFactory) -> AsyncIterator[Harne
             if backend.endswith("amqp"):
                 await probe.start(settings)
                 stack.push_async_callback(probe.close)
-            return PaymentHarness(app, client, probe)
+            return PaymentHarness(app, client, probe, clock)
 
         yield start

@@ -3,9 +3,10 @@ service would publish them. (A module of its own, not conftest: several conftest
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
-import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,11 +32,12 @@ from sambang_contracts import (
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_payment.domain import signature_header
+from sambang_payment.sweeper import expire_due_bills
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import eventually
+from sambang_runtime.testing import FakeClock, eventually
 from sqlalchemy import Table, func, select
 
 ADULT = dt.date(1990, 5, 17)
@@ -47,21 +49,48 @@ class BusProbe:
     def __init__(self) -> None:
         self.events: list[CloudEvent[Any]] = []
         self._conn: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self._queue: aio_pika.abc.AbstractQueue | None = None
+        self._markers: dict[str, asyncio.Event] = {}
 
     async def start(self, settings: RuntimeSettings, keys: tuple[str, ...] = ("payment.#",)) -> None:
         """Bind the probe queue (after the service declared the exchange)."""
         self._conn = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self._conn.channel()
-        exchange = await channel.get_exchange(settings.exchange)
-        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        self._channel = await self._conn.channel()
+        exchange = await self._channel.get_exchange(settings.exchange)
+        self._queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
         for key in keys:
-            await queue.bind(exchange, key)
+            await self._queue.bind(exchange, key)
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             async with message.process():
-                self.events.append(parse_event(message.body))
+                marker = self._markers.get(message.message_id or "")
+                if marker is not None:
+                    marker.set()
+                else:
+                    self.events.append(parse_event(message.body))
 
-        await queue.consume(on_message)
+        await self._queue.consume(on_message)
+
+    @property
+    def started(self) -> bool:
+        """Whether the probe listens (only on RabbitMQ)."""
+        return self._queue is not None
+
+    async def barrier(self) -> None:
+        """Return once everything already enqueued for the probe has been consumed.
+
+        A marker goes to the probe's own queue after whatever the broker already confirmed to the
+        service; the queue delivers in order, so when the marker comes back the rest came before it.
+        """
+        assert self._channel is not None and self._queue is not None
+        marker_id = uuid.uuid4().hex
+        arrived = self._markers[marker_id] = asyncio.Event()
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(b"", message_id=marker_id), routing_key=self._queue.name
+        )
+        await asyncio.wait_for(arrived.wait(), timeout=20)
+        del self._markers[marker_id]
 
     async def close(self) -> None:
         """Disconnect."""
@@ -85,12 +114,15 @@ class BusProbe:
 class PaymentHarness:
     """One running payment app with a client, a probe and helpers."""
 
-    def __init__(self, app: Any, client: httpx.AsyncClient, probe: BusProbe) -> None:
+    def __init__(self, app: Any, client: httpx.AsyncClient, probe: BusProbe, clock: FakeClock) -> None:
         self.app = app
         self.client = client
         self.probe = probe
+        #: The service's clock: the test moves it instead of sleeping or backdating rows.
+        self.clock = clock
         self.runtime: ServiceRuntime = app.state.runtime
         self.settings: RuntimeSettings = app.state.settings
+        self.published: list[CloudEvent[Any]] = []
 
     def token(self, *roles: str, office: str = "BLT", sub: str = "officer-1") -> dict[str, str]:
         """Authorization header of a dev token."""
@@ -104,7 +136,38 @@ class PaymentHarness:
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )
+        self.published.append(ev)
         return ev
+
+    async def handled(self, *events: CloudEvent[Any]) -> None:
+        """Wait until the service handled these events (their ids are in its inbox, committed with the effect)."""
+        inbox = self.runtime.spec.tables.inbox
+        wanted = {e.id for e in events}
+
+        async def all_in() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                found = await conn.execute(select(inbox.c.event_id).where(inbox.c.event_id.in_(wanted)))
+                return len(found.all()) == len(wanted)
+
+        await eventually(all_in, what=f"{len(wanted)} event(s) handled")
+
+    async def settled(self) -> None:
+        """Wait until every event this harness published was handled, every event the service emitted
+        left its outbox, and the probe has consumed them all: then "nothing else happened" is a fact."""
+        if self.published:
+            await self.handled(*self.published)
+        outbox = self.runtime.spec.tables.outbox
+
+        async def outbox_empty() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                pending = await conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.unroutable_at.is_(None))
+                )
+                return int(pending.scalar_one()) == 0
+
+        await eventually(outbox_empty, what="the outbox relayed")
+        if self.probe.started:
+            await self.probe.barrier()
 
     async def register(
         self,
@@ -119,7 +182,7 @@ class PaymentHarness:
         wait: bool = True,
     ) -> str:
         """Publish ``queue.application.registered``; by default wait for its bill. Returns the receipt."""
-        today = dt.datetime.now(dt.UTC).date()
+        today = self.clock().date()
         receipt = receipt or generate_receipt_number(office, today)
         await self.publish(
             ApplicationRegistered(
@@ -165,6 +228,13 @@ class PaymentHarness:
         await eventually(exists, what=f"bill of {receipt}")
         return await self.bill(receipt)
 
+    async def sweep(self, batch: int = 500) -> int:
+        """One round of the expiry sweeper on this app, now by the service clock; returns how many expired."""
+        async with self.runtime.uow() as uow:
+            expired = await expire_due_bills(uow, batch=batch)
+            await uow.commit()
+        return expired
+
     async def count(self, table: Table) -> int:
         """Rows in a table."""
         async with self.runtime.engine.connect() as conn:
@@ -178,6 +248,19 @@ class PaymentHarness:
         assert r.status_code == 201, r.text
         return r.json()["key_id"], r.json()["secret"]
 
+    def payment_body(
+        self, bill: Any, ntpn: str, *, amount: int | None = None, paid_at: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """A notification body paying a bill (paid now by the service clock unless said)."""
+        return {
+            "billing_code": bill.billing_code,
+            "amount": bill.amount if amount is None else amount,
+            "ntpn": ntpn,
+            "bank_reference": f"REF-{ntpn}",
+            "channel": "ATM",
+            "paid_at": (paid_at or self.clock()).isoformat(),
+        }
+
     async def notify(
         self,
         key_id: str,
@@ -189,7 +272,7 @@ class PaymentHarness:
     ) -> httpx.Response:
         """Send a signed bank notification."""
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        t = int(time.time()) if timestamp is None else timestamp
+        t = int(self.clock().timestamp()) if timestamp is None else timestamp
         sent = {
             "X-Partner-Key": key_id,
             "X-Signature": signature_header(secret, t, raw),
@@ -197,20 +280,6 @@ class PaymentHarness:
         }
         sent.update(headers or {})
         return await self.client.post("/v1/payments/notifications", content=raw, headers=sent)
-
-
-def payment_body(
-    bill: Any, ntpn: str, *, amount: int | None = None, paid_at: dt.datetime | None = None
-) -> dict[str, Any]:
-    """A notification body paying a bill."""
-    return {
-        "billing_code": bill.billing_code,
-        "amount": bill.amount if amount is None else amount,
-        "ntpn": ntpn,
-        "bank_reference": f"REF-{ntpn}",
-        "channel": "ATM",
-        "paid_at": (paid_at or dt.datetime.now(dt.UTC)).isoformat(),
-    }
 
 
 HarnessFactory = Callable[..., Awaitable[PaymentHarness]]

@@ -1,5 +1,6 @@
-"""Pure payment rules: fee schedule, bill amounts and validity, bank signatures, payment outcomes,
-settlement files and the lookup rate limit. No database, HTTP or bus here.
+"""Pure payment rules: fee schedule, bill amounts and validity, office rules, bank signatures and
+partner keys, payment outcomes, settlement files. No database, HTTP, bus or wall clock here: the
+current instant comes in as an argument, and broken rules raise ``DomainError`` codes (errors.py).
 """
 
 from __future__ import annotations
@@ -12,25 +13,21 @@ import hmac
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
-from sambang_contracts import DiscrepancyKind, PassportType, PaymentChannel, PriorityCategory, ServiceType
+from sambang_contracts import (
+    DiscrepancyKind,
+    PassportType,
+    PaymentChannel,
+    PaymentSource,
+    PriorityCategory,
+    ServiceType,
+)
 from sambang_contracts.values import InvalidValue, validate_ntpn
-
-# --- errors -------------------------------------------------------------------------------------
-
-
-class PaymentRuleError(Exception):
-    """A broken payment rule with a stable code and a message in both languages."""
-
-    def __init__(self, code: str, detail_en: str, detail_id: str) -> None:
-        super().__init__(f"{code}: {detail_en}")
-        self.code = code
-        self.detail_en = detail_en
-        self.detail_id = detail_id
-
+from sambang_runtime.errors import DomainError
 
 # --- fee schedule (tarif PNBP) ------------------------------------------------------------------
 
@@ -173,17 +170,11 @@ def bill_lines(schedule: FeeScheduleDocument, request: BillRequest) -> list[Bill
     if years is None:
         years = default_validity_years(request.birth_date, request.registered_on, min_age=schedule.ten_year_min_age)
     if years not in (5, 10):
-        raise PaymentRuleError(
-            "invalid_validity", "Validity must be 5 or 10 years", "Masa berlaku harus 5 atau 10 tahun"
-        )
+        raise DomainError("invalid_validity")
     if years == 10 and not ten_years_allowed(
         request.birth_date, request.registered_on, married=request.married, min_age=schedule.ten_year_min_age
     ):
-        raise PaymentRuleError(
-            "ten_years_not_allowed",
-            "Ten-year validity is only for applicants aged 17 or over or married",
-            "Masa berlaku 10 tahun hanya untuk pemohon berusia 17 tahun ke atas atau sudah menikah",
-        )
+        raise DomainError("ten_years_not_allowed")
     base = schedule.passport_fee(family_of(request.passport_type), years)
     lines = [BillLine(base.code, base.description, base.amount)]
     extras: list[tuple[Surcharge, bool]] = [
@@ -222,6 +213,71 @@ def bill_validity_seconds(*, priority: bool, ordinary_seconds: int, priority_sec
     return priority_seconds if priority else ordinary_seconds
 
 
+# --- office rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfficeRules:
+    """What this service needs of an office's settings (copied from ``queue.office.updated``)."""
+
+    timezone: dt.tzinfo
+    bill_validity_seconds: int
+    priority_bill_validity_seconds: int
+
+
+def zone(name: str, fallback: str = "Asia/Jakarta") -> dt.tzinfo:
+    """An IANA time zone; an unknown name falls back to the default instead of failing a bill."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+# --- issuing a bill -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillDraft:
+    """A bill decided but not stored yet: the lines, their total, and how long it stays payable."""
+
+    lines: list[BillLine]
+    amount: int
+    schedule_name: str
+    validity_years: int
+    priority: bool
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+def draft_bill(
+    schedule: FeeScheduleDocument,
+    request: BillRequest,
+    rules: OfficeRules,
+    *,
+    priority: bool,
+    now: dt.datetime,
+) -> BillDraft:
+    """The bill of one application: itemised from the schedule, payable for the office's validity."""
+    years = request.validity_years
+    if years is None:
+        years = default_validity_years(request.birth_date, request.registered_on, min_age=schedule.ten_year_min_age)
+    lines = bill_lines(schedule, replace(request, validity_years=years))
+    validity = bill_validity_seconds(
+        priority=priority,
+        ordinary_seconds=rules.bill_validity_seconds,
+        priority_seconds=rules.priority_bill_validity_seconds,
+    )
+    return BillDraft(
+        lines=lines,
+        amount=sum(line.amount for line in lines),
+        schedule_name=schedule.name,
+        validity_years=years,
+        priority=priority,
+        issued_at=now,
+        expires_at=now + dt.timedelta(seconds=validity),
+    )
+
+
 # --- bank signatures ----------------------------------------------------------------------------
 
 SIGNATURE_WINDOW_SECONDS = 300
@@ -229,21 +285,17 @@ _SIGNATURE_PART = re.compile(r"^(t|v1)=([^,=\s]+)$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class SignatureError(PaymentRuleError):
+class SignatureError(DomainError):
     """A bank notification whose signature cannot be trusted (401)."""
 
 
 def _missing() -> SignatureError:
-    return SignatureError(
-        "missing_signature",
-        "The X-Partner-Key and X-Signature headers are required",
-        "Header X-Partner-Key dan X-Signature wajib ada",
-    )
+    return SignatureError("missing_signature")
 
 
 def _forged() -> SignatureError:
-    # One message for an unknown key, a revoked key and a wrong signature: an attacker learns nothing.
-    return SignatureError("invalid_signature", "The signature is not valid", "Tanda tangan tidak valid")
+    # One code for an unknown key, a revoked key and a wrong signature: an attacker learns nothing.
+    return SignatureError("invalid_signature")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -312,11 +364,7 @@ def verify_signature(
         raise _forged()
     age = now - parsed.timestamp
     if age > window_seconds or age < -future_skew_seconds:
-        raise SignatureError(
-            "stale_signature",
-            f"The signature timestamp is outside the {window_seconds}-second window",
-            f"Waktu tanda tangan di luar batas {window_seconds} detik",
-        )
+        raise SignatureError("stale_signature", window_seconds=window_seconds)
     return parsed.timestamp
 
 
@@ -328,6 +376,33 @@ def missing_signature() -> SignatureError:
 def invalid_signature() -> SignatureError:
     """The error for an unknown, revoked or expired key, or a wrong signature."""
     return _forged()
+
+
+# --- partner keys -------------------------------------------------------------------------------
+
+PARTNER_ID = re.compile(r"^[A-Z0-9_]{3,32}$")
+
+
+class KeyState(enum.StrEnum):
+    """Whether a partner key signs today."""
+
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+def key_state(*, revoked_at: dt.datetime | None, valid_until: dt.datetime | None, now: dt.datetime) -> KeyState:
+    """A revoked key never signs again; a rotated key signs until its grace period ends."""
+    if revoked_at is not None:
+        return KeyState.REVOKED
+    if valid_until is not None and valid_until <= now:
+        return KeyState.EXPIRED
+    return KeyState.ACTIVE
+
+
+def grace_until(now: dt.datetime, grace_seconds: int) -> dt.datetime:
+    """When the keys open at a rotation stop working (0 seconds: now)."""
+    return now + dt.timedelta(seconds=grace_seconds)
 
 
 # --- payment outcomes ---------------------------------------------------------------------------
@@ -375,6 +450,35 @@ class Verdict:
     outcome: Outcome
     kind: DiscrepancyKind | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class IncomingPayment:
+    """A payment as a bank reports it (webhook body or settlement row)."""
+
+    billing_code: str
+    ntpn: str
+    amount: int
+    paid_at: dt.datetime
+    channel: PaymentChannel
+    bank_reference: str
+    source: PaymentSource
+    partner_id: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a payment did, and the bill it concerned (None: unknown billing code)."""
+
+    verdict: Verdict
+    receipt_number: str | None
+    office: str | None
+
+
+def dedupe_key(verdict: Verdict, payment: IncomingPayment) -> str:
+    """The same problem with the same money is one discrepancy, however often the bank resends it."""
+    assert verdict.kind is not None
+    return f"{verdict.kind.value}:{payment.ntpn}:{payment.billing_code}:{payment.amount}"
 
 
 def judge_payment(
@@ -439,7 +543,7 @@ _AMOUNT = re.compile(r"^[1-9][0-9]{0,11}$", re.ASCII)
 _REFERENCE = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
 
 
-class SettlementFileError(PaymentRuleError):
+class SettlementFileError(DomainError):
     """The settlement file as a whole cannot be read (422)."""
 
 
@@ -506,25 +610,18 @@ def _parse_row(line: int, values: list[str]) -> SettlementRow | RowError:
 def parse_settlement(raw: bytes) -> SettlementFile:
     """Read a settlement CSV: exact header, CRLF or LF, optional UTF-8 BOM; bad rows are listed by line."""
     if not raw.strip():
-        raise SettlementFileError("empty_settlement_file", "The settlement file is empty", "Berkas settlement kosong")
+        raise SettlementFileError("empty_settlement_file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SettlementFileError(
-            "settlement_not_utf8", "The settlement file is not UTF-8 text", "Berkas settlement bukan teks UTF-8"
-        ) from None
+        raise SettlementFileError("settlement_not_utf8") from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    expected = ",".join(SETTLEMENT_HEADER)
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
         header = []
     if tuple(h.strip() for h in header) != SETTLEMENT_HEADER:
-        raise SettlementFileError(
-            "wrong_settlement_header",
-            f"The first line must be exactly: {expected}",
-            f"Baris pertama harus persis: {expected}",
-        )
+        raise SettlementFileError("wrong_settlement_header")
     result = SettlementFile()
     seen: dict[str, int] = {}
     while True:
@@ -547,6 +644,18 @@ def parse_settlement(raw: bytes) -> SettlementFile:
             seen[parsed.ntpn] = line
             result.rows.append(parsed)
     return result
+
+
+def settlement_days(file: SettlementFile, settlement_date: dt.date | None, tz: dt.tzinfo) -> list[dt.date]:
+    """The office-local days a settlement file covers: the day named, else the days of its rows."""
+    if settlement_date is not None:
+        return [settlement_date]
+    return sorted({r.paid_at.astimezone(tz).date() for r in file.rows})
+
+
+def missing_detail(ntpn: str, amount: int) -> str:
+    """Why a payment we recorded is a MISSING_IN_SETTLEMENT discrepancy."""
+    return f"Payment {ntpn} of {amount} is not in the partner's settlement file"
 
 
 def settlement_sha256(raw: bytes) -> str:

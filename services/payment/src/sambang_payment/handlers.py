@@ -1,4 +1,4 @@
-"""Event handlers of the payment service, registered in one table (STYLE.md rule 5).
+"""Event handlers of the payment service and their table (STYLE.md rule 5).
 
 Each is idempotent (the inbox drops redeliveries; the bill's unique receipt number and the
 conditional updates drop re-published twins) and order-tolerant (a cancellation may arrive before
@@ -7,41 +7,97 @@ the registration it cancels; an older office update may arrive after a newer one
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from sambang_contracts import ApplicationCancelled, ApplicationRegistered, CloudEvent, OfficeUpdated
+from sambang_contracts import (
+    ApplicationCancelled,
+    ApplicationRegistered,
+    BillIssued,
+    BillItem,
+    CloudEvent,
+    OfficeUpdated,
+)
+from sambang_contracts.values import parse_receipt_number
 from sambang_runtime.consumer import HandlerTable
+from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
-from .billing import issue_bill, store_office_rules, void_bill
+from .context import context_of
+from .domain import BillRequest, draft_bill, is_priority, schedule_on
+from .stores import bills, offices, schedules
+
+log = get_logger(__name__)
 
 
-class PaymentHandlers:
-    """The handlers, bound to the settings they need beyond the unit of work (which has the cipher)."""
+async def when_application_registered_issue_bill(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Issue the bill (billing code, itemised amount) and emit ``payment.bill.issued``."""
+    data: ApplicationRegistered = event.data
+    receipt = data.receipt_number
+    if await bills.was_cancelled(uow, receipt):
+        log.info("bill.not_issued_cancelled_first", receipt_number=receipt)
+        return
+    if await bills.has_bill(uow, receipt):
+        return
+    now = uow.now()
+    rules = await offices.office_rules(uow, data.office, context_of(uow).default_timezone)
+    today = now.astimezone(rules.timezone).date()
+    schedule = schedule_on(await schedules.all_schedules(uow), today)
+    if schedule is None:
+        # Retried, then parked: an operator loads a schedule and replays it.
+        raise RuntimeError(f"no fee schedule in force on {today.isoformat()}")
+    # The event carries no requested validity, marital status or express flag: the validity is the
+    # default by age (domain.default_validity_years).
+    request = BillRequest(
+        passport_type=data.passport_type,
+        service_type=data.service_type,
+        birth_date=data.applicant.birth_date,
+        registered_on=parse_receipt_number(receipt).registered_on,
+    )
+    draft = draft_bill(schedule, request, rules, priority=is_priority(data.priority_category, data.walk_in), now=now)
+    code = await bills.insert_bill(
+        uow, receipt_number=receipt, office=data.office, draft=draft, birth_date=data.applicant.birth_date
+    )
+    if code is None:
+        return  # a twin registration billed it first
+    uow.emit(
+        BillIssued(
+            receipt_number=receipt,
+            billing_code=code,
+            amount=draft.amount,
+            items=[BillItem(code=x.code, description=x.description, amount=x.amount) for x in draft.lines],
+            expires_at=draft.expires_at,
+        ),
+        office=data.office,
+    )
+    log.info("bill.issued", receipt_number=receipt, billing_code=code, amount=draft.amount, priority=draft.priority)
 
-    def __init__(self, default_timezone: str) -> None:
-        self.default_timezone = default_timezone
 
-    async def when_application_registered_issue_bill(self, event: CloudEvent[Any], uow: UnitOfWork) -> None:
-        """Issue the bill (billing code, itemised amount) and emit ``payment.bill.issued``."""
-        data: ApplicationRegistered = event.data
-        await issue_bill(uow, uow.cipher, data, now=dt.datetime.now(dt.UTC), default_timezone=self.default_timezone)
+async def when_application_cancelled_void_bill(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Void an unpaid bill and remember the cancellation (so a late registration bills nothing)."""
+    data: ApplicationCancelled = event.data
+    now = uow.now()
+    await bills.remember_cancellation(uow, data.receipt_number, reason=data.reason.value, at=now)
+    # A paid, expired or already void bill is left as it is (BILL_EXPIRED arrives after our expiry).
+    voided = await bills.void_unpaid(uow, data.receipt_number, at=now)
+    if voided is not None:
+        log.info("bill.voided", receipt_number=data.receipt_number, reason=data.reason.value)
 
-    async def when_application_cancelled_void_bill(self, event: CloudEvent[Any], uow: UnitOfWork) -> None:
-        """Void an unpaid bill and remember the cancellation (so a late registration bills nothing)."""
-        data: ApplicationCancelled = event.data
-        await void_bill(uow, data, now=dt.datetime.now(dt.UTC))
 
-    async def when_office_updated_store_bill_rules(self, event: CloudEvent[Any], uow: UnitOfWork) -> None:
-        """Keep the office's bill validity rules for bills issued from now on."""
-        data: OfficeUpdated = event.data
-        await store_office_rules(uow, data, event_time=event.time)
+async def when_office_updated_store_bill_rules(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Keep the office's bill validity rules for bills issued from now on (an older update loses)."""
+    data: OfficeUpdated = event.data
+    await offices.keep_office_rules(
+        uow,
+        office=data.office,
+        timezone=data.timezone,
+        bill_validity_seconds=data.settings.bill_validity_seconds,
+        priority_bill_validity_seconds=data.settings.priority_bill_validity_seconds,
+        event_time=event.time,
+    )
 
-    def table(self) -> HandlerTable:
-        """The handler table of the service."""
-        return {
-            "queue.application.registered": [self.when_application_registered_issue_bill],
-            "queue.application.cancelled": [self.when_application_cancelled_void_bill],
-            "queue.office.updated": [self.when_office_updated_store_bill_rules],
-        }
+
+HANDLERS: HandlerTable = {
+    "queue.application.registered": [when_application_registered_issue_bill],
+    "queue.application.cancelled": [when_application_cancelled_void_bill],
+    "queue.office.updated": [when_office_updated_store_bill_rules],
+}

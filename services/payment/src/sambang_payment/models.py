@@ -183,6 +183,27 @@ class Reconciliation(Model, table=True):
     result: dict[str, Any] = Field(sa_type=JSON)
 
 
+class AuditEntry(Model, table=True):
+    """Who did what, when, from which office, to which receipt, partner or file (append-only).
+
+    Admin and supervisor actions only. Never a secret or personal data: key ids, partner ids and
+    file hashes name what was touched; the detail holds counts and dates.
+    """
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_type=UTC_TIME, index=True)
+    #: The token's ``sub``.
+    officer: str = Field(max_length=200)
+    office: str = Field(max_length=3)
+    action: str = Field(max_length=40)
+    receipt_number: str | None = Field(default=None, max_length=16, index=True)
+    partner_id: str | None = Field(default=None, max_length=32, index=True)
+    file_sha256: str | None = Field(default=None, max_length=64)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
 def table_of(model: type[Model]) -> Table:
     """The Core table of a model, for set-based statements (conditional updates, ON CONFLICT)."""
     table = model.__table__  # type: ignore[attr-defined]
@@ -200,3 +221,4 @@ PAYMENT = table_of(Payment)
 NOTIFICATION = table_of(BankNotification)
 DISCREPANCY = table_of(Discrepancy)
 RECONCILIATION = table_of(Reconciliation)
+AUDIT = table_of(AuditEntry)

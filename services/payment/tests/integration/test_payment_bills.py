@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from payment_support import ADULT, HarnessFactory
@@ -11,10 +10,7 @@ from sambang_contracts.values import generate_receipt_number, validate_billing_c
 from sambang_payment.domain import as_utc
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
-
-
-def close_to(a: dt.datetime, b: dt.datetime, seconds: float = 30) -> bool:
-    return abs((a - b).total_seconds()) < seconds
+from sambang_runtime.testing import eventually
 
 
 async def test_registration_issues_an_itemised_bill_with_a_billing_code_valid_two_hours(
@@ -31,7 +27,7 @@ async def test_registration_issues_an_itemised_bill_with_a_billing_code_valid_tw
         ("PASPOR_ELEKTRONIK_10TH", 950_000),
         ("PENGGANTIAN_HILANG", 1_000_000),
     ]
-    assert close_to(data.expires_at, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert data.expires_at == h.clock() + dt.timedelta(hours=2)
     bill = await h.bill(receipt)
     assert (bill.status, bill.billing_code, bill.validity_years) == ("UNPAID", data.billing_code, 10)
     # The birth date is stored encrypted and hashed, never plain.
@@ -42,15 +38,14 @@ async def test_a_minor_is_billed_five_years_and_priority_or_walk_in_bills_live_s
     payment_harness: HarnessFactory,
 ) -> None:
     h = await payment_harness()
-    child = await h.register(
-        birth_date=dt.date.today().replace(year=dt.date.today().year - 10), passport_type=PassportType.REGULAR
-    )
+    today = h.clock().date()
+    child = await h.register(birth_date=today.replace(year=today.year - 10), passport_type=PassportType.REGULAR)
     elderly = await h.register(priority=PriorityCategory.ELDERLY)
     walk_in = await h.register(walk_in=True)
     assert (await h.bill(child)).amount == 350_000
-    week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
-    assert close_to(as_utc((await h.bill(elderly)).expires_at), week)
-    assert close_to(as_utc((await h.bill(walk_in)).expires_at), week)
+    week = h.clock() + dt.timedelta(days=7)
+    assert as_utc((await h.bill(elderly)).expires_at) == week
+    assert as_utc((await h.bill(walk_in)).expires_at) == week
 
 
 async def test_billing_codes_are_unique_across_many_bills(payment_harness: HarnessFactory) -> None:
@@ -67,7 +62,7 @@ async def test_a_registration_published_twice_gives_one_bill(payment_harness: Ha
     h = await payment_harness()
     receipt = await h.register()
     await h.register(receipt=receipt, wait=False)  # a new event id for the same application
-    await asyncio.sleep(1.0)
+    await h.settled()
     assert await h.count(BILL) == 1
     assert len(h.probe.of("payment.bill.issued")) == 1
 
@@ -75,14 +70,15 @@ async def test_a_registration_published_twice_gives_one_bill(payment_harness: Ha
 async def test_office_rules_apply_to_bills_issued_after_the_change(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     before = await h.register()
+    issued_before = h.clock()
     await h.office_updated(bill_validity_seconds=600, priority_bill_validity_seconds=3600)
-    await asyncio.sleep(1.0)
+    await h.settled()
+    now = h.clock.advance(minutes=10)
     after = await h.register()
     priority = await h.register(priority=PriorityCategory.DISABLED)
-    now = dt.datetime.now(dt.UTC)
-    assert close_to(as_utc((await h.bill(before)).expires_at), now + dt.timedelta(hours=2))
-    assert close_to(as_utc((await h.bill(after)).expires_at), now + dt.timedelta(seconds=600))
-    assert close_to(as_utc((await h.bill(priority)).expires_at), now + dt.timedelta(seconds=3600))
+    assert as_utc((await h.bill(before)).expires_at) == issued_before + dt.timedelta(hours=2)
+    assert as_utc((await h.bill(after)).expires_at) == now + dt.timedelta(seconds=600)
+    assert as_utc((await h.bill(priority)).expires_at) == now + dt.timedelta(seconds=3600)
 
 
 async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory) -> None:
@@ -93,20 +89,19 @@ async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory
     async def voided() -> bool:
         return (await h.bill(receipt)).status == "VOID"
 
-    from sambang_runtime.testing import eventually
-
     await eventually(voided, what="bill voided")
+    assert as_utc((await h.bill(receipt)).voided_at) == h.clock()
 
 
 async def test_cancellation_before_registration_leaves_no_zombie_bill(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
-    receipt = generate_receipt_number("BLT", dt.datetime.now(dt.UTC).date())
+    receipt = generate_receipt_number("BLT", h.clock().date())
     await h.cancel(receipt)
-    await asyncio.sleep(0.5)
+    await h.settled()  # the cancellation is handled first
     await h.register(receipt=receipt, wait=False)
-    marker = await h.register()  # handled after the late registration
+    marker = await h.register()
     assert marker
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert await h.bill(receipt) is None
     assert [e.subject for e in h.probe.of("payment.bill.issued")] == [marker]
 
@@ -114,12 +109,10 @@ async def test_cancellation_before_registration_leaves_no_zombie_bill(payment_ha
 async def test_bill_expired_cancellation_of_an_expired_bill_changes_nothing(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     receipt = await h.register()
-    async with h.runtime.engine.begin() as conn:
-        await conn.execute(BILL.update().where(BILL.c.receipt_number == receipt).values(status="EXPIRED"))
+    h.clock.advance(hours=2, seconds=1)
+    assert await h.sweep() == 1
     await h.cancel(receipt, CancelReason.BILL_EXPIRED)
-    marker = await h.register()
-    assert marker
-    await asyncio.sleep(0.3)
+    await h.settled()
     bill = await h.bill(receipt)
     assert (bill.status, bill.voided_at) == ("EXPIRED", None)
 
@@ -136,7 +129,7 @@ async def test_applicant_reads_the_bill_with_birth_date_and_wrong_or_unknown_giv
     assert "priority" not in body and "birth_date" not in str(body)
     wrong = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": "1990-05-18"})
     unknown = await h.client.get(
-        f"/v1/bills/{generate_receipt_number('BLT', dt.date.today())}", params={"birth_date": ADULT.isoformat()}
+        f"/v1/bills/{generate_receipt_number('BLT', h.clock().date())}", params={"birth_date": ADULT.isoformat()}
     )
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() | {"instance": ""} == unknown.json() | {"instance": ""}

@@ -6,47 +6,45 @@ import asyncio
 import collections
 import datetime as dt
 
-from payment_support import HarnessFactory, payment_body
-from sambang_payment.billing import sweep_expired
+from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
-from sambang_runtime.testing import eventually
+from sambang_runtime.testing import FakeClock, eventually
 
 
-async def test_two_replicas_sweeping_together_expire_each_bill_exactly_once(payment_harness: HarnessFactory) -> None:
+async def test_two_replicas_sweeping_together_expire_each_bill_exactly_once(
+    payment_harness: HarnessFactory, clock: FakeClock
+) -> None:
     first = await payment_harness(share="db")
-    second = await payment_harness(share="db")  # a second replica on the same database and queue
+    second = await payment_harness(share="db")  # a second replica on the same database, queue and clock
     receipts = [await first.register(wait=False) for _ in range(120)]
     for r in receipts:
         await first.wait_bill(r)
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    async with first.runtime.engine.begin() as conn:
-        await conn.execute(BILL.update().values(expires_at=past))
+    assert await first.sweep() == 0  # nothing is due yet
+    clock.advance(hours=2, seconds=1)  # every bill is now past its two hours
 
-    async def sweeper(h: object, runtime: object) -> int:
+    async def sweeper(h: PaymentHarness) -> int:
         total = 0
         while True:
-            async with runtime.uow() as uow:  # type: ignore[attr-defined]
-                n = await sweep_expired(uow, now=dt.datetime.now(dt.UTC), batch=7)
-                await uow.commit()
+            n = await h.sweep(batch=7)
             total += n
             if n == 0:
                 return total
             await asyncio.sleep(0)
 
-    counts = await asyncio.gather(
-        *(sweeper(h, h.runtime) for h in (first, second, first, second))  # two loops per replica
-    )
+    counts = await asyncio.gather(*(sweeper(h) for h in (first, second, first, second)))  # two loops per replica
     assert sum(counts) == 120
     assert sum(1 for c in counts if c) >= 2  # the work really was shared
     await first.probe.wait_for("payment.bill.expired", 120)
-    await asyncio.sleep(1.0)
+    await first.settled()
+    await second.settled()
     per_receipt = collections.Counter(e.subject for e in first.probe.of("payment.bill.expired"))
     assert set(per_receipt) == set(receipts)
     assert set(per_receipt.values()) == {1}
     async with first.runtime.engine.connect() as conn:
-        statuses = {r[0] for r in (await conn.execute(BILL.select().with_only_columns(BILL.c.status))).all()}
-    assert statuses == {"EXPIRED"}
+        rows = (await conn.execute(BILL.select().with_only_columns(BILL.c.status, BILL.c.expired_at))).all()
+    assert {r.status for r in rows} == {"EXPIRED"}
+    assert {r.expired_at.astimezone(dt.UTC) for r in rows} == {clock()}
 
 
 async def test_the_background_sweeper_expires_a_bill_and_a_late_payment_is_a_discrepancy(
@@ -54,14 +52,15 @@ async def test_the_background_sweeper_expires_a_bill_and_a_late_payment_is_a_dis
 ) -> None:
     h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=0.2))
     key_id, secret = await h.new_partner()
-    await h.office_updated(bill_validity_seconds=1)
-    await asyncio.sleep(0.5)
     receipt = await h.register()
+    issued = await h.bill(receipt)
+    h.clock.advance(hours=2, seconds=1)
     [event] = await h.probe.wait_for("payment.bill.expired", subject=receipt)
     bill = await h.bill(receipt)
     assert bill.status == "EXPIRED"
     assert event.data.billing_code == bill.billing_code
-    late = await h.notify(key_id, secret, payment_body(bill, "NTPN0000000000E1"))
+    assert event.data.expired_at == issued.expires_at.astimezone(dt.UTC)
+    late = await h.notify(key_id, secret, h.payment_body(bill, "NTPN0000000000E1"))
     assert (late.json()["outcome"], late.json()["discrepancy_kind"]) == ("DISCREPANCY", "LATE_PAYMENT")
 
 
@@ -70,17 +69,14 @@ async def test_a_payment_made_in_time_but_notified_after_the_sweep_is_applied(pa
     key_id, secret = await h.new_partner()
     receipt = await h.register()
     bill = await h.bill(receipt)
-    paid_at = dt.datetime.now(dt.UTC)
-    async with h.runtime.engine.begin() as conn:
-        await conn.execute(
-            BILL.update().where(BILL.c.id == bill.id).values(expires_at=paid_at + dt.timedelta(seconds=1))
-        )
+    paid_at = h.clock.advance(hours=2) - dt.timedelta(seconds=1)  # paid a second before the bill's end
+    h.clock.advance(seconds=2)
 
     async def expired() -> bool:
         return (await h.bill(receipt)).status == "EXPIRED"
 
     await eventually(expired, what="bill swept")
-    r = await h.notify(key_id, secret, payment_body(bill, "NTPN0000000000E2", paid_at=paid_at))
+    r = await h.notify(key_id, secret, h.payment_body(bill, "NTPN0000000000E2", paid_at=paid_at))
     assert r.json()["outcome"] == "APPLIED"
     assert (await h.bill(receipt)).status == "PAID"
     [confirmed] = await h.probe.wait_for("payment.confirmed")

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from payment_support import HarnessFactory
 from sambang_payment.app import MIGRATIONS
 from sambang_payment.models import metadata
-from sambang_payment.partners import DEV_PARTNER_ID, DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET
-from sambang_payment.schedules import shipped_schedule
+from sambang_payment.stores.partners import DEV_PARTNER_ID, DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET
+from sambang_payment.stores.schedules import shipped_schedule
 from sambang_runtime.migrations import upgrade_to_head
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -52,7 +52,7 @@ async def test_admin_loads_a_new_schedule_without_a_code_change_and_new_bills_us
 ) -> None:
     h = await payment_harness()
     old = await h.register()
-    today = dt.datetime.now(dt.UTC).date()
+    today = h.clock().date()
     doc = next_schedule(today, 1_250_000)
     assert (await h.client.put("/v1/fees", json=doc, headers=h.token("supervisor"))).status_code == 403
     r = await h.client.put("/v1/fees", json=doc, headers=h.token("admin"))
@@ -92,9 +92,7 @@ async def test_app_starts_on_sqlite_with_the_demo_bank_in_development(payment_ha
     assert [p["partner_id"] for p in listed] == [DEV_PARTNER_ID]
     receipt = await h.register()
     bill = await h.bill(receipt)
-    from payment_support import payment_body
-
-    r = await h.notify(DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET, payment_body(bill, "NTPN0000000000Q1"))
+    r = await h.notify(DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET, h.payment_body(bill, "NTPN0000000000Q1"))
     assert r.status_code == 200 and r.json()["outcome"] == "APPLIED"
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import time
 from typing import Any
 
 import pytest
-from payment_support import HarnessFactory, PaymentHarness, payment_body
+from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.domain import sign, signature_header
-from sambang_payment.models import BILL, DISCREPANCY, NOTIFICATION, PAYMENT
+from sambang_payment.models import DISCREPANCY, NOTIFICATION, PAYMENT
 
 
 async def paid_bill(h: PaymentHarness) -> tuple[str, str, Any]:
@@ -26,7 +25,7 @@ async def test_signed_notification_pays_the_bill_and_emits_one_payment_confirmed
 ) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    r = await h.notify(key_id, secret, payment_body(bill, "NTPN000000000001"))
+    r = await h.notify(key_id, secret, h.payment_body(bill, "NTPN000000000001"))
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] == "APPLIED"
     [event] = await h.probe.wait_for("payment.confirmed")
@@ -40,12 +39,11 @@ async def test_signed_notification_pays_the_bill_and_emits_one_payment_confirmed
 async def test_the_same_notification_again_is_duplicate_and_emits_nothing(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    body = payment_body(bill, "NTPN000000000002")
+    body = h.payment_body(bill, "NTPN000000000002")
     first = await h.notify(key_id, secret, body)
     again = await h.notify(key_id, secret, body)
     assert (first.json()["outcome"], again.json()["outcome"]) == ("APPLIED", "DUPLICATE")
-    await h.probe.wait_for("payment.confirmed")
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert len(h.probe.of("payment.confirmed")) == 1
     assert await h.count(NOTIFICATION) == 2  # every signed notification is recorded
     assert await h.count(PAYMENT) == 1
@@ -54,8 +52,8 @@ async def test_the_same_notification_again_is_duplicate_and_emits_nothing(paymen
 async def test_ten_identical_notifications_at_once_apply_once(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    raw = json.dumps(payment_body(bill, "NTPN000000000010")).encode()
-    t = int(time.time())
+    raw = json.dumps(h.payment_body(bill, "NTPN000000000010")).encode()
+    t = int(h.clock().timestamp())
     headers = {"X-Partner-Key": key_id, "X-Signature": signature_header(secret, t, raw)}
     responses = await asyncio.gather(
         *(h.client.post("/v1/payments/notifications", content=raw, headers=headers) for _ in range(10))
@@ -63,8 +61,7 @@ async def test_ten_identical_notifications_at_once_apply_once(payment_harness: H
     assert [r.status_code for r in responses] == [200] * 10
     outcomes = sorted(r.json()["outcome"] for r in responses)
     assert outcomes == ["APPLIED"] + ["DUPLICATE"] * 9
-    await h.probe.wait_for("payment.confirmed")
-    await asyncio.sleep(1.0)  # a second event would have arrived by now
+    await h.settled()  # everything emitted has reached the probe
     assert len(h.probe.of("payment.confirmed")) == 1
     assert await h.count(PAYMENT) == 1
     assert await h.count(NOTIFICATION) == 10
@@ -76,8 +73,8 @@ async def test_two_different_ntpns_at_once_pay_once_and_report_a_double_payment(
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
     a, b = await asyncio.gather(
-        h.notify(key_id, secret, payment_body(bill, "NTPN00000000000A")),
-        h.notify(key_id, secret, payment_body(bill, "NTPN00000000000B")),
+        h.notify(key_id, secret, h.payment_body(bill, "NTPN00000000000A")),
+        h.notify(key_id, secret, h.payment_body(bill, "NTPN00000000000B")),
     )
     assert sorted([a.json()["outcome"], b.json()["outcome"]]) == ["APPLIED", "DISCREPANCY"]
     [d] = await h.probe.wait_for("payment.discrepancy.detected")
@@ -90,7 +87,7 @@ async def test_two_different_ntpns_at_once_pay_once_and_report_a_double_payment(
     [
         ("AMOUNT_MISMATCH", {"amount": 1}),
         ("UNKNOWN_BILL", {"billing_code": "000000000000000"}),
-        ("LATE_PAYMENT", {"paid_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()}),
+        ("LATE_PAYMENT", {"paid_at": dt.timedelta(hours=3)}),  # after the bill's two hours
     ],
 )
 async def test_discrepancies_are_recorded_answered_200_and_emitted_without_paying(
@@ -98,7 +95,9 @@ async def test_discrepancies_are_recorded_answered_200_and_emitted_without_payin
 ) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    body = {**payment_body(bill, "NTPN0000000000D1"), **change}
+    if isinstance(change.get("paid_at"), dt.timedelta):
+        change = {"paid_at": (h.clock() + change["paid_at"]).isoformat()}
+    body = {**h.payment_body(bill, "NTPN0000000000D1"), **change}
     r = await h.notify(key_id, secret, body)
     assert r.status_code == 200
     assert r.json() | {"notification_id": 0} == {
@@ -114,7 +113,7 @@ async def test_discrepancies_are_recorded_answered_200_and_emitted_without_payin
     # The bank resends it: recorded, answered DUPLICATE, no second discrepancy.
     again = await h.notify(key_id, secret, body)
     assert again.json()["outcome"] == "DUPLICATE"
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert len(h.probe.of("payment.discrepancy.detected")) == 1
     assert await h.count(DISCREPANCY) == 1
     assert h.probe.of("payment.confirmed") == []
@@ -123,10 +122,8 @@ async def test_discrepancies_are_recorded_answered_200_and_emitted_without_payin
 async def test_payment_after_the_bill_expired_is_a_late_payment(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    async with h.runtime.engine.begin() as conn:
-        past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-        await conn.execute(BILL.update().where(BILL.c.id == bill.id).values(expires_at=past))
-    r = await h.notify(key_id, secret, payment_body(bill, "NTPN0000000000L1"))
+    h.clock.advance(hours=2, minutes=1)  # the sweeper (hourly here) has not marked it EXPIRED yet
+    r = await h.notify(key_id, secret, h.payment_body(bill, "NTPN0000000000L1"))
     assert (r.json()["outcome"], r.json()["discrepancy_kind"]) == ("DISCREPANCY", "LATE_PAYMENT")
 
 
@@ -138,7 +135,7 @@ async def assert_nothing_changed(h: PaymentHarness, receipt: str) -> None:
     assert await h.count(PAYMENT) == 0
     assert await h.count(DISCREPANCY) == 0
     assert (await h.bill(receipt)).status == "UNPAID"
-    await asyncio.sleep(0.3)
+    await h.settled()
     assert h.probe.of("payment.confirmed") == [] and h.probe.of("payment.discrepancy.detected") == []
 
 
@@ -147,8 +144,8 @@ async def test_forged_stale_unsigned_and_tampered_notifications_are_refused_and_
 ) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    raw = json.dumps(payment_body(bill, "NTPN0000000000F1")).encode()
-    now = int(time.time())
+    raw = json.dumps(h.payment_body(bill, "NTPN0000000000F1")).encode()
+    now = int(h.clock().timestamp())
     post = h.client.post
     url = "/v1/payments/notifications"
     cases = {
@@ -213,7 +210,7 @@ async def test_signed_but_malformed_notifications_get_422_and_change_nothing(
 ) -> None:
     h = await payment_harness()
     key_id, secret, bill = await paid_bill(h)
-    r = await h.notify(key_id, secret, {**payment_body(bill, "NTPN0000000000M1"), **change})
+    r = await h.notify(key_id, secret, {**h.payment_body(bill, "NTPN0000000000M1"), **change})
     assert r.status_code == 422
     assert r.json()["code"] == "validation_failed" and r.json()["errors"]
     await assert_nothing_changed(h, bill.receipt_number)
@@ -244,7 +241,7 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_and_revocation_en
     new_key, new_secret = r.json()["key_id"], r.json()["secret"]
     assert new_key != old_key and new_secret != old_secret
     # Both keys work during the grace period.
-    body = payment_body(bill, "NTPN0000000000R1")
+    body = h.payment_body(bill, "NTPN0000000000R1")
     assert (await h.notify(old_key, old_secret, body)).json()["outcome"] == "APPLIED"
     assert (await h.notify(new_key, new_secret, body)).json()["outcome"] == "DUPLICATE"
     # A secret is never shown again.
@@ -262,7 +259,7 @@ async def test_rotation_with_no_grace_stops_the_old_key_at_once(payment_harness:
     old_key, old_secret, bill = await paid_bill(h)
     r = await h.client.post("/v1/partners/BANKBRI/rotate", json={"grace_seconds": 0}, headers=h.token("admin"))
     assert r.status_code == 200
-    refused = await h.notify(old_key, old_secret, payment_body(bill, "NTPN0000000000R2"))
+    refused = await h.notify(old_key, old_secret, h.payment_body(bill, "NTPN0000000000R2"))
     assert refused.status_code == 401
     assert await h.count(NOTIFICATION) == 0
 
@@ -287,3 +284,18 @@ async def test_partner_secrets_are_stored_encrypted(payment_harness: HarnessFact
         stored = (await conn.execute(PARTNER_KEY.select())).all()
     assert stored and all(secret not in row.secret_enc for row in stored)
     assert all(row.secret_enc.startswith("v1.") for row in stored)
+
+
+async def test_the_five_minute_window_is_measured_by_the_service_clock(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    key_id, secret, bill = await paid_bill(h)
+    raw = json.dumps(h.payment_body(bill, "NTPN0000000000T1")).encode()
+    signed_at = int(h.clock().timestamp())
+    h.clock.advance(seconds=301)  # the bank's signature is now 301 s old by our clock, whatever the wall says
+    stale = await h.notify(key_id, secret, raw, timestamp=signed_at)
+    assert stale.status_code == 401 and stale.json()["code"] == "stale_signature"
+    assert stale.json()["window_seconds"] == 300
+    assert stale.headers["WWW-Authenticate"] == 'HMAC realm="sambang-payment"'
+    h.clock.set(dt.datetime.fromtimestamp(signed_at + 300, dt.UTC))
+    fresh = await h.notify(key_id, secret, raw, timestamp=signed_at)
+    assert fresh.status_code == 200 and fresh.json()["outcome"] == "APPLIED"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Any
 
-from payment_support import HarnessFactory, PaymentHarness, payment_body
+from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.models import DISCREPANCY, PAYMENT, RECONCILIATION
 
 HEADER = "billing_code,ntpn,amount,paid_at,channel,bank_reference"
 
 
-def row(bill: Any, ntpn: str, *, amount: int | None = None, paid_at: dt.datetime | None = None) -> str:
-    when = (paid_at or dt.datetime.now(dt.UTC)).isoformat()
+def row(
+    h: PaymentHarness, bill: Any, ntpn: str, *, amount: int | None = None, paid_at: dt.datetime | None = None
+) -> str:
+    """A settlement line paying a bill, paid now by the service clock unless said."""
+    when = (paid_at or h.clock()).isoformat()
     return f"{bill.billing_code},{ntpn},{bill.amount if amount is None else amount},{when},TELLER,SET-{ntpn}"
 
 
@@ -37,8 +39,10 @@ async def test_a_payment_whose_webhook_never_came_is_applied_from_the_settlement
 ) -> None:
     h = await payment_harness()
     key_id, secret, (webhooked, silent) = await setup(h, 2)
-    assert (await h.notify(key_id, secret, payment_body(webhooked, "NTPN0000000000W1"))).json()["outcome"] == "APPLIED"
-    text = "\r\n".join([HEADER, row(webhooked, "NTPN0000000000W1"), row(silent, "NTPN0000000000S1")]) + "\r\n"
+    assert (await h.notify(key_id, secret, h.payment_body(webhooked, "NTPN0000000000W1"))).json()[
+        "outcome"
+    ] == "APPLIED"
+    text = "\r\n".join([HEADER, row(h, webhooked, "NTPN0000000000W1"), row(h, silent, "NTPN0000000000S1")]) + "\r\n"
     r = await upload(h, "\ufeff" + text)
     assert r.status_code == 200, r.text
     result = r.json()
@@ -53,9 +57,9 @@ async def test_a_payment_whose_webhook_never_came_is_applied_from_the_settlement
     assert again.status_code == 200
     assert again.json() == {**result, "already_processed": True}
     # The late webhook for the settled payment is a duplicate, not a second payment.
-    late = await h.notify(key_id, secret, payment_body(silent, "NTPN0000000000S1") | {"channel": "TELLER"})
+    late = await h.notify(key_id, secret, h.payment_body(silent, "NTPN0000000000S1") | {"channel": "TELLER"})
     assert late.json()["outcome"] == "DUPLICATE"
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert len(h.probe.of("payment.confirmed")) == 2
     assert await h.count(PAYMENT) == 2
     assert await h.count(RECONCILIATION) == 1
@@ -64,21 +68,21 @@ async def test_a_payment_whose_webhook_never_came_is_applied_from_the_settlement
 async def test_same_rows_in_different_bytes_apply_nothing_twice(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     _, _, (bill,) = await setup(h, 1)
-    lines = [HEADER, row(bill, "NTPN0000000000B1")]
+    lines = [HEADER, row(h, bill, "NTPN0000000000B1")]
     first = await upload(h, "\n".join(lines) + "\n")
     second = await upload(h, "\r\n".join(lines))  # another file (other bytes), same payment
     assert (first.json()["applied"], second.json()["applied"]) == (1, 0)
     assert second.json()["matched"] == 1 and second.json()["already_processed"] is False
     await h.probe.wait_for("payment.confirmed")
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert len(h.probe.of("payment.confirmed")) == 1
 
 
 async def test_our_payment_missing_from_the_file_is_reported_once(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     key_id, secret, (a, b) = await setup(h, 2)
-    await h.notify(key_id, secret, payment_body(a, "NTPN0000000000M1"))
-    text = "\n".join([HEADER, row(b, "NTPN0000000000M2")])
+    await h.notify(key_id, secret, h.payment_body(a, "NTPN0000000000M1"))
+    text = "\n".join([HEADER, row(h, b, "NTPN0000000000M2")])
     result = (await upload(h, text)).json()
     assert result["applied"] == 1
     [missing] = result["discrepancies"]
@@ -88,25 +92,31 @@ async def test_our_payment_missing_from_the_file_is_reported_once(payment_harnes
     assert event.data.kind == "MISSING_IN_SETTLEMENT" and event.data.receipt_number == a.receipt_number
     # A corrected file for the same day without it again: no second discrepancy.
     await upload(h, text + "\n")
-    await asyncio.sleep(0.5)
+    await h.settled()
     assert len(h.probe.of("payment.discrepancy.detected")) == 1
     listed = (await h.client.get("/v1/discrepancies", headers=h.token("supervisor"))).json()
     assert [d["kind"] for d in listed["items"]] == ["MISSING_IN_SETTLEMENT"]
+    today = h.clock().date()  # 09:00 in Jakarta: the same day
+    assert (listed["office"], listed["from"], listed["to"]) == (
+        "BLT",
+        (today - dt.timedelta(days=30)).isoformat(),
+        today.isoformat(),
+    )
 
 
 async def test_settlement_rows_that_disagree_become_discrepancies(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     key_id, secret, (paid, unpaid, wrong) = await setup(h, 3)
-    await h.notify(key_id, secret, payment_body(paid, "NTPN0000000000P1"))
+    await h.notify(key_id, secret, h.payment_body(paid, "NTPN0000000000P1"))
     unknown = type("B", (), {"billing_code": "000000000000000", "amount": 950000})()
     text = "\n".join(
         [
             HEADER,
-            row(paid, "NTPN0000000000P1", amount=1),  # known NTPN, other amount
-            row(paid, "NTPN0000000000P2"),  # second NTPN on a paid bill
-            row(wrong, "NTPN0000000000P3", amount=100),  # wrong amount
-            row(unknown, "NTPN0000000000P4"),  # unknown billing code
-            row(unpaid, "NTPN0000000000P5", paid_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)),  # late
+            row(h, paid, "NTPN0000000000P1", amount=1),  # known NTPN, other amount
+            row(h, paid, "NTPN0000000000P2"),  # second NTPN on a paid bill
+            row(h, wrong, "NTPN0000000000P3", amount=100),  # wrong amount
+            row(h, unknown, "NTPN0000000000P4"),  # unknown billing code
+            row(h, unpaid, "NTPN0000000000P5", paid_at=h.clock() + dt.timedelta(hours=5)),  # late
         ]
     )
     result = (await upload(h, text)).json()
@@ -130,7 +140,7 @@ async def test_a_malformed_row_is_reported_by_line_and_the_other_rows_still_appl
     h = await payment_harness()
     _, _, (a, b) = await setup(h, 2)
     text = "\n".join(
-        [HEADER, row(a, "NTPN0000000000X1"), f"{b.billing_code},bad,12.5,then,CASH,", row(b, "NTPN0000000000X2")]
+        [HEADER, row(h, a, "NTPN0000000000X1"), f"{b.billing_code},bad,12.5,then,CASH,", row(h, b, "NTPN0000000000X2")]
     )
     result = (await upload(h, text)).json()
     assert result["applied"] == 2
@@ -150,7 +160,9 @@ async def test_empty_file_wrong_header_and_wrong_type_are_refused_and_change_not
     wrong = await h.client.post(
         "/v1/reconciliations",
         params={"partner": "BANKBRI"},
-        content=("ntpn,billing_code,amount,paid_at,channel,bank_reference\n" + row(bill, "NTPN0000000000H1")).encode(),
+        content=(
+            "ntpn,billing_code,amount,paid_at,channel,bank_reference\n" + row(h, bill, "NTPN0000000000H1")
+        ).encode(),
         headers={**h.token("supervisor"), "Content-Type": "text/csv", "Accept-Language": "en"},
     )
     assert wrong.status_code == 422 and wrong.json()["code"] == "wrong_settlement_header"
@@ -171,7 +183,7 @@ async def test_reconciliation_and_discrepancies_are_for_supervisors_of_their_own
     h = await payment_harness()
     _, _, (blt_bill,) = await setup(h, 1)
     mlg = await h.bill(await h.register(office="MLG"))
-    text = "\n".join([HEADER, row(blt_bill, "NTPN0000000000O1"), row(mlg, "NTPN0000000000O2")])
+    text = "\n".join([HEADER, row(h, blt_bill, "NTPN0000000000O1"), row(h, mlg, "NTPN0000000000O2")])
     verifier = await h.client.post(
         "/v1/reconciliations",
         params={"partner": "BANKBRI"},

@@ -1,0 +1,35 @@
+"""The payment service's own per-app state: its settings and the public lookup limiter.
+
+Built by ``create_app`` and given to the runtime as ``ServiceSpec(context=...)``; routes reach it
+through ``api.deps.ContextDep``, handlers and background loops through ``context_of(uow)``. No
+cipher, clock or runtime in here: those are on the unit of work.
+"""
+
+from __future__ import annotations
+
+from sambang_runtime.ratelimit import RateLimiter
+from sambang_runtime.uow import UnitOfWork
+
+from .settings import PaymentSettings
+
+
+class PaymentContext:
+    """State of one payment app (never a module global: two apps in one process keep their own)."""
+
+    def __init__(self, settings: PaymentSettings | None = None) -> None:
+        self.settings = settings or PaymentSettings()
+        #: Public bill look-ups per client: a burst, then ``lookup_per_minute``.
+        self.lookup_limiter = RateLimiter(self.settings.lookup_burst, self.settings.lookup_per_minute / 60)
+
+    @property
+    def default_timezone(self) -> str:
+        """Office time zone for an office not heard of yet (no ``queue.office.updated`` seen)."""
+        return self.settings.default_timezone
+
+
+def context_of(uow: UnitOfWork) -> PaymentContext:
+    """The payment context of the app this unit of work belongs to."""
+    context = uow.context
+    if not isinstance(context, PaymentContext):
+        raise RuntimeError("this unit of work was not built by a payment app (ServiceSpec.context)")
+    return context

@@ -1,0 +1,50 @@
+"""The audit trail of admin and supervisor actions, written in the transaction of the action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from sambang_runtime.uow import UnitOfWork
+
+from ..models import AUDIT
+
+
+class AuditAction(enum.StrEnum):
+    """What an admin or supervisor did."""
+
+    FEE_SCHEDULE_LOADED = "FEE_SCHEDULE_LOADED"
+    PARTNER_REGISTERED = "PARTNER_REGISTERED"
+    PARTNER_KEY_ROTATED = "PARTNER_KEY_ROTATED"
+    PARTNER_KEY_REVOKED = "PARTNER_KEY_REVOKED"
+    SETTLEMENT_UPLOADED = "SETTLEMENT_UPLOADED"
+
+
+async def add_audit(
+    uow: UnitOfWork,
+    *,
+    officer: str,
+    office: str,
+    action: AuditAction,
+    at: dt.datetime,
+    receipt_number: str | None = None,
+    partner_id: str | None = None,
+    file_sha256: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """One audit row (append-only: nothing updates or deletes these rows)."""
+    conn = await uow.session.connection()
+    await conn.execute(
+        AUDIT.insert().values(
+            at=at,
+            officer=officer[:200],
+            office=office,
+            action=action.value,
+            receipt_number=receipt_number,
+            partner_id=partner_id,
+            file_sha256=file_sha256,
+            detail=dict(detail) if detail else None,
+        )
+    )

@@ -1,0 +1,59 @@
+"""Uploaded settlement files: one per partner, office and file hash, with the result it gave."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sambang_runtime.uow import UnitOfWork
+from sqlalchemy import select, update
+
+from ..models import RECONCILIATION
+from .dialects import insert_ignoring_conflicts
+
+
+async def claim_file(
+    uow: UnitOfWork, *, partner_id: str, office: str, sha256: str, uploaded_by: str, now: dt.datetime
+) -> int | None:
+    """Claim a file for reconciliation; None if the same bytes were reconciled before.
+
+    A concurrent upload of the same bytes waits for the first to commit, then claims nothing.
+    """
+    conn = await uow.session.connection()
+    claim = await conn.execute(
+        insert_ignoring_conflicts(
+            conn,
+            RECONCILIATION,
+            {
+                "partner_id": partner_id,
+                "office": office,
+                "file_sha256": sha256,
+                "uploaded_at": now,
+                "uploaded_by": uploaded_by,
+                "result": {},
+            },
+        ).returning(RECONCILIATION.c.id)
+    )
+    claimed = claim.first()
+    return None if claimed is None else int(claimed[0])
+
+
+async def earlier_result(uow: UnitOfWork, *, partner_id: str, office: str, sha256: str) -> dict[str, Any]:
+    """The result the first upload of these bytes gave."""
+    conn = await uow.session.connection()
+    result: dict[str, Any] = (
+        await conn.execute(
+            select(RECONCILIATION.c.result).where(
+                RECONCILIATION.c.partner_id == partner_id,
+                RECONCILIATION.c.office == office,
+                RECONCILIATION.c.file_sha256 == sha256,
+            )
+        )
+    ).scalar_one()
+    return result
+
+
+async def keep_result(uow: UnitOfWork, reconciliation_id: int, result: dict[str, Any]) -> None:
+    """Keep what a reconciliation found, to answer the same file again."""
+    conn = await uow.session.connection()
+    await conn.execute(update(RECONCILIATION).where(RECONCILIATION.c.id == reconciliation_id).values(result=result))
