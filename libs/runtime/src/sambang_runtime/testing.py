@@ -292,3 +292,13 @@ class FakeClock:
         if when.tzinfo is None:
             raise ValueError("FakeClock needs timezone-aware instants")
         self._now = when.astimezone(dt.UTC)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop and start the shared broker's application run last.
+
+    RabbitMQ 3.10 (Debian's) after ``stop_app``/``start_app`` was seen unable to add a vhost or declare a
+    quorum queue (``rabbit_fifo_dlx_sup`` gone): every test after it that needs a new vhost then failed.
+    The order is otherwise kept (a stable sort).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
