@@ -8,7 +8,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from conftest import DAY0, QueueHarness
+from conftest import DAY0, JAKARTA, QueueHarness
 from sambang_contracts import (
     CaptureCompleted,
     CaptureItem,
@@ -24,7 +24,6 @@ TOMORROW = DAY0 + dt.timedelta(days=1)
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    from conftest import JAKARTA
 
     return dt.datetime.combine(day, dt.time(hour, minute), JAKARTA).astimezone(dt.UTC)
 
