@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 import httpx
@@ -178,6 +178,8 @@ class PaymentHarness:
         service_type: ServiceType = ServiceType.NEW,
         priority: PriorityCategory = PriorityCategory.NONE,
         walk_in: bool = False,
+        validity_years: Literal[5, 10] | None = None,
+        express: bool = False,
         receipt: str | None = None,
         wait: bool = True,
     ) -> str:
@@ -193,6 +195,8 @@ class PaymentHarness:
                 passport_type=passport_type,
                 priority_category=priority,
                 walk_in=walk_in,
+                validity_years=validity_years,
+                express=express,
                 applicant=Applicant(
                     full_name="Siti Rahayu", nik="3505015705900001", birth_date=birth_date, language=Language.ID
                 ),

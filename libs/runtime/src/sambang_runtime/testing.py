@@ -210,7 +210,83 @@ def isolated_settings(
         "log_json": True,
     }
     values.update(overrides)
-    return RuntimeSettings(**values)
+    settings = RuntimeSettings(**values)
+    if settings.amqp_url.startswith("amqp"):
+        _DECLARED_BY_TEST.append(settings)
+    return settings
+
+
+# Settings handed out during the running test: their queues and exchange are deleted when it ends.
+_DECLARED_BY_TEST: list[RuntimeSettings] = []
+BROKER_ANSWER_SECONDS = 30.0
+
+
+async def _delete_broker_objects(settings: list[RuntimeSettings]) -> None:
+    """Delete the service, retry and parking queues and the exchange each of ``settings`` names.
+
+    Why: a test run shares one virtual host, and each test's service declares three quorum queues
+    under its own prefix. Left in place they pile up (about 900 by the end of a run), and RabbitMQ
+    3.10 reserves file handles for every queue out of a budget derived from its open-files limit:
+    at the usual soft limit of 1024 the budget ran out at about 300 queues and the broker stopped
+    accepting connections (``rabbit_networking:setup_socket`` waits on ``file_handle_cache`` for
+    ever), which hung the CI run until its time limit. Deleting is idempotent: a queue another
+    test's settings also named, or one never declared, is no error.
+    """
+    import aio_pika
+
+    from .bus.transport import parked_queue_name, retry_queue_name
+
+    by_url: dict[str, set[tuple[str, str]]] = {}
+    for s in settings:
+        names = by_url.setdefault(s.amqp_url, set())
+        for q in (s.queue_name, retry_queue_name(s.queue_name), parked_queue_name(s.queue_name)):
+            names.add(("queue", q))
+        names.add(("exchange", s.exchange))
+    for url, names in by_url.items():
+        try:
+            connection = await aio_pika.connect(url, timeout=BROKER_ANSWER_SECONDS)
+        except Exception as exc:  # a wedged or stopped broker: say so now instead of hanging every later test
+            if _port_open_url(url):
+                pytest.exit(
+                    f"RabbitMQ at {_redacted(url)} accepts TCP but no AMQP connection within "
+                    f"{BROKER_ANSWER_SECONDS:.0f} s ({exc!r}): the broker is wedged (see its log; a node at "
+                    "1024 open files runs out of file handles). Restart it and run again.",
+                    returncode=3,
+                )
+            continue  # the test stopped the broker on purpose, or the vhost went with the run
+        async with connection:
+            for kind, name in sorted(names):
+                channel = await connection.channel()
+                try:
+                    if kind == "queue":
+                        await channel.queue_delete(name)
+                    else:
+                        await channel.exchange_delete(name)
+                except Exception:  # noqa: S112 - best effort, the run's vhost goes at the end anyway
+                    continue
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+
+
+def _port_open_url(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    return _port_open(parts.hostname or "127.0.0.1", parts.port or 5672)
+
+
+def _redacted(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 5672}"))
+
+
+@pytest.fixture(autouse=True)
+async def _broker_objects_of_the_test() -> AsyncIterator[None]:
+    """After each test, delete the queues and exchanges its services' settings named (see above)."""
+    yield
+    declared = list(_DECLARED_BY_TEST)
+    _DECLARED_BY_TEST.clear()
+    if declared:
+        await _delete_broker_objects(declared)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:

@@ -129,16 +129,21 @@ def age_on(birth_date: dt.date, on: dt.date) -> int:
 def default_validity_years(birth_date: dt.date, registered_on: dt.date, *, min_age: int = 17) -> int:
     """Validity billed when the application does not say: 10 years from ``min_age`` (17) on, else 5.
 
-    ``queue.application.registered`` carries neither the requested validity nor marital status, so
-    we bill the longest validity the applicant is certainly entitled to by age at registration. A
-    married minor (also entitled to 10 years) is billed 5 years; the office can correct that case.
+    Registrations of producers older than contracts v1.1 carry neither the requested validity nor
+    marital status, so we bill the longest validity the applicant is certainly entitled to by age at
+    registration. A married minor (also entitled to 10 years) is billed 5 years in that case only.
     """
     return 10 if age_on(birth_date, registered_on) >= min_age else 5
 
 
-def ten_years_allowed(birth_date: dt.date, on: dt.date, *, married: bool, min_age: int = 17) -> bool:
-    """Ten-year validity only for applicants aged 17 or over, or married."""
-    return married or age_on(birth_date, on) >= min_age
+def ten_years_allowed(birth_date: dt.date, on: dt.date, *, married: bool | None, min_age: int = 17) -> bool:
+    """Ten-year validity only for applicants aged 17 or over, or married.
+
+    ``married=None`` means the producer of the request already applied this rule with the marital
+    status it holds and we do not (queue's registration: the application form asks it, the event
+    does not carry it): the request is trusted.
+    """
+    return married is None or married or age_on(birth_date, on) >= min_age
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class BillRequest:
     birth_date: dt.date
     registered_on: dt.date
     validity_years: int | None = None  # None: the default by age
-    married: bool = False
+    married: bool | None = False  # None: checked by the producer (see ten_years_allowed)
     express: bool = False
     force_majeure_letter: bool = False
 

@@ -14,8 +14,10 @@ from sambang_contracts import (
     ApplicationRegistered,
     BillIssued,
     BillItem,
+    BillVoided,
     CloudEvent,
     OfficeUpdated,
+    VoidReason,
 )
 from sambang_contracts.values import parse_receipt_number
 from sambang_runtime.consumer import HandlerTable
@@ -45,13 +47,17 @@ async def when_application_registered_issue_bill(event: CloudEvent[Any], uow: Un
     if schedule is None:
         # Retried, then parked: an operator loads a schedule and replays it.
         raise RuntimeError(f"no fee schedule in force on {today.isoformat()}")
-    # The event carries no requested validity, marital status or express flag: the validity is the
-    # default by age (domain.default_validity_years).
+    # v1.1 registrations say which validity was chosen and whether same-day service was asked;
+    # queue checked the ten-year rule against the marital status it holds (married=None: trusted).
+    # A v1.0 registration (validity_years None) is billed the default by age.
     request = BillRequest(
         passport_type=data.passport_type,
         service_type=data.service_type,
         birth_date=data.applicant.birth_date,
         registered_on=parse_receipt_number(receipt).registered_on,
+        validity_years=data.validity_years,
+        married=None,
+        express=data.express,
     )
     draft = draft_bill(schedule, request, rules, priority=is_priority(data.priority_category, data.walk_in), now=now)
     code = await bills.insert_bill(
@@ -73,14 +79,25 @@ async def when_application_registered_issue_bill(event: CloudEvent[Any], uow: Un
 
 
 async def when_application_cancelled_void_bill(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """Void an unpaid bill and remember the cancellation (so a late registration bills nothing)."""
+    """Void an unpaid bill, emit ``payment.bill.voided``, and remember the cancellation (so a late
+    registration bills nothing)."""
     data: ApplicationCancelled = event.data
     now = uow.now()
     await bills.remember_cancellation(uow, data.receipt_number, reason=data.reason.value, at=now)
     # A paid, expired or already void bill is left as it is (BILL_EXPIRED arrives after our expiry).
     voided = await bills.void_unpaid(uow, data.receipt_number, at=now)
-    if voided is not None:
-        log.info("bill.voided", receipt_number=data.receipt_number, reason=data.reason.value)
+    if voided is None:
+        return
+    uow.emit(
+        BillVoided(
+            receipt_number=voided.receipt_number,
+            billing_code=voided.billing_code,
+            reason=VoidReason.APPLICATION_CANCELLED,
+            voided_at=now,
+        ),
+        office=voided.office,
+    )
+    log.info("bill.voided", receipt_number=data.receipt_number, reason=data.reason.value)
 
 
 async def when_office_updated_store_bill_rules(event: CloudEvent[Any], uow: UnitOfWork) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from payment_support import ADULT, HarnessFactory
-from sambang_contracts import CancelReason, PassportType, PriorityCategory, ServiceType
+from sambang_contracts import CancelReason, PassportType, PriorityCategory, ServiceType, VoidReason
 from sambang_contracts.values import generate_receipt_number, validate_billing_code
 from sambang_payment.domain import as_utc
 from sambang_payment.models import BILL
@@ -90,7 +90,54 @@ async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory
         return (await h.bill(receipt)).status == "VOID"
 
     await eventually(voided, what="bill voided")
-    assert as_utc((await h.bill(receipt)).voided_at) == h.clock()
+    bill = await h.bill(receipt)
+    assert as_utc(bill.voided_at) == h.clock()
+    [event] = await h.probe.wait_for("payment.bill.voided")
+    assert (event.subject, event.office) == (receipt, "BLT")
+    assert (event.data.billing_code, event.data.reason, event.data.voided_at) == (
+        bill.billing_code,
+        VoidReason.APPLICATION_CANCELLED,
+        h.clock(),
+    )
+    # A redelivered or repeated cancellation voids nothing more and emits nothing more.
+    await h.cancel(receipt)
+    await h.settled()
+    assert len(h.probe.of("payment.bill.voided")) == 1
+
+
+async def test_a_paid_or_expired_bill_is_not_voided_and_no_void_event_is_emitted(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness()
+    expired = await h.register()
+    h.clock.advance(hours=2, seconds=1)
+    assert await h.sweep() == 1
+    paid = await h.register()
+    key_id, secret = await h.new_partner()
+    r = await h.notify(key_id, secret, h.payment_body(await h.bill(paid), "NTPN000000000777"))
+    assert r.status_code == 200, r.text
+    await h.cancel(expired)
+    await h.cancel(paid)
+    await h.settled()
+    assert (await h.bill(expired)).status == "EXPIRED"
+    assert (await h.bill(paid)).status == "PAID"
+    assert h.probe.of("payment.bill.voided") == []
+
+
+async def test_the_chosen_validity_and_same_day_service_are_billed(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    today = h.clock().date()
+    five = await h.register(validity_years=5)  # an adult may choose five years
+    express = await h.register(validity_years=10, express=True)
+    # queue accepted ten years for this 16-year-old (married: the form says so, the event does not)
+    married_minor = await h.register(birth_date=today.replace(year=today.year - 16), validity_years=10)
+    legacy_minor = await h.register(birth_date=today.replace(year=today.year - 16))  # v1.0: no validity
+    assert ((await h.bill(five)).validity_years, (await h.bill(five)).amount) == (5, 650_000)
+    assert (await h.bill(express)).amount == 950_000 + 1_000_000
+    assert ((await h.bill(married_minor)).validity_years, (await h.bill(married_minor)).amount) == (10, 950_000)
+    assert ((await h.bill(legacy_minor)).validity_years, (await h.bill(legacy_minor)).amount) == (5, 650_000)
+    [issued] = [e for e in h.probe.of("payment.bill.issued") if e.subject == express]
+    assert [i.code for i in issued.data.items] == ["PASPOR_ELEKTRONIK_10TH", "PERCEPATAN_HARI_SAMA"]
 
 
 async def test_cancellation_before_registration_leaves_no_zombie_bill(payment_harness: HarnessFactory) -> None:

@@ -114,6 +114,12 @@ def test_ten_years_refused_for_an_unmarried_minor_and_allowed_when_married() -> 
     assert amount(birth_date=CHILD, validity_years=5) == 350_000
 
 
+def test_ten_years_for_a_minor_is_trusted_when_the_producer_checked_marital_status() -> None:
+    # married=None: queue applied the rule with the marital status the form holds; the event lacks it
+    assert amount(birth_date=CHILD, validity_years=10, married=None) == 650_000
+    assert amount(birth_date=CHILD, married=None) == 350_000  # no choice said: the default by age
+
+
 def test_default_validity_is_ten_years_from_the_seventeenth_birthday_on_the_registration_date() -> None:
     assert default_validity_years(dt.date(2009, 12, 1), REG) == 10  # 17 today
     assert default_validity_years(dt.date(2009, 12, 2), REG) == 5  # 17 tomorrow
