@@ -120,19 +120,17 @@ async def _deliver(
 async def dispatch_round(runtime: ServiceRuntime, ctx: NotifierContext, client: httpx.AsyncClient) -> bool:
     """Send what is due now; True when a full batch was taken (more may be waiting)."""
     s = ctx.settings
+    # Claim no more than is sent at once: a claim is SENDING until its outcome is recorded, and a
+    # replica killed mid-round leaves its claims to be failed after the lease (never sent again).
+    # Claiming a whole batch but sending 8 at a time left up to a batch of mails claimed but untried.
+    take = min(s.dispatch_batch, s.dispatch_concurrency)
     async with runtime.uow() as uow:
-        claimed = await notifications.claim_due(uow, now=runtime.clock(), limit=s.dispatch_batch)
+        claimed = await notifications.claim_due(uow, now=runtime.clock(), limit=take)
         await uow.commit()  # SENDING is committed before anything leaves: a second taker finds nothing
     if not claimed:
         return False
-    limit = asyncio.Semaphore(s.dispatch_concurrency)
-
-    async def one(message: notifications.Claimed) -> None:
-        async with limit:
-            await _deliver(runtime, ctx, client, message)
-
-    await asyncio.gather(*(one(m) for m in claimed))
-    return len(claimed) == s.dispatch_batch
+    await asyncio.gather(*(_deliver(runtime, ctx, client, m) for m in claimed))
+    return len(claimed) == take
 
 
 async def run_dispatcher(runtime: ServiceRuntime) -> None:
