@@ -213,3 +213,37 @@ async def tap(stack: Stack, keys: Sequence[str] = ("#",)) -> AsyncIterator[Event
         yield received
     finally:
         await connection.close()
+
+
+# -- one service's process (added for tests/faults: kill a service and watch the launcher restart it) --
+
+
+def service_pid(stack: Stack, service: str) -> int | None:
+    """The pid of the launcher's child running ``service`` (``python -m sambang_<service>``), if alive."""
+    module = f"-m sambang_{service.replace('-', '_')}"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        if int(stat[1]) == stack.proc.pid and stat[0] != "Z" and cmdline.rstrip().endswith(module):
+            found.append(int(entry.name))
+    return found[0] if len(found) == 1 else None
+
+
+async def kill_service(stack: Stack, service: str, timeout: float = 90) -> tuple[int, int]:
+    """SIGKILL ``service``'s process and wait until the launcher has started a new one; (old, new) pids."""
+    old = service_pid(stack, service)
+    assert old is not None, f"no process of {service}: {stack.output()}"
+    os.kill(old, signal.SIGKILL)
+
+    async def restarted() -> int | None:
+        pid = service_pid(stack, service)
+        return pid if pid is not None and pid != old else None
+
+    new: int = await until(f"{service} restarted by the launcher", restarted, stack, timeout=timeout)
+    return old, new
