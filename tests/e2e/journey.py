@@ -18,7 +18,10 @@ API (imported by tests/e2e, tests/faults and bench; put ``tests/e2e`` on ``sys.p
   ``check_documents(...)``, ``capture_biometrics(...)``, ``interview(...)``, ``complete_capture(...)``;
   ``wait_status(...)`` (applicant-facing status); ``collect(...)`` (pickup ticket, hand-over).
 - ``ordinary_journey(client, base, applicant, slot_id)``: all of them for one regular-lane
-  applicant, up to the passport handed over; returns the receipt number.
+  applicant, up to the passport handed over; returns the receipt number. Its parts:
+  ``after_payment(...)`` (arrival link to hand-over) and ``at_the_counters(...)`` (check-in to
+  capture complete).
+- ``Alerts`` / ``follow_officer_stream(client, base, alerts)``: the sambang tablets' SSE stream.
 
 Counters call the next waiting ticket of their stage: ``serve`` fails if another applicant's ticket
 comes first, so run journeys one after another (or give each its own office).
@@ -26,6 +29,7 @@ comes first, so run journeys one after another (or give each its own office).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -46,6 +50,8 @@ import httpx
 from stack import OFFICE, officer, until
 
 #: The demo bank the payment service seeds in environment "development" (payment's DEV_PARTNER_*).
+BANK = "BANKDEMO"
+#: Its key and secret.
 BANK_KEY_ID = "BANKDEMO-dev"
 BANK_SECRET = "sambang-dev-bank-secret-not-for-production"
 TZ = ZoneInfo("Asia/Jakarta")
@@ -256,6 +262,7 @@ async def settle(client: httpx.AsyncClient, base: str, receipts: list[str], offi
         )
     resp = await client.post(
         f"{base}/v1/reconciliations",
+        params={"partner": BANK},
         content=("\n".join(rows) + "\n").encode(),
         headers={**officer("supervisor", office), "Content-Type": "text/csv"},
     )
@@ -505,13 +512,11 @@ async def collect(
     return _ok(resp)  # type: ignore[no-any-return]
 
 
-async def ordinary_journey(
-    client: httpx.AsyncClient, base: str, applicant: Applicant, slot_id: int, office: str = OFFICE
-) -> str:
-    """One regular-lane applicant from booking to the passport in hand; the receipt number."""
-    await book(client, base, applicant, slot_id, office)
-    await pay(client, base, applicant.receipt)
-    await confirm_arrival(client, base, applicant)
+async def at_the_counters(
+    client: httpx.AsyncClient, base: str, applicant: Applicant, office: str = OFFICE
+) -> dict[str, Any]:
+    """Check in at the kiosk, verification counter (documents), interview counter (photo, ten
+    fingers, signature, interview approved, capture complete); the ticket."""
     ticket = await check_in(client, base, applicant, office)
     await serve(client, base, ticket["ticket_id"], "VERIFICATION", "V1", office)
     await check_documents(client, base, applicant.receipt, office=office)
@@ -521,6 +526,58 @@ async def ordinary_journey(
     await interview(client, base, applicant.receipt, office=office)
     await complete_capture(client, base, applicant.receipt, office=office)
     await complete_ticket(client, base, ticket["ticket_id"], "INTERVIEW", office)
+    return ticket
+
+
+async def after_payment(client: httpx.AsyncClient, base: str, applicant: Applicant, office: str = OFFICE) -> None:
+    """A paid applicant from the arrival link to the passport in hand."""
+    await confirm_arrival(client, base, applicant)
+    await at_the_counters(client, base, applicant, office)
     await wait_status(client, base, applicant, "ISSUED", timeout=90)
     await collect(client, base, applicant, office)
+
+
+async def ordinary_journey(
+    client: httpx.AsyncClient, base: str, applicant: Applicant, slot_id: int, office: str = OFFICE
+) -> str:
+    """One regular-lane applicant from booking to the passport in hand; the receipt number."""
+    await book(client, base, applicant, slot_id, office)
+    await pay(client, base, applicant.receipt)
+    await after_payment(client, base, applicant, office)
     return applicant.receipt
+
+
+# -- the sambang officers' tablets ---------------------------------------------------------------------------
+
+
+@dataclass
+class Alerts:
+    """What the officers' stream (server-sent events) said so far: (event, data) pairs."""
+
+    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def of(self, event: str, receipt: str) -> dict[str, Any] | None:
+        """The first ``event`` about ``receipt``."""
+        return next((d for e, d in self.received if e == event and d.get("receipt_number") == receipt), None)
+
+
+async def follow_officer_stream(
+    client: httpx.AsyncClient, base: str, alerts: Alerts, office: str = OFFICE, sub: str = "tablet-1"
+) -> None:
+    """Read the sambang officers' stream into ``alerts`` until cancelled (run it as a task)."""
+    headers = {**officer("sambang_officer", office, sub=sub), "Accept": "text/event-stream"}
+    async with client.stream(
+        "GET", f"{base}/v1/streams/officers", params={"office": office}, headers=headers, timeout=None
+    ) as resp:
+        assert resp.status_code == 200, await resp.aread()
+        event, data = "message", ""
+        async for line in resp.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data += line[5:].strip()
+            elif not line.strip():
+                if data:
+                    with contextlib.suppress(ValueError):  # not JSON: nothing of ours
+                        alerts.received.append((event, json.loads(data)))
+                event, data = "message", ""
