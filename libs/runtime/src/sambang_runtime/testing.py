@@ -216,7 +216,7 @@ def isolated_settings(
     return settings
 
 
-# Settings handed out during the running test: their queues and exchange are deleted when it ends.
+# Settings handed out to the running tests: their queues and exchange go when the scope that made them ends.
 _DECLARED_BY_TEST: list[RuntimeSettings] = []
 BROKER_ANSWER_SECONDS = 30.0
 
@@ -279,14 +279,30 @@ def _redacted(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 5672}"))
 
 
-@pytest.fixture(autouse=True)
-async def _broker_objects_of_the_test() -> AsyncIterator[None]:
-    """After each test, delete the queues and exchanges its services' settings named (see above)."""
-    yield
-    declared = list(_DECLARED_BY_TEST)
-    _DECLARED_BY_TEST.clear()
+async def _delete_declared_since(start: int) -> None:
+    declared = _DECLARED_BY_TEST[start:]
+    del _DECLARED_BY_TEST[start:]
     if declared:
         await _delete_broker_objects(declared)
+
+
+# Settings are deleted by the scope that made them: pytest sets up wider-scoped fixtures first, so
+# what a module-scoped fixture (a stack shared by a module's tests) made is already listed when a
+# test starts, and stays until the module ends; what the test and its own fixtures made goes with it.
+@pytest.fixture(autouse=True, scope="module")
+async def _broker_objects_of_the_module() -> AsyncIterator[None]:
+    """When a module ends, delete the queues and exchanges its module-scoped services named."""
+    start = len(_DECLARED_BY_TEST)
+    yield
+    await _delete_declared_since(start)
+
+
+@pytest.fixture(autouse=True)
+async def _broker_objects_of_the_test() -> AsyncIterator[None]:
+    """When a test ends, delete the queues and exchanges its services' settings named (see above)."""
+    start = len(_DECLARED_BY_TEST)
+    yield
+    await _delete_declared_since(start)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:

@@ -7,18 +7,13 @@ encrypted (``*_enc``): biometrics as AES-GCM binary envelopes, notes and birth d
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sambang_runtime.db import new_metadata
+from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -27,7 +22,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 
@@ -38,29 +32,6 @@ ID = BigInteger().with_variant(Integer, "sqlite")
 #: ``position`` of items and exceptions that are not fingerprints (photo, signature). A real value
 #: rather than NULL, so that the unique constraint holds one photo per application on both backends.
 NO_POSITION = 0
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """An aware UTC instant on both backends (SQLite would otherwise hand back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        """Store UTC; refuse naive datetimes, which would be ambiguous."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        """Return aware UTC."""
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 #: The office rules capture needs, copied from ``queue.office.updated``.

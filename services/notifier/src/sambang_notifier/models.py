@@ -7,16 +7,11 @@ Personal data (names, addresses, rendered messages, held events) is stored encry
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sambang_runtime.db import new_metadata
+from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     LargeBinary,
@@ -24,35 +19,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 
 metadata = new_metadata()
 bus_tables = define_bus_tables(metadata)
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """An aware UTC instant on both backends (SQLite would otherwise hand back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        """Store UTC; refuse naive datetimes, which would be ambiguous."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        """Return aware UTC."""
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 #: Who to tell about a receipt, from queue.application.registered: language, name and contacts.

@@ -216,20 +216,31 @@ async def test_twenty_counters_calling_at_once_call_each_of_two_hundred_tickets_
     async with queue.runtime.engine.begin() as conn:
         await conn.execute(insert(visit), rows)
     called: list[str] = []
+    busy = 0
 
     async def counter(n: int) -> None:
+        nonlocal busy
         while True:
             r = await call(queue, code, f"C{n}", "VERIFICATION", sub=f"verifier-{n}")
+            if r.status_code == 503:
+                # 20 callers on a small pool on a loaded machine: a request that waited its pool timeout
+                # gets 503 service_busy with nothing changed, and the tablet calls again (Retry-After).
+                assert r.json()["code"] == "service_busy" and "Retry-After" in r.headers, r.text
+                busy += 1
+                await asyncio.sleep(0.2)
+                continue
             if r.status_code == 204:
                 return
             assert r.status_code == 200, r.text
             called.append(r.json()["ticket"])
-            done = await ticket_action(queue, code, r.json()["ticket_id"], "complete")
+            while (done := await ticket_action(queue, code, r.json()["ticket_id"], "complete")).status_code == 503:
+                busy += 1
+                await asyncio.sleep(0.2)
             assert done.status_code == 200, done.text
 
     await asyncio.gather(*(counter(n) for n in range(20)))
     counts = collections.Counter(called)
-    assert len(called) == 200 and set(counts.values()) == {1}
+    assert len(called) == 200 and set(counts.values()) == {1}, f"{busy} busy answers"
     async with queue.runtime.engine.connect() as conn:
         states = (await conn.execute(select(visit.c.stage, visit.c.calls).where(visit.c.office == code))).all()
     assert all(stage == "INTERVIEW" for stage, _ in states) and len(states) == 200

@@ -6,52 +6,23 @@ of work, a supervisor decides an open hold) whose row count decides who acts.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sambang_runtime.db import new_metadata
+from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Float,
     Index,
     Integer,
     String,
     Table,
     Text,
-    TypeDecorator,
 )
 
 metadata = new_metadata()
 bus_tables = define_bus_tables(metadata)
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """An aware UTC instant on both backends (SQLite would otherwise hand back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        """Store UTC; refuse naive datetimes, which would be ambiguous."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        """Return aware UTC."""
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 #: One row per application: its readiness, its state with SIMKIM, and the next call it waits for.

@@ -13,6 +13,7 @@ from typing import Any
 
 from sambang_contracts import Lane
 from sambang_contracts.values import format_ticket
+from sambang_runtime.db import UtcDateTime
 from sambang_runtime.errors import DomainError
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
@@ -31,7 +32,7 @@ from ..domain import (
     Status,
     pick_seat,
 )
-from ..models import UtcDateTime, near_turn_notice, seat_assignment, ticket_sequence, visit, visit_stage
+from ..models import near_turn_notice, seat_assignment, ticket_sequence, visit, visit_stage
 from . import applications, connection_of, trail
 
 

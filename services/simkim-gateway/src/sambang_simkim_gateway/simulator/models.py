@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sambang_runtime.db import new_metadata
+from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import JSON, BigInteger, Column, Integer, String, Table, Text
-
-from ..models import UtcDateTime
 
 metadata = new_metadata()
 #: The runtime wants an outbox and an inbox; the simulator publishes and consumes nothing.
