@@ -37,6 +37,21 @@ STACK_ENV = {
 SUPERVISOR = "supervisor-1"  # never the interviewing officer ("interviewer-1", "tablet-1")
 TABLET = "tablet-1"
 
+MONTHS_ID = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+
 #: What happened, scenario by scenario, for the report at the end: receipt -> facts.
 LEDGER: dict[str, dict[str, Any]] = {}
 
@@ -176,14 +191,13 @@ async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
     page = await j.wait_status(client, base, a, "ISSUED", timeout=90)
     record(a, issued=True)
     assert page["pickup_from"]
-    ready_mail = await j.mail(client, base, a.email, a.receipt)  # something reached the applicant by e-mail
-    assert ready_mail
+    # The "ready" message, by e-mail in the applicant's language, with the day pickup opens.
+    ready_mail = await j.mail(client, base, a.email, "Paspor Anda siap diambil")
     issued = await wait_event(events, "simkim.passport.issued", a.receipt)
-    # The "ready" message: an e-mail sent after issuance.
-    sent_after = [
-        m for m in await j.mails(client, base, a.email) if dt.datetime.fromisoformat(m["received_at"]) >= issued.time
-    ]
-    assert sent_after, "no e-mail to the applicant after the passport was issued"
+    assert dt.datetime.fromisoformat(ready_mail["received_at"]) >= issued.time
+    pickup_from = dt.date.fromisoformat(page["pickup_from"])
+    long_date = f"{pickup_from.day} {MONTHS_ID[pickup_from.month - 1]} {pickup_from.year}"  # "2 Desember 2026"
+    assert a.receipt in ready_mail["text"] and long_date in ready_mail["text"], ready_mail["text"]
     handed = await j.collect(client, base, a)
     assert handed["collected_by"] == "SELF"
     record(a, collected=True)
@@ -492,9 +506,16 @@ async def test_8_webhook_never_arrives_and_the_settlement_file_pays(
     assert settled["applied"] == 1 and settled["matched"] == 0, settled
     again = await j.settle(client, base, [a.receipt])  # another NTPN for the same bill: not applied twice
     assert again["applied"] == 0, again
-    confirmed = await wait_event(events, "payment.confirmed", a.receipt)
+    await wait_event(events, "payment.confirmed", a.receipt)
     assert len(events.of("payment.confirmed", a.receipt)) == 1
-    assert confirmed.data is not None
+    found = await client.get(
+        f"{base}/v1/discrepancies",
+        params={"office": OFFICE, "from": j.today().isoformat(), "to": j.today().isoformat()},
+        headers=officer("supervisor"),
+    )
+    assert found.status_code == 200, found.text
+    kinds = {d["kind"] for d in found.json()["items"] if d["receipt_number"] == a.receipt}
+    assert "DOUBLE_PAYMENT" in kinds, found.json()
     await j.confirm_arrival(client, base, a)
     await j.at_the_counters(client, base, a)
     record(a, checked_in=True)
@@ -554,6 +575,13 @@ async def test_the_daily_report_says_what_happened(client: httpx.AsyncClient, ba
     assert {k: v for k, v in report["applications"]["by_lane"].items() if v} == dict(lanes), report["applications"]
     assert report["walk_ins"] == sum(bool(f.get("walk_in")) for f in facts)
     assert report["check_ins"]["total"] == sum(bool(f.get("checked_in")) for f in facts), report["check_ins"]
+    checked_in_lanes = Counter(f["lane"] for f in facts if f.get("checked_in"))
+    assert {k: v for k, v in report["check_ins"]["by_lane"].items() if v} == dict(checked_in_lanes), report["check_ins"]
+    served = report["service_time_by_stage"]
+    interviewed_at_counters = sum(
+        bool(f.get("checked_in")) and f["lane"] == "REGULAR" and not f.get("no_show") for f in facts
+    )
+    assert served["INTERVIEW"]["count"] == interviewed_at_counters, served
     assert report["no_shows"]["called_no_answer"] == sum(bool(f.get("no_show")) for f in facts)
     assert report["cancellations"]["BILL_EXPIRED"] == sum(bool(f.get("expired")) for f in facts)
     assert sum(report["sambang_visits_by_officer"].values()) == sum(bool(f.get("sambang")) for f in facts)
