@@ -178,7 +178,7 @@ async def slot(client: httpx.AsyncClient, base: str, slot_id: int, office: str =
     """One slot as the public sees it (quota, available)."""
     day = today().isoformat()
     slots = _ok(await client.get(f"{base}/v1/offices/{office}/slots", params={"from": day, "to": day}))
-    return next(s for s in slots if int(s["slot_id"]) == slot_id)  # type: ignore[no-any-return]
+    return next(s for s in slots if int(s["slot_id"]) == slot_id)
 
 
 # -- booking and payment ----------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ async def bill(client: httpx.AsyncClient, base: str, receipt: str, timeout: floa
 
     async def billed() -> dict[str, Any] | None:
         resp = await client.get(f"{base}/v1/bills/{receipt}", headers=officer())
-        return resp.json() if resp.status_code == 200 and resp.json().get("billing_code") else None  # type: ignore[no-any-return]
+        return resp.json() if resp.status_code == 200 and resp.json().get("billing_code") else None
 
     found: dict[str, Any] = await until(f"the bill of {receipt}", billed, timeout=timeout)
     return found
@@ -408,7 +408,7 @@ async def check_documents(
 
     async def known() -> dict[str, Any] | None:
         resp = await client.get(f"{base}/v1/captures/{receipt}", headers=officer(role, office))
-        return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
+        return resp.json() if resp.status_code == 200 else None
 
     summary = await until(f"capture to know {receipt}", known)
     docs = [

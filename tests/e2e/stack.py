@@ -152,7 +152,7 @@ async def ready(client: httpx.AsyncClient, stack: Stack, timeout: float = 120) -
 
     async def check() -> dict[str, Any] | None:
         resp = await client.get(stack.url("/readyz"))
-        return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
+        return resp.json() if resp.status_code == 200 else None
 
     body: dict[str, Any] = await until("every service ready", check, stack, timeout=timeout)
     return body
