@@ -30,6 +30,7 @@ import contextlib
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,12 +73,32 @@ class Stack:
         return f"{self.front_door}{path}"
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_offset() -> int:
+    """A random port offset at which the front door and every service's port are free just now
+    (other runs on this machine start stacks too)."""
+    ports = [FRONT_DOOR_PORT, *(d.port for d in discover_services())]
+    for _ in range(200):
+        offset = 20000 + random.randrange(0, 900) * 10
+        if all(_free(port + offset) for port in ports):
+            return offset
+    raise RuntimeError("no port offset with every port free")
+
+
 @contextlib.contextmanager
 def launched(servers: Servers, tmp_path: Path, env: Mapping[str, str] | None = None) -> Iterator[Stack]:
     """`python -m sambang_runtime.launcher up` on this run's servers, at a random port offset.
 
     ``env`` adds settings (``SAMBANG_...``) to the services' environment, after the defaults here."""
-    offset = 20000 + random.randrange(0, 900) * 10
+    offset = free_offset()
     uniq = uuid.uuid4().hex[:6]
     db_template = (
         make_url(servers.base_pg)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -202,6 +203,20 @@ async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
     assert handed["collected_by"] == "SELF"
     record(a, collected=True)
     page = await j.wait_status(client, base, a, "COLLECTED")
+    steps = timeline(page)
+    wanted = [
+        "REGISTERED",
+        "PAID",
+        "ARRIVAL_CONFIRMED",
+        "CHECKED_IN",
+        "CALLED",
+        "CAPTURE_COMPLETED",
+        "VISIT_COMPLETED",
+        "PICKUP_TICKET",
+    ]
+    assert set(wanted) <= set(steps), steps
+    firsts = [steps.index(step) for step in wanted]
+    assert firsts == sorted(firsts), steps
     await wait_event(events, "queue.passport.collected", a.receipt)
     seen = events.types(a.receipt)
     for expected in (
@@ -343,7 +358,9 @@ async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
     # The applicant never sees a hold; the office does.
     assert (await j.status(client, base, a))["status"] == "IN_PROCESS"
     await until("the office to see the hold", lambda: _status_is(client, base, a.receipt, "HELD"))
-    assert (await j.status(client, base, a))["status"] == "IN_PROCESS"
+    page = await j.status(client, base, a)
+    assert page["status"] == "IN_PROCESS"
+    assert not any(word in json.dumps(page).upper() for word in ("HOLD", "HELD", "CEKAL", "WATCH")), page
     # The interviewing officer may not decide; a supervisor releases.
     same = await client.post(
         f"{base}/v1/holds/{a.receipt}/decision",
@@ -359,8 +376,9 @@ async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
     assert released.status_code == 200, released.text
     decided = await wait_event(events, "simkim.hold.decided", a.receipt)
     assert decided.data.decision == "RELEASE"
-    await j.wait_status(client, base, a, "ISSUED", timeout=90)
+    page = await j.wait_status(client, base, a, "ISSUED", timeout=90)
     record(a, issued=True)
+    assert not any(word in json.dumps(page).upper() for word in ("HOLD", "HELD", "CEKAL", "WATCH")), page
     events_valid(events)
 
 
