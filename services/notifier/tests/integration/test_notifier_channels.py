@@ -282,3 +282,29 @@ async def test_a_dispatcher_claims_no_more_than_it_sends_at_once(
     sending = [r for r in rows if r["status"] == "SENDING"]
     assert len(sending) == 4, [r["status"] for r in rows]
     assert len([r for r in rows if r["status"] == "PENDING"]) == 16
+
+
+async def test_a_sent_message_whose_outcome_cannot_be_recorded_yet_is_recorded_once_the_database_is_back(
+    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider, monkeypatch: Any
+) -> None:
+    """The database restarts between the send and its record: the dispatcher keeps the outcome and records
+    it when it can, instead of leaving the message SENDING to be failed after the lease."""
+    from sqlalchemy.exc import OperationalError
+
+    n = await start_notifier(notifier=channel_settings(smtp, sms))
+    real_settle = notifications.settle
+    refused: list[str] = []
+
+    async def database_away_twice(*args: Any, **kwargs: Any) -> Any:
+        if len(refused) < 2:
+            refused.append("refused")
+            raise OperationalError("UPDATE notification", {}, ConnectionRefusedError("the database is restarting"))
+        return await real_settle(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "settle", database_away_twice)
+    address = unique_address("restart")
+    reg = registration(email_address=address)
+    await n.publish(reg)
+    rows = await n.wait_log(reg.receipt_number, lambda r: bool(r) and r[0]["status"] == "SENT", "sent and recorded")
+    assert len(refused) == 2 and rows[0]["attempts"] == 1
+    assert len(smtp.to(address)) == 1
