@@ -23,7 +23,7 @@ from sambang_contracts import parse_event
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.service import discover_services
 from sambang_runtime.testing import Servers
-from stack import OFFICE, Stack, launched, officer, ready, until
+from stack import OFFICE, Stack, launched, officer, ready, service_pid, until
 
 
 def children(parent: int) -> dict[int, str]:
@@ -48,12 +48,6 @@ def alive(pid: int) -> bool:
         return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
     except OSError:
         return False
-
-
-def pid_of(up: Stack, module: str) -> int | None:
-    """The pid of the launcher's child running ``python -m module``."""
-    pids = [pid for pid, cmd in children(up.proc.pid).items() if f"-m {module}" in cmd]
-    return pids[0] if len(pids) == 1 else None
 
 
 async def bookable_slot(client: httpx.AsyncClient, up: Stack, places: int) -> int:
@@ -119,8 +113,8 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
                 slot_id = await bookable_slot(client, up, places=15)
                 receipts = [await book(client, up, slot_id) for _ in range(5)]
 
-                payment = pid_of(up, "sambang_payment")
-                queue = pid_of(up, "sambang_queue")
+                payment = service_pid(up, "payment")
+                queue = service_pid(up, "queue")
                 assert payment and queue, children(up.proc.pid)
                 os.kill(payment, signal.SIGKILL)
 
@@ -138,9 +132,9 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
                 assert status.status_code == 200 and status.json()["status"]
 
                 # Payment comes back by itself, as a new process; queue was never touched.
-                await until("payment restarted", lambda: _new_pid(up, "sambang_payment", payment), up, timeout=60)
+                await until("payment restarted", lambda: _new_pid(up, "payment", payment), up, timeout=60)
                 await ready(client, up)
-                assert pid_of(up, "sambang_queue") == queue
+                assert service_pid(up, "queue") == queue
                 receipts += [await book(client, up, slot_id) for _ in range(5)]
 
                 # Every application is billed, exactly once, including those booked while payment was down.
@@ -173,8 +167,8 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
         assert not [pid for pid in pids if alive(pid)]
 
 
-async def _new_pid(up: Stack, module: str, old: int) -> bool:
-    pid = pid_of(up, module)
+async def _new_pid(up: Stack, service: str, old: int) -> bool:
+    pid = service_pid(up, service)
     return pid is not None and pid != old
 
 
