@@ -21,7 +21,8 @@ API (imported by tests/e2e, tests/faults and bench; put ``tests/e2e`` on ``sys.p
   applicant, up to the passport handed over; returns the receipt number. Its parts:
   ``after_payment(...)`` (arrival link to hand-over) and ``at_the_counters(...)`` (check-in to
   capture complete).
-- ``Alerts`` / ``follow_officer_stream(client, base, alerts)``: the sambang tablets' SSE stream.
+- ``Alerts`` / ``follow_officer_stream(client, base, alerts)``: the sambang tablets' SSE stream;
+  ``follow_display_stream(client, base, alerts)``: the display board's.
 
 Counters call the next waiting ticket of their stage: ``serve`` fails if another applicant's ticket
 comes first, so run journeys one after another (or give each its own office).
@@ -556,6 +557,10 @@ class Alerts:
 
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
+    def all(self, event: str) -> list[dict[str, Any]]:
+        """Every ``event`` so far, in order."""
+        return [d for e, d in self.received if e == event]
+
     def of(self, event: str, receipt: str) -> dict[str, Any] | None:
         """The first ``event`` about ``receipt``."""
         return next((d for e, d in self.received if e == event and d.get("receipt_number") == receipt), None)
@@ -565,10 +570,21 @@ async def follow_officer_stream(
     client: httpx.AsyncClient, base: str, alerts: Alerts, office: str = OFFICE, sub: str = "tablet-1"
 ) -> None:
     """Read the sambang officers' stream into ``alerts`` until cancelled (run it as a task)."""
-    headers = {**officer("sambang_officer", office, sub=sub), "Accept": "text/event-stream"}
-    async with client.stream(
-        "GET", f"{base}/v1/streams/officers", params={"office": office}, headers=headers, timeout=None
-    ) as resp:
+    headers = officer("sambang_officer", office, sub=sub)
+    await _follow(client, f"{base}/v1/streams/officers", {"office": office}, headers, alerts)
+
+
+async def follow_display_stream(client: httpx.AsyncClient, base: str, alerts: Alerts, office: str = OFFICE) -> None:
+    """Read the display board's stream (tickets called) into ``alerts`` until cancelled (run it as a task)."""
+    headers = officer("display", office, sub="display-1")
+    await _follow(client, f"{base}/v1/streams/displays/{office}", {}, headers, alerts)
+
+
+async def _follow(
+    client: httpx.AsyncClient, url: str, params: dict[str, str], headers: dict[str, str], alerts: Alerts
+) -> None:
+    headers = {**headers, "Accept": "text/event-stream"}
+    async with client.stream("GET", url, params=params, headers=headers, timeout=None) as resp:
         assert resp.status_code == 200, await resp.aread()
         event, data = "message", ""
         async for line in resp.aiter_lines():

@@ -557,15 +557,31 @@ async def test_9_no_show_after_three_calls(
     await j.wait_status(client, base, a, "PAID")
     ticket = await j.check_in(client, base, a)
     record(a, checked_in=True, no_show=True)
-    called = await j.serve(client, base, ticket["ticket_id"], "VERIFICATION", "V1")
-    assert called["calls"] == 1
-    headers = officer("verifier", sub="verifier-1")
-    for call in (2, 3):
+    board = j.Alerts()
+    reader = asyncio.create_task(j.follow_display_stream(client, base, board))
+    try:
+        called = await j.serve(client, base, ticket["ticket_id"], "VERIFICATION", "V1")
+        assert called["calls"] == 1
+        headers = officer("verifier", sub="verifier-1")
+        for call in (2, 3):
+            resp = await client.post(f"{base}/v1/tickets/{ticket['ticket_id']}/recall", headers=headers)
+            assert resp.status_code == 200 and resp.json()["calls"] == call, resp.text
         resp = await client.post(f"{base}/v1/tickets/{ticket['ticket_id']}/recall", headers=headers)
-        assert resp.status_code == 200 and resp.json()["calls"] == call, resp.text
-    resp = await client.post(f"{base}/v1/tickets/{ticket['ticket_id']}/recall", headers=headers)
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["state"] == "NO_SHOW", resp.json()
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["state"] == "NO_SHOW", resp.json()
+
+        # The display board showed the ticket three times at counter V1, and nothing about who it is.
+        async def shown_thrice() -> list[dict[str, Any]] | None:
+            shown = [d for d in board.all("ticket_called") if d["ticket"] == ticket["ticket"]]
+            return shown if len(shown) == 3 else None
+
+        shown = await until("the board to show the ticket's three calls", shown_thrice)
+        assert [(d["counter"], d["recall"]) for d in shown] == [("V1", 0), ("V1", 1), ("V1", 2)], shown
+        assert not any(a.receipt in str(d) or a.full_name in str(d) for d in board.all("ticket_called"))
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
+            await reader
     await wait_event(events, "queue.ticket.no_show", a.receipt)
     await j.wait_status(client, base, a, "NO_SHOW")
     assert len(events.of("queue.ticket.called", a.receipt)) == 3
