@@ -133,6 +133,8 @@ class Office:
         self.by_ticket: dict[str, Journey] = {}
         self.step_timeout = step_timeout
         self.journeys: list[Journey] = []
+        #: receipt -> arrival token, from queue.arrival.link_issued (see ``follow_links``)
+        self.links: dict[str, str] = {}
         self.stop = asyncio.Event()
 
     # -- the applicant --------------------------------------------------------------------------------
@@ -186,9 +188,16 @@ class Office:
             j.mark("paid")
 
             async def arrival_link() -> tuple[str, str] | None:
-                box = (await c.get(f"{base}/v1/dev/mailbox", params={"to": a.email})).json()
+                resp = await c.get(f"{base}/v1/dev/mailbox", params={"to": a.email})
+                box = resp.json() if resp.status_code == 200 else []
                 found = next((m for m in box if "/arrival?" in m["text"]), None)
-                return journey.arrival_token(found) if found else None
+                if found:
+                    return journey.arrival_token(found)
+                # The development mail sink keeps mail in the notifier's memory: a mail sent before the
+                # notifier was killed is gone from it (a real SMTP server keeps it). The link is also an
+                # event (queue.arrival.link_issued); that it was mailed once is checked by the reconciliation.
+                token = self.links.get(a.receipt)
+                return (a.receipt, token) if token else None
 
             receipt, token = await poll(f"the arrival link of {a.receipt}", arrival_link, self.step_timeout)
             assert receipt == a.receipt
@@ -335,6 +344,40 @@ class Office:
             j.handed_over.set()
 
 
+LINKS_QUEUE = "faults.arrival-links"
+
+
+async def declare_links(amqp_url: str, exchange: str) -> None:
+    """A durable queue of the arrival links (queue.arrival.link_issued), declared before the services start."""
+    import aio_pika
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(LINKS_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+        await queue.bind(ex, "queue.arrival.link_issued")
+
+
+async def follow_links(amqp_url: str, links: dict[str, str], stop: asyncio.Event) -> None:
+    """Keep ``links`` (receipt -> token) from the links queue, across broker restarts, until ``stop``."""
+    import aio_pika
+    from sambang_contracts import parse_event
+
+    connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=1)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(LINKS_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
+
+        async def keep(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                event = parse_event(message.body)
+                links[str(event.data.receipt_number)] = event.data.token
+
+        await queue.consume(keep)
+        await stop.wait()
+
+
 def _accepted(send: Callable[[], Awaitable[httpx.Response]]) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         resp = await send()
@@ -355,6 +398,7 @@ async def run_journeys(
     counters: dict[str, int] | None = None,
     spread_seconds: float = 0.0,
     step_timeout: float = 300,
+    links_from: str | None = None,
 ) -> tuple[Office, asyncio.Task[None]]:
     """Start ``n`` applicants (spread over ``spread_seconds``) and the counters; the office and the task
     that ends when every journey has ended (done or failed)."""
@@ -365,6 +409,9 @@ async def run_journeys(
         every=1.0,
     )
     office = Office(client, base, step_timeout=step_timeout)
+    if links_from:  # an AMQP URL whose links queue (declare_links) the office reads too
+        workers_stop = office.stop
+        link_follower = asyncio.create_task(follow_links(links_from, office.links, workers_stop))
     sizes = counters or {"VERIFICATION": 6, "INTERVIEW": 6, "PICKUP": 4}
     workers = [
         asyncio.create_task(office.counter(stage, f"{stage[0]}{i}"))
@@ -386,5 +433,7 @@ async def run_journeys(
         await asyncio.gather(*workers, return_exceptions=True)
         for other in office.applicant_clients:
             await other.aclose()
+        if links_from:
+            await asyncio.gather(link_follower, return_exceptions=True)
 
     return office, asyncio.create_task(everyone())

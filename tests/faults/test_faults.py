@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reconcile import declare_probe, reconcile, settled
+from reconcile import declare_probe, reconcile, settled, unsent_settled
 from sambang_runtime.service import discover_services
 from servers import OwnPostgres, OwnRabbit, own_servers
 
@@ -35,6 +35,7 @@ from stack import Stack, kill_service, launched, ready
 JOURNEYS = int(os.environ.get("SAMBANG_FAULTS_JOURNEYS", "200"))
 SIMKIM_DOWN = float(os.environ.get("SAMBANG_FAULTS_SIMKIM_DOWN_SECONDS", "60"))
 OUTAGE = float(os.environ.get("SAMBANG_FAULTS_OUTAGE_SECONDS", "10"))
+LEASE = 30
 ISSUANCE = 1.0  # seconds from SIMKIM's acceptance to issuance
 
 
@@ -110,11 +111,15 @@ async def test_journeys_survive_every_fault_and_reconcile(own: tuple[OwnPostgres
     uniq = uuid.uuid4().hex[:6]
     exchange, prefix = f"sambang.events.{uniq}", f"sambang.{uniq}"
     await declare_probe(mq.url, exchange)
+    await drive.declare_links(mq.url, exchange)
     env = {
         "SAMBANG_EXCHANGE": exchange,
         "SAMBANG_QUEUE_PREFIX": prefix,
         "SAMBANG_DATABASE_POOL_SIZE": "10",
         "SAMBANG_NOTIFIER_DISPATCH_POLL_SECONDS": "0.5",
+        # A send interrupted by the notifier's SIGKILL is recorded failed after this lease (at most once).
+        "SAMBANG_NOTIFIER_SENDING_LEASE_SECONDS": str(LEASE),
+        "SAMBANG_NOTIFIER_HOUSEKEEPING_SECONDS": "5",
     }
     started = time.monotonic()
     with launched(servers, tmp_path, env=env) as stack:  # type: ignore[arg-type]
@@ -122,7 +127,7 @@ async def test_journeys_survive_every_fault_and_reconcile(own: tuple[OwnPostgres
             await ready(client, stack, timeout=180)
             await drive.call(client, "PUT", stack.url("/simkim/_admin/issuance"), json={"delay_seconds": ISSUANCE})
             office, everyone = await drive.run_journeys(
-                client, stack.front_door, JOURNEYS, spread_seconds=min(120.0, JOURNEYS * 0.5)
+                client, stack.front_door, JOURNEYS, spread_seconds=min(120.0, JOURNEYS * 0.5), links_from=mq.url
             )
             done = await faults(client, stack, pg, mq, everyone)
             await asyncio.wait_for(everyone, timeout=1800)
@@ -134,6 +139,7 @@ async def test_journeys_survive_every_fault_and_reconcile(own: tuple[OwnPostgres
                 for d in discover_services()
             }
             await settled(mq.url, pg.url, databases, prefix, timeout=120)
+            await unsent_settled(pg.url, databases["notifier"], timeout=LEASE * 4)
             receipts = [j.applicant.receipt for j in office.journeys if j.applicant.receipt]
             report = await reconcile(mq.url, pg.url, databases, prefix, receipts)
             log("reconciliation", faults=done, journeys=JOURNEYS, **report.numbers)
