@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+#: Where Debian installs the RabbitMQ scripts (the /usr/sbin wrappers would switch to the rabbitmq user).
+RABBITMQ_BIN = Path(os.environ.get("SAMBANG_FAULTS_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
 
 
 def _free(port: int) -> bool:
