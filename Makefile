@@ -15,7 +15,7 @@ SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg
                SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up test lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
+.PHONY: help install run up test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,11 +50,14 @@ typecheck: $(STAMP) ## mypy strict on the libraries and every service
 pytest: $(STAMP) servers ## the test suite only
 	$(PY) -m pytest -q
 
+test-faults: $(STAMP) ## journeys while each service, RabbitMQ, PostgreSQL and SIMKIM fail in turn, then a reconciliation (own servers; minutes)
+	SAMBANG_FAULTS=1 $(PY) -m pytest -q -s tests/faults
+
 browser-test: $(STAMP) ## the web clients in Debian's chromium against the embedded stack (apt-installs chromium if missing)
 	$(PY) -m pytest -q tests/browser
 
 bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
-	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py bench/journey.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
 	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher migrate $(SERVICE)

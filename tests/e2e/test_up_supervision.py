@@ -10,12 +10,8 @@ import os
 import random
 import signal
 import string
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,28 +21,9 @@ import httpx
 import pytest
 from sambang_contracts import parse_event
 from sambang_contracts.values import generate_receipt_number
-from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
-from sambang_runtime.launcher import FRONT_DOOR_PORT
 from sambang_runtime.service import discover_services
 from sambang_runtime.testing import Servers
-from sqlalchemy.engine import make_url
-
-OFFICE = "BLT"  # seeded by the queue in environment "development", as `make up` runs
-
-
-@dataclass
-class Up:
-    """A running `make up` launcher."""
-
-    proc: subprocess.Popen[bytes]
-    front_door: str
-    log: Path
-    amqp_url: str
-    exchange: str
-
-    def output(self) -> str:
-        """The launcher's and its children's output so far (the end of it)."""
-        return self.log.read_text(errors="replace")[-6000:]
+from stack import OFFICE, Stack, launched, officer, ready, service_pid, until
 
 
 def children(parent: int) -> dict[int, str]:
@@ -73,90 +50,7 @@ def alive(pid: int) -> bool:
         return False
 
 
-def pid_of(up: Up, module: str) -> int | None:
-    """The pid of the launcher's child running ``python -m module``."""
-    pids = [pid for pid, cmd in children(up.proc.pid).items() if f"-m {module}" in cmd]
-    return pids[0] if len(pids) == 1 else None
-
-
-@contextlib.contextmanager
-def launched(servers: Servers, tmp_path: Path) -> Iterator[Up]:
-    """`python -m sambang_runtime.launcher up` on this run's servers, at a random port offset."""
-    offset = 20000 + random.randrange(0, 900) * 10
-    uniq = uuid.uuid4().hex[:6]
-    db_template = (
-        make_url(servers.base_pg)
-        .set(database="DBNAME")
-        .render_as_string(hide_password=False)
-        .replace("DBNAME", f"sambang_t{servers.run_id}_sv{uniq}_{{service}}")
-    )
-    for d in discover_services():  # registered so the run removes them afterwards
-        servers.databases.append(f"sambang_t{servers.run_id}_sv{uniq}_{d.name.replace('-', '_')}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
-    env.update(
-        {
-            "SAMBANG_DATABASE_URL": db_template,
-            "SAMBANG_AMQP_URL": servers.amqp_url(),
-            "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
-            "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",
-            "SAMBANG_ENVIRONMENT": "development",
-            "SAMBANG_LOG_JSON": "true",
-            "SAMBANG_LOG_LEVEL": "WARNING",
-            "SAMBANG_RELAY_POLL_SECONDS": "0.5",
-        }
-    )
-    log = tmp_path / "up.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sambang_runtime.launcher", "up", "--port-offset", str(offset)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # so the cleanup below can take the whole group down
-        )
-    up = Up(proc, f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}", log, servers.amqp_url(), env["SAMBANG_EXCHANGE"])
-    try:
-        yield up
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-async def until(what: str, check: Any, up: Up, timeout: float = 90) -> Any:
-    """Poll ``check`` (async, returning a truthy value when done) until it holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert up.proc.poll() is None, f"the launcher exited ({up.proc.returncode}): {up.output()}"
-        with contextlib.suppress(httpx.HTTPError):
-            if found := await check():
-                return found
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}: {up.output()}")
-
-
-async def ready(client: httpx.AsyncClient, up: Up) -> dict[str, Any]:
-    """Wait until the front door says every service is ready; its /readyz body."""
-
-    async def check() -> dict[str, Any] | None:
-        resp = await client.get(f"{up.front_door}/readyz")
-        return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
-
-    body: dict[str, Any] = await until("every service ready", check, up)
-    return body
-
-
-def officer(role: str = "customer_care") -> dict[str, str]:
-    """An officer of BLT, signed with the dev secret the launcher's services verify."""
-    return {"Authorization": f"Bearer {issue_dev_token(DEV_HS256_SECRET, sub='e2e', office=OFFICE, roles=[role])}"}
-
-
-async def bookable_slot(client: httpx.AsyncClient, up: Up, places: int) -> int:
+async def bookable_slot(client: httpx.AsyncClient, up: Stack, places: int) -> int:
     """A seeded BLT slot with room for ``places`` bookings."""
     today = dt.datetime.now(ZoneInfo("Asia/Jakarta")).date()
     resp = await client.get(
@@ -168,7 +62,7 @@ async def bookable_slot(client: httpx.AsyncClient, up: Up, places: int) -> int:
     return int(slot["slot_id"])
 
 
-async def book(client: httpx.AsyncClient, up: Up, slot_id: int) -> str:
+async def book(client: httpx.AsyncClient, up: Stack, slot_id: int) -> str:
     """Book one application through the front door; its receipt number."""
     body = {
         "office": OFFICE,
@@ -189,7 +83,7 @@ async def book(client: httpx.AsyncClient, up: Up, slot_id: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def bills_issued(up: Up) -> AsyncIterator[dict[str, set[str]]]:
+async def bills_issued(up: Stack) -> AsyncIterator[dict[str, set[str]]]:
     """Every payment.bill.issued event published meanwhile: receipt -> distinct event ids."""
     issued: dict[str, set[str]] = {}
     connection = await aio_pika.connect_robust(up.amqp_url)
@@ -219,8 +113,8 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
                 slot_id = await bookable_slot(client, up, places=15)
                 receipts = [await book(client, up, slot_id) for _ in range(5)]
 
-                payment = pid_of(up, "sambang_payment")
-                queue = pid_of(up, "sambang_queue")
+                payment = service_pid(up, "payment")
+                queue = service_pid(up, "queue")
                 assert payment and queue, children(up.proc.pid)
                 os.kill(payment, signal.SIGKILL)
 
@@ -238,9 +132,9 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
                 assert status.status_code == 200 and status.json()["status"]
 
                 # Payment comes back by itself, as a new process; queue was never touched.
-                await until("payment restarted", lambda: _new_pid(up, "sambang_payment", payment), up, timeout=60)
+                await until("payment restarted", lambda: _new_pid(up, "payment", payment), up, timeout=60)
                 await ready(client, up)
-                assert pid_of(up, "sambang_queue") == queue
+                assert service_pid(up, "queue") == queue
                 receipts += [await book(client, up, slot_id) for _ in range(5)]
 
                 # Every application is billed, exactly once, including those booked while payment was down.
@@ -273,8 +167,8 @@ async def test_up_restarts_a_killed_service_while_the_others_keep_serving(server
         assert not [pid for pid in pids if alive(pid)]
 
 
-async def _new_pid(up: Up, module: str, old: int) -> bool:
-    pid = pid_of(up, module)
+async def _new_pid(up: Stack, service: str, old: int) -> bool:
+    pid = service_pid(up, service)
     return pid is not None and pid != old
 
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -70,6 +71,10 @@ COMMON_MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "service_busy": (
             "The service is busy; nothing was changed, please try again shortly",
             "Layanan sedang sibuk; tidak ada yang diubah, silakan coba lagi sebentar lagi",
+        ),
+        "database_unavailable": (
+            "The service's database is unavailable; nothing was changed, please try again shortly",
+            "Basis data layanan sedang tidak tersedia; tidak ada yang diubah, silakan coba lagi sebentar lagi",
         ),
     }
 )
@@ -301,7 +306,55 @@ async def _handle_pool_timeout(request: Request, exc: Exception) -> Response:
     return problem_response(request, 503, "service_busy", detail_en, detail_id, headers={"Retry-After": "2"})
 
 
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (down, restarting, connection cut), not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, ConnectionError):  # refused, reset
+            return True
+        name = type(current).__name__
+        if name in _UNREACHABLE_DRIVER_ERRORS:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
+#: asyncpg's errors for a server that is shutting down, starting or gone (matched by name: no import).
+_UNREACHABLE_DRIVER_ERRORS = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "PostgresConnectionError",
+        "ClientCannotConnectError",
+    }
+)
+
+
+async def _handle_database_unavailable(request: Request, exc: Exception) -> Response:
+    _log.warning("database_unavailable", method=request.method, path=request.url.path, error=type(exc).__name__)
+    detail_en, detail_id = COMMON_MESSAGES["database_unavailable"]
+    return problem_response(request, 503, "database_unavailable", detail_en, detail_id, headers={"Retry-After": "5"})
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> Response:
+    # Registered for the driver's errors so the answer is final (the catch-all below is Starlette's
+    # last resort, which re-raises after answering): a database down or restarting is a 503 the
+    # client may retry, anything else a 500.
+    if database_unreachable(exc):
+        return await _handle_database_unavailable(request, exc)
+    return await _handle_unexpected(request, exc)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
+    if database_unreachable(exc):
+        return await _handle_database_unavailable(request, exc)
     # exc_info explicitly: Starlette calls this handler from middleware, not always inside `except`.
     _log.exception("unhandled_exception", method=request.method, path=request.url.path, exc_info=exc)
     detail_en, detail_id = COMMON_MESSAGES["internal_error"]
@@ -318,4 +371,6 @@ def install_problem_handlers(app: FastAPI, catalogue: Mapping[str, ErrorEntry] |
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(PoolTimeout, _handle_pool_timeout)
+    app.add_exception_handler(DBAPIError, _handle_database_error)
+    app.add_exception_handler(ConnectionError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 from conftest import Harness, effect, effect_rows, emit_cancellations, probe_spec, producer_spec
@@ -99,3 +102,90 @@ async def test_a_request_that_finds_every_connection_busy_gets_503_and_changes_n
         assert "http-write" not in await effect_rows(runtime)
         done = await client.post("/v1/probe/writes")  # the connection is back: the same request works
         assert done.status_code == 200 and (await effect_rows(runtime))["http-write"] == 1
+
+
+class _Relay:
+    """A TCP relay in front of PostgreSQL that the test cuts (the database "down") and restores."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            self._writers |= {writer, up_writer}
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+        self._server = await asyncio.start_server(serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for w in self._writers:
+            w.transport.abort()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+
+async def test_a_service_whose_database_is_down_answers_503_and_recovers(harness: Harness) -> None:
+    if not harness.amqp:
+        pytest.skip("a PostgreSQL server going away is the subject")
+    from sqlalchemy.engine import make_url
+
+    router = APIRouter()
+
+    @router.post("/v1/probe/writes/{n}")
+    async def write(n: int, uow: UowDep) -> dict[str, int]:
+        """Writes one effect row."""
+        conn = await uow.session.connection()
+        await conn.execute(insert(effect).values(event_id=f"db-down-{n}", receipt_number="BLT2612010421733"))
+        await uow.commit()
+        return {"written": n}
+
+    spec = probe_spec(harness.probe)
+    spec.routers = [router]
+    real = make_url(harness.settings("probe").database_url)
+    relay = _Relay(real.host or "127.0.0.1", real.port or 5432)
+    await relay.open()
+    settings = harness.settings("probe").model_copy(
+        update={"database_url": real.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)}
+    )
+    app = create_service_app(spec, settings, transport=harness.transport(settings), configure_logs=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert (await client.post("/v1/probe/writes/1")).status_code == 200
+        await relay.cut()  # pooled connections die, new ones are refused
+        for n in (2, 3):
+            down = await client.post(f"/v1/probe/writes/{n}", headers={"Accept-Language": "en"})
+            assert down.status_code == 503, down.text
+            assert down.headers["content-type"].startswith("application/problem+json")
+            assert down.json()["code"] == "database_unavailable" and down.headers["retry-after"]
+            assert "database" in down.json()["detail"]
+        indonesian = await client.post("/v1/probe/writes/4", headers={"Accept-Language": "id"})
+        assert indonesian.status_code == 503 and "Basis data" in indonesian.json()["detail"]
+        await relay.open()  # the database is back: the service recovers by itself
+        await eventually(
+            lambda: _status_is(client.post("/v1/probe/writes/5"), 200), timeout=20, what="writes work again"
+        )
+        assert (await effect_rows(app.state.runtime))["db-down-5"] == 1
+        await relay.cut()
+
+
+async def _status_is(request: Any, status: int) -> bool:
+    return bool((await request).status_code == status)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 
 import httpx
 from sambang_contracts import NotificationChannel, NotificationFailed, NotificationSent
@@ -22,7 +23,7 @@ from .channels.email import build_message, send_email
 from .channels.sink import start_sink
 from .channels.sms import send_sms
 from .context import NotifierContext, context_from
-from .domain.delivery import SendResult, Status, Verdict, decide
+from .domain.delivery import Decision, SendResult, Status, Verdict, decide
 from .stores import deferred, notifications, streams
 
 log = get_logger(__name__)
@@ -95,11 +96,7 @@ async def _deliver(
         base_seconds=s.retry_base_seconds,
         max_seconds=s.retry_max_seconds,
     )
-    async with runtime.uow() as uow:
-        settled = await notifications.settle(uow, message, decision, reason=result.reason, now=now)
-        if settled is not None:
-            _announce(uow, settled)
-        await uow.commit()
+    await _record_outcome(runtime, message, decision, result.reason, now, patience=s.sending_lease_seconds / 2)
     fields = {
         "notification_id": message.id,
         "receipt_number": message.receipt_number,
@@ -117,22 +114,53 @@ async def _deliver(
         log.error("notification.failed", reason=result.reason, **fields)
 
 
+async def _record_outcome(
+    runtime: ServiceRuntime,
+    message: notifications.Claimed,
+    decision: Decision,
+    reason: str,
+    now: dt.datetime,
+    *,
+    patience: float,
+) -> None:
+    """Record what a try did; while the database is away (restarting), try again for up to ``patience`` s.
+
+    The message has gone out (or was refused) and only this process knows: giving up at once left it
+    SENDING, and the housekeeping then recorded a sent mail as failed ("interrupted") after the lease.
+    """
+    pause, deadline = 0.2, time.monotonic() + patience
+    while True:
+        try:
+            async with runtime.uow() as uow:
+                settled = await notifications.settle(uow, message, decision, reason=reason, now=now)
+                if settled is not None:
+                    _announce(uow, settled)
+                await uow.commit()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("notification.outcome_retry", notification_id=message.id, error=type(exc).__name__)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 async def dispatch_round(runtime: ServiceRuntime, ctx: NotifierContext, client: httpx.AsyncClient) -> bool:
     """Send what is due now; True when a full batch was taken (more may be waiting)."""
     s = ctx.settings
+    # Claim no more than is sent at once: a claim is SENDING until its outcome is recorded, and a
+    # replica killed mid-round leaves its claims to be failed after the lease (never sent again).
+    # Claiming a whole batch but sending 8 at a time left up to a batch of mails claimed but untried.
+    take = min(s.dispatch_batch, s.dispatch_concurrency)
     async with runtime.uow() as uow:
-        claimed = await notifications.claim_due(uow, now=runtime.clock(), limit=s.dispatch_batch)
+        claimed = await notifications.claim_due(uow, now=runtime.clock(), limit=take)
         await uow.commit()  # SENDING is committed before anything leaves: a second taker finds nothing
     if not claimed:
         return False
-    limit = asyncio.Semaphore(s.dispatch_concurrency)
-
-    async def one(message: notifications.Claimed) -> None:
-        async with limit:
-            await _deliver(runtime, ctx, client, message)
-
-    await asyncio.gather(*(one(m) for m in claimed))
-    return len(claimed) == s.dispatch_batch
+    await asyncio.gather(*(_deliver(runtime, ctx, client, m) for m in claimed))
+    return len(claimed) == take
 
 
 async def run_dispatcher(runtime: ServiceRuntime) -> None:

@@ -3,6 +3,7 @@ language, once per event, retried while the server says "later" and recorded as 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from typing import Any
@@ -222,3 +223,88 @@ async def test_a_send_interrupted_by_a_crash_is_recorded_as_failed_and_never_sen
     failed = await n.probe.wait_for("notifier.notification.failed", subject=receipt)
     assert failed.data.permanent is True
     assert smtp.to(address) == []
+
+
+async def test_a_dispatcher_claims_no_more_than_it_sends_at_once(
+    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider, monkeypatch: Any
+) -> None:
+    """A notifier killed mid-batch leaves at most ``dispatch_concurrency`` messages SENDING (failed after
+    the lease), not a whole batch that was claimed but never tried."""
+    import asyncio
+
+    import httpx
+    from sambang_notifier import background
+    from sambang_notifier.context import context_from
+    from sambang_notifier.domain.delivery import SendResult, Verdict
+
+    n = await start_notifier(
+        notifier=channel_settings(smtp, sms, dispatch_poll_seconds=3600, dispatch_batch=50, dispatch_concurrency=4)
+    )
+    receipt = registration().receipt_number
+    async with n.runtime.uow() as uow:
+        await notifications.record(
+            uow,
+            [
+                notifications.NewMessage(
+                    id=str(uuid.uuid4()),
+                    event_id=str(uuid.uuid4()),
+                    event_type="queue.application.registered",
+                    receipt_number=receipt,
+                    office="BLT",
+                    template="receipt",
+                    language="id",
+                    channel=NotificationChannel.EMAIL,
+                    address=unique_address(f"batch{i}"),
+                    content={"subject": "s", "html": "<p>h</p>", "text": "t"},
+                )
+                for i in range(20)
+            ],
+            now=n.clock(),
+        )
+        await uow.commit()
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def hanging_send(*args: Any) -> SendResult:
+        started.set()
+        await never.wait()  # the process dies here
+        return SendResult(Verdict.SENT, "")
+
+    monkeypatch.setattr(background, "_send", hanging_send)
+    ctx = context_from(n.runtime.spec.context)
+    async with httpx.AsyncClient() as client:
+        round_ = asyncio.create_task(background.dispatch_round(n.runtime, ctx, client))
+        await asyncio.wait_for(started.wait(), 10)
+        await asyncio.sleep(0.2)
+        rows = await n.log(receipt)
+        round_.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await round_
+    sending = [r for r in rows if r["status"] == "SENDING"]
+    assert len(sending) == 4, [r["status"] for r in rows]
+    assert len([r for r in rows if r["status"] == "PENDING"]) == 16
+
+
+async def test_a_sent_message_whose_outcome_cannot_be_recorded_yet_is_recorded_once_the_database_is_back(
+    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider, monkeypatch: Any
+) -> None:
+    """The database restarts between the send and its record: the dispatcher keeps the outcome and records
+    it when it can, instead of leaving the message SENDING to be failed after the lease."""
+    from sqlalchemy.exc import OperationalError
+
+    n = await start_notifier(notifier=channel_settings(smtp, sms))
+    real_settle = notifications.settle
+    refused: list[str] = []
+
+    async def database_away_twice(*args: Any, **kwargs: Any) -> Any:
+        if len(refused) < 2:
+            refused.append("refused")
+            raise OperationalError("UPDATE notification", {}, ConnectionRefusedError("the database is restarting"))
+        return await real_settle(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "settle", database_away_twice)
+    address = unique_address("restart")
+    reg = registration(email_address=address)
+    await n.publish(reg)
+    rows = await n.wait_log(reg.receipt_number, lambda r: bool(r) and r[0]["status"] == "SENT", "sent and recorded")
+    assert len(refused) == 2 and rows[0]["attempts"] == 1
+    assert len(smtp.to(address)) == 1

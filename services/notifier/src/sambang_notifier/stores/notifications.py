@@ -143,13 +143,19 @@ async def claim_due(uow: UnitOfWork, *, now: dt.datetime, limit: int) -> list[Cl
     if is_postgres(uow):
         # Two replicas' dispatchers take disjoint rows instead of waiting for each other.
         due = due.with_for_update(skip_locked=True)
+    conn = await uow.session.connection()
+    # The ids first, then the update: as ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)``
+    # PostgreSQL may run the subquery more than once, each time skipping the rows it has just locked,
+    # and so claimed every due row whatever the limit (seen: 20 claimed for a limit of 4).
+    ids = list((await conn.execute(due)).scalars())
+    if not ids:
+        return []
     stmt = (
         update(notification)
-        .where(notification.c.id.in_(due.scalar_subquery()), notification.c.status == Status.PENDING.value)
+        .where(notification.c.id.in_(ids), notification.c.status == Status.PENDING.value)
         .values(status=Status.SENDING.value, claimed_at=now, attempts=notification.c.attempts + 1)
         .returning(*notification.c)
     )
-    conn = await uow.session.connection()
     rows = (await conn.execute(stmt)).all()
     cipher = uow.cipher
     return [
