@@ -239,10 +239,9 @@ async def tap(stack: Stack, keys: Sequence[str] = ("#",)) -> AsyncIterator[Event
 # -- one service's process (added for tests/faults: kill a service and watch the launcher restart it) --
 
 
-def service_pid(stack: Stack, service: str) -> int | None:
-    """The pid of the launcher's child running ``service`` (``python -m sambang_<service>``), if alive."""
-    module = f"-m sambang_{service.replace('-', '_')}"
-    found = []
+def children(parent: int) -> dict[int, str]:
+    """Live (not zombie) child processes of ``parent`` and their command lines, from /proc."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -251,8 +250,15 @@ def service_pid(stack: Stack, service: str) -> int | None:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue  # gone meanwhile
-        if int(stat[1]) == stack.proc.pid and stat[0] != "Z" and cmdline.rstrip().endswith(module):
-            found.append(int(entry.name))
+        if int(stat[1]) == parent and stat[0] != "Z":
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def service_pid(stack: Stack, service: str) -> int | None:
+    """The pid of the launcher's child running ``service`` (``python -m sambang_<service>``), if alive."""
+    module = f"-m sambang_{service.replace('-', '_')}"
+    found = [pid for pid, cmdline in children(stack.proc.pid).items() if cmdline.rstrip().endswith(module)]
     return found[0] if len(found) == 1 else None
 
 

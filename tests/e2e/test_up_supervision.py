@@ -23,23 +23,7 @@ from sambang_contracts import parse_event
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.service import discover_services
 from sambang_runtime.testing import Servers
-from stack import OFFICE, Stack, launched, officer, ready, service_pid, until
-
-
-def children(parent: int) -> dict[int, str]:
-    """Live child processes of ``parent`` and their command lines, from /proc."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue  # gone meanwhile
-        if int(stat[1]) == parent and stat[0] != "Z":
-            found[int(entry.name)] = cmdline
-    return found
+from stack import OFFICE, Stack, children, launched, officer, ready, service_pid, until
 
 
 def alive(pid: int) -> bool:
