@@ -343,15 +343,6 @@ async def _handle_database_unavailable(request: Request, exc: Exception) -> Resp
     return problem_response(request, 503, "database_unavailable", detail_en, detail_id, headers={"Retry-After": "5"})
 
 
-async def _handle_database_error(request: Request, exc: Exception) -> Response:
-    # Registered for the driver's errors so the answer is final (the catch-all below is Starlette's
-    # last resort, which re-raises after answering): a database down or restarting is a 503 the
-    # client may retry, anything else a 500.
-    if database_unreachable(exc):
-        return await _handle_database_unavailable(request, exc)
-    return await _handle_unexpected(request, exc)
-
-
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     if database_unreachable(exc):
         return await _handle_database_unavailable(request, exc)
@@ -371,6 +362,9 @@ def install_problem_handlers(app: FastAPI, catalogue: Mapping[str, ErrorEntry] |
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(PoolTimeout, _handle_pool_timeout)
-    app.add_exception_handler(DBAPIError, _handle_database_error)
-    app.add_exception_handler(ConnectionError, _handle_database_error)
+    # The driver's errors are registered by class too, so the answer is final (for ``Exception`` the
+    # handler is Starlette's last resort, which re-raises after answering): a database down or
+    # restarting is a 503 the client may retry, anything else a 500 (see _handle_unexpected).
+    app.add_exception_handler(DBAPIError, _handle_unexpected)
+    app.add_exception_handler(ConnectionError, _handle_unexpected)
     app.add_exception_handler(Exception, _handle_unexpected)
