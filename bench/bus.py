@@ -52,9 +52,9 @@ def sample_body() -> tuple[str, bytes]:
 
 
 # -- raw aio-pika -------------------------------------------------------------------------------
-async def raw_throughput(n: int, run: str) -> dict[str, Any]:
-    """Publish n with confirms (pipelined) and consume-and-ack n on a quorum queue."""
-    conn = await aio_pika.connect_robust(AMQP)
+async def raw_throughput(url: str, n: int, run: str) -> dict[str, Any]:
+    """Publish n with confirms (pipelined) and consume-and-ack n on a quorum queue (bench/journey.py too)."""
+    conn = await aio_pika.connect_robust(url)
     pub = await conn.channel(publisher_confirms=True)
     cons = await conn.channel()
     await cons.set_qos(prefetch_count=200)
@@ -359,7 +359,7 @@ async def main() -> None:
 
 async def measure(args: argparse.Namespace, run: str) -> None:
     """Both paths, then the JSON line."""
-    raw_thr = await raw_throughput(args.events, run)
+    raw_thr = await raw_throughput(AMQP, args.events, run)
     print(json.dumps({"phase": "raw_throughput", **raw_thr}), file=sys.stderr)
     our_thr, our_lat = await ours(args.events, args.rate, args.seconds, run)
     print(json.dumps({"phase": "ours", "throughput": our_thr, "latency": our_lat}), file=sys.stderr)

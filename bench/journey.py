@@ -36,6 +36,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from bus import raw_throughput
 from percentiles import pct
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,45 +49,6 @@ from reconcile import dsn, rows  # noqa: E402
 from sambang_runtime.service import discover_services  # noqa: E402
 from sambang_runtime.testing import Servers  # noqa: E402
 from stack import launched, officer, ready  # noqa: E402
-
-
-async def raw_amqp(url: str, n: int) -> dict[str, Any]:
-    """Plain aio-pika: publish n with confirms (pipelined) and consume-and-ack n on a quorum queue."""
-    import aio_pika
-
-    run = uuid.uuid4().hex[:6]
-    conn = await aio_pika.connect_robust(url)
-    pub = await conn.channel(publisher_confirms=True)
-    cons = await conn.channel()
-    await cons.set_qos(prefetch_count=200)
-    ex = await pub.declare_exchange(f"bench.raw.{run}", aio_pika.ExchangeType.TOPIC, auto_delete=True)
-    q = await cons.declare_queue(f"bench.raw.{run}", durable=True, arguments={"x-queue-type": "quorum"})
-    await q.bind(ex, "#")
-    body = json.dumps({"receipt_number": "BLT2612010000001", "pad": "x" * 600}).encode()
-    got = 0
-    done = asyncio.Event()
-
-    async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal got
-        await m.ack()
-        got += 1
-        if got >= n:
-            done.set()
-
-    await q.consume(on_msg)
-    start = time.perf_counter()
-    for i in range(0, n, 500):
-        await asyncio.gather(
-            *(
-                ex.publish(aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), "queue.x.y")
-                for _ in range(min(500, n - i))
-            )
-        )
-    await asyncio.wait_for(done.wait(), 300)
-    elapsed = time.perf_counter() - start
-    await q.delete(if_unused=False, if_empty=False)
-    await conn.close()
-    return {"events": n, "seconds": round(elapsed, 3), "events_per_second": round(n / elapsed, 1)}
 
 
 async def raw_pg(base: str, n: int, concurrency: int = 16) -> dict[str, Any]:
@@ -258,7 +220,7 @@ async def measure(args: argparse.Namespace, servers: Servers, tmp: Path) -> dict
             stop.set()
             await prober
     out["raw"] = {
-        "rabbitmq": await raw_amqp(servers.amqp_url(), args.raw_events),
+        "rabbitmq": await raw_throughput(servers.amqp_url(), args.raw_events, uuid.uuid4().hex[:6]),
         "postgresql": await raw_pg(servers.base_pg, args.raw_rows),
     }
     out["machine"] = "2 cores shared with other work (noisy); services on one machine with both servers"

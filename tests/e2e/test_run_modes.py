@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
-import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,20 +15,17 @@ import pytest
 from sambang_runtime.launcher import FRONT_DOOR_PORT
 from sambang_runtime.service import discover_services
 from sambang_runtime.testing import Servers
-from sqlalchemy.engine import make_url
+from stack import free_offset, launched
 
 
-def _offset() -> int:
-    return 20000 + random.randrange(0, 900) * 10
-
-
-def _wait_ready(urls: list[str], proc: subprocess.Popen[bytes], timeout: float = 90) -> dict[str, dict[str, object]]:
+def _wait_ready(
+    urls: list[str], proc: subprocess.Popen[bytes], output: Callable[[], str], timeout: float = 90
+) -> dict[str, dict[str, object]]:
     deadline = time.monotonic() + timeout
     last: dict[str, object] = {}
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode()[-4000:] if proc.stdout else ""
-            raise AssertionError(f"the launcher exited early with code {proc.returncode}: {out}")
+            raise AssertionError(f"the launcher exited early with code {proc.returncode}: {output()[-4000:]}")
         try:
             bodies = {}
             for url in urls:
@@ -62,7 +58,7 @@ def _ready_urls(offset: int) -> list[str]:
 
 @pytest.mark.timeout(180)
 def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path) -> None:
-    offset = _offset()
+    offset = free_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
     env["SAMBANG_VAR_DIR"] = str(tmp_path / "var")
     proc = subprocess.Popen(
@@ -73,7 +69,7 @@ def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path
         stderr=subprocess.STDOUT,
     )
     try:
-        bodies = _wait_ready(_ready_urls(offset), proc)
+        bodies = _wait_ready(_ready_urls(offset), proc, lambda: proc.stdout.read().decode() if proc.stdout else "")
         front = bodies[f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}/readyz"]
         assert front["ready"] is True
         assert set(front["services"]) == {d.name for d in discover_services()}  # type: ignore[arg-type]
@@ -91,41 +87,12 @@ def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path
 
 @pytest.mark.timeout(240)
 def test_up_mode_runs_each_service_as_its_own_process_on_real_servers(servers: Servers, tmp_path: Path) -> None:
-    offset = _offset()
-    uniq = uuid.uuid4().hex[:6]
-    # Built by hand: rendering a URL would percent-encode the {service} placeholder.
-    db_template = (
-        make_url(servers.base_pg)
-        .set(database="DBNAME")
-        .render_as_string(hide_password=False)
-        .replace("DBNAME", f"sambang_t{servers.run_id}_up{uniq}_{{service}}")
-    )
-    for d in discover_services():  # registered so the run removes them afterwards
-        servers.databases.append(f"sambang_t{servers.run_id}_up{uniq}_{d.name.replace('-', '_')}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
-    env.update(
-        {
-            "SAMBANG_DATABASE_URL": db_template,
-            "SAMBANG_AMQP_URL": servers.amqp_url(),
-            "SAMBANG_EXCHANGE": f"sambang.events.{uniq}",
-            "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}",
-            "SAMBANG_ENVIRONMENT": "test",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sambang_runtime.launcher", "up", "--port-offset", str(offset)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        bodies = _wait_ready(_ready_urls(offset), proc)
-        for d in discover_services():
-            body = bodies[f"http://127.0.0.1:{d.port + offset}/readyz"]
-            assert body["checks"]["broker"] == "ok"  # type: ignore[index]
-    finally:
-        code = _stop(proc, signal.SIGTERM)
-        output = proc.stdout.read().decode() if proc.stdout else ""
-    assert code == 0, output[-3000:]
+    with launched(servers, tmp_path, env={"SAMBANG_ENVIRONMENT": "test"}) as stack:
+        try:
+            bodies = _wait_ready(_ready_urls(stack.offset), stack.proc, stack.output)
+            for d in discover_services():
+                body = bodies[f"http://127.0.0.1:{d.port + stack.offset}/readyz"]
+                assert body["checks"]["broker"] == "ok"  # type: ignore[index]
+        finally:
+            code = _stop(stack.proc, signal.SIGTERM)
+        assert code == 0, stack.output()[-3000:]
