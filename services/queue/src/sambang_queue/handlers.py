@@ -33,7 +33,9 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
 from .context import context_of
-from .domain import NOT_YET_ARRIVED, Status, arrival_link_expiry, sign_arrival_token, visit_completed
+from .domain.arrival import arrival_link_expiry, sign_arrival_token
+from .domain.status import NOT_YET_ARRIVED, Status
+from .domain.visits import visit_completed
 from .keyed import mac
 from .stores import Record, applications, offices, trail, visits
 

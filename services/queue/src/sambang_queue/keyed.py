@@ -7,7 +7,7 @@ import datetime as dt
 
 from sambang_runtime.crypto import PiiCipher
 
-from .domain import Mac
+from .domain.arrival import Mac
 
 
 def nik_hash(cipher: PiiCipher, nik: str) -> str:

@@ -9,7 +9,8 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
 from .context import context_of
-from .domain import local_today, plan_dates
+from .domain.calendar import plan_dates
+from .domain.times import local_today
 from .stores import offices
 
 log = get_logger(__name__)

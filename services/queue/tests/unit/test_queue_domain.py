@@ -7,44 +7,38 @@ import random
 
 import pytest
 from sambang_contracts import Lane, Language, OfficeSettings, PassportType, PriorityCategory, ServiceType, Stage
-from sambang_queue.domain import (
+from sambang_queue.domain.arrival import arrival_link_expiry, sign_arrival_token, verify_arrival_token
+from sambang_queue.domain.booking import (
     ApplicantData,
     Booking,
-    SessionPlan,
-    Status,
-    add_working_days,
-    advanced,
-    age_on,
-    arrival_link_expiry,
-    booking_window,
-    check_birth_date,
-    check_bookable,
     check_bookings,
-    check_checkin_time,
-    check_priority_category,
     draw_receipts,
-    duration_summary,
-    first_stage,
-    is_active,
+    settle_validity,
+    walk_in_appointment,
+)
+from sambang_queue.domain.calendar import (
+    SessionPlan,
+    add_working_days,
     is_public_holiday,
     is_working_day,
+    plan_dates,
+    working_days_between,
+)
+from sambang_queue.domain.lanes import (
+    age_on,
+    check_birth_date,
+    check_priority_category,
+    first_stage,
     lane_for,
     may_call,
     next_stage,
-    no_show_stage,
-    percentile,
     pick_seat,
-    plan_dates,
-    public_status,
-    settle_validity,
-    sign_arrival_token,
     transfer_allowed,
-    verify_arrival_token,
-    visit_completed,
-    walk_in_appointment,
-    within_target,
-    working_days_between,
 )
+from sambang_queue.domain.statistics import duration_summary, percentile, within_target
+from sambang_queue.domain.status import Status, advanced, is_active, public_status
+from sambang_queue.domain.times import booking_window, check_bookable, check_checkin_time
+from sambang_queue.domain.visits import no_show_stage, visit_completed
 from sambang_runtime.errors import DomainError
 
 TZ = "Asia/Jakarta"

@@ -18,18 +18,11 @@ from sambang_runtime.service import UowDep, request_uow
 from sambang_runtime.uow import UnitOfWork
 
 from ..context import context_of
-from ..domain import (
-    NOT_YET_ARRIVED,
-    Appointment,
-    Status,
-    check_bookings,
-    draw_receipts,
-    lane_for,
-    local_today,
-    public_status,
-    registered_event,
-    verify_arrival_token,
-)
+from ..domain.arrival import verify_arrival_token
+from ..domain.booking import Appointment, check_bookings, draw_receipts, registered_event
+from ..domain.lanes import lane_for
+from ..domain.status import NOT_YET_ARRIVED, Status, public_status
+from ..domain.times import local_today
 from ..keyed import birth_hash, mac, nik_hash
 from ..stores import Record, applications, offices, trail, visits
 from ..stores.applications import Idempotency, KeptAnswer, ReceiptTaken

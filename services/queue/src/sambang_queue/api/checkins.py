@@ -14,24 +14,11 @@ from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain import (
-    FINAL,
-    NOT_YET_ARRIVED,
-    PICKUP,
-    SERVICE,
-    WAITING,
-    Status,
-    check_birth_date,
-    check_checkin_time,
-    check_priority_category,
-    draw_receipts,
-    first_stage,
-    lane_for,
-    local_today,
-    registered_event,
-    settle_validity,
-    walk_in_appointment,
-)
+from ..domain.booking import draw_receipts, registered_event, settle_validity, walk_in_appointment
+from ..domain.lanes import check_birth_date, check_priority_category, first_stage, lane_for
+from ..domain.status import FINAL, NOT_YET_ARRIVED, Status
+from ..domain.times import check_checkin_time, local_today
+from ..domain.visits import PICKUP, SERVICE, WAITING
 from ..keyed import birth_hash
 from ..stores import Record, applications, offices, pickups, trail, visits
 from ..stores.applications import ReceiptTaken

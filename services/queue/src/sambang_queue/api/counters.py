@@ -10,7 +10,10 @@ from sambang_contracts import Stage, TicketCalled
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain import SERVICE, WAITING, Status, local_today, may_call, minutes_between
+from ..domain.lanes import may_call
+from ..domain.status import Status
+from ..domain.times import local_today
+from ..domain.visits import SERVICE, WAITING, minutes_between
 from ..stores import applications, offices, trail, visits
 from .deps import ContextDep, CounterOfficer, Officer, officer_of_office
 from .lines import announce_near_turn

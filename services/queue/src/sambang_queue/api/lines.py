@@ -8,7 +8,7 @@ from sambang_contracts import ApplicationCancelled, CancelReason, Stage, TicketN
 from sambang_runtime.uow import UnitOfWork
 
 from ..context import context_of
-from ..domain import no_show_stage
+from ..domain.visits import no_show_stage
 from ..stores import Record, offices, visits
 
 

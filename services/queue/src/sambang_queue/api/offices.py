@@ -11,7 +11,8 @@ from sambang_contracts import OfficeSettings, OfficeUpdated
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain import MAX_PLAN_DAYS, SessionPlan, booking_window, local_today, plan_dates, zone
+from ..domain.calendar import MAX_PLAN_DAYS, SessionPlan, plan_dates
+from ..domain.times import booking_window, local_today, zone
 from ..stores import offices, trail
 from .deps import Admin, ContextDep, Supervisor, officer_of_office
 from .schemas import Strict

@@ -10,7 +10,7 @@ from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain import Status
+from ..domain.status import Status
 from ..stores import applications, pickups, trail, visits
 from .deps import CustomerCare
 from .schemas import Instant, Name, Strict

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain import office_report, report_csv
+from ..domain.reports import office_report, report_csv
 from ..stores import offices, reports
 from .deps import ContextDep, Supervisor, officer_of_office
 from .schemas import Instant

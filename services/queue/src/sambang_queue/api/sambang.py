@@ -7,7 +7,8 @@ from pydantic import BaseModel
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.service import UowDep
 
-from ..domain import local_today, minutes_between
+from ..domain.times import local_today
+from ..domain.visits import minutes_between
 from ..stores import offices, visits
 from .deps import ContextDep, SambangOfficer
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType
 from sambang_contracts.values import Nik
 
-from ..domain import ApplicantData, Booking
+from ..domain.booking import ApplicantData, Booking
 from ..stores import Record
 
 # Any printable text: quotes, SQL or HTML are a name like any other (stored and returned verbatim).

@@ -9,7 +9,8 @@ from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain import CALLED, DONE_STAGE, WAITING, next_stage, transfer_allowed, visit_completed
+from ..domain.lanes import DONE_STAGE, next_stage, transfer_allowed
+from ..domain.visits import CALLED, WAITING, visit_completed
 from ..stores import Record, offices, trail, visits
 from .counters import StageIn
 from .deps import ContextDep, CounterOfficer, officer_of_office

@@ -9,7 +9,9 @@ from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain import IN_SERVICE, SAMBANG_STAGE, Status
+from ..domain.lanes import SAMBANG_STAGE
+from ..domain.status import Status
+from ..domain.visits import IN_SERVICE
 from ..stores import applications, trail, visits
 from .deps import SambangOfficer
 from .lines import announce_near_turn, record_no_show

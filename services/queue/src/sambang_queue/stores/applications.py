@@ -22,7 +22,8 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain import Appointment, Booking, Status, advanced, is_active
+from ..domain.booking import Appointment, Booking
+from ..domain.status import Status, advanced, is_active
 from ..keyed import birth_hash, nik_hash
 from ..models import application, idempotency_record, slot
 from . import connection_of

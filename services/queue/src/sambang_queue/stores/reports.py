@@ -24,7 +24,10 @@ import datetime as dt
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain import CANCEL_REASONS, SERVICE, ReportFacts, Status, day_bounds
+from ..domain.reports import CANCEL_REASONS, ReportFacts
+from ..domain.status import Status
+from ..domain.times import day_bounds
+from ..domain.visits import SERVICE
 from ..models import application, visit, visit_stage
 from . import connection_of
 

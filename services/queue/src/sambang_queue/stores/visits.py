@@ -21,17 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain import (
-    CALLED,
-    DONE,
-    DONE_STAGE,
-    IN_SERVICE,
-    NO_SHOW,
-    SERVICE,
-    WAITING,
-    Status,
-    pick_seat,
-)
+from ..domain.lanes import DONE_STAGE, pick_seat
+from ..domain.status import Status
+from ..domain.visits import CALLED, DONE, IN_SERVICE, NO_SHOW, SERVICE, WAITING
 from ..models import near_turn_notice, seat_assignment, ticket_sequence, visit, visit_stage
 from . import applications, connection_of, trail
 
