@@ -31,7 +31,7 @@ from sambang_contracts import (
     parse_event,
 )
 from sambang_contracts.values import generate_receipt_number
-from sambang_payment.domain import signature_header
+from sambang_payment.domain.notifications import signature_header
 from sambang_payment.sweeper import expire_due_bills
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sambang_runtime.errors import DomainError, ErrorCatalogue
 from sambang_runtime.problems import ProblemError
 
-from .domain import SETTLEMENT_HEADER
+from .domain.settlement import SETTLEMENT_HEADER
 
 _HEADER = ",".join(SETTLEMENT_HEADER)
 

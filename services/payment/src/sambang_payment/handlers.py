@@ -25,7 +25,8 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
 from .context import context_of
-from .domain import BillRequest, draft_bill, is_priority, schedule_on
+from .domain.bills import draft_bill, is_priority
+from .domain.fees import BillRequest, schedule_on
 from .stores import bills, offices, schedules
 
 log = get_logger(__name__)

@@ -12,19 +12,9 @@ from sambang_contracts import DiscrepancyDetected, DiscrepancyKind, PaymentConfi
 from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
-from .domain import (
-    IncomingPayment,
-    KnownPayment,
-    Outcome,
-    Recorded,
-    SettlementFile,
-    Verdict,
-    dedupe_key,
-    judge_payment,
-    local_day_bounds,
-    missing_detail,
-    settlement_days,
-)
+from .domain.offices import local_day_bounds
+from .domain.payments import IncomingPayment, KnownPayment, Outcome, Recorded, Verdict, dedupe_key, judge_payment
+from .domain.settlement import SettlementFile, missing_detail, settlement_days
 from .stores import bills, discrepancies, payments, reconciliations
 from .stores.discrepancies import DETAIL_MAX
 from .stores.offices import office_rules

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from payment_support import HarnessFactory, PaymentHarness
-from sambang_payment.domain import settlement_sha256
+from sambang_payment.domain.settlement import settlement_sha256
 from sambang_payment.models import AUDIT
 from sambang_payment.stores.schedules import shipped_schedule
 from sqlalchemy import select

@@ -7,7 +7,7 @@ import datetime as dt
 from payment_support import ADULT, HarnessFactory
 from sambang_contracts import CancelReason, PassportType, PriorityCategory, ServiceType, VoidReason
 from sambang_contracts.values import generate_receipt_number, validate_billing_code
-from sambang_payment.domain import as_utc
+from sambang_payment.domain.offices import as_utc
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
 from sambang_runtime.testing import eventually

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from payment_support import HarnessFactory, PaymentHarness
-from sambang_payment.domain import sign, signature_header
+from sambang_payment.domain.notifications import sign, signature_header
 from sambang_payment.models import DISCREPANCY, NOTIFICATION, PAYMENT
 
 

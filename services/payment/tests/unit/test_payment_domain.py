@@ -9,34 +9,19 @@ import zoneinfo
 import pytest
 from pydantic import ValidationError
 from sambang_contracts import DiscrepancyKind, PassportType, PriorityCategory, ServiceType
-from sambang_payment.domain import (
-    BillRequest,
-    BillState,
-    BillStatus,
-    FeeScheduleDocument,
-    KeyState,
-    KnownPayment,
-    OfficeRules,
-    Outcome,
-    SettlementFile,
-    SettlementFileError,
+from sambang_payment.domain.bills import BillStatus, bill_validity_seconds, draft_bill, is_priority
+from sambang_payment.domain.fees import BillRequest, FeeScheduleDocument, bill_lines, billed_validity_years, schedule_on
+from sambang_payment.domain.notifications import (
     SignatureError,
-    age_on,
-    bill_lines,
-    bill_validity_seconds,
-    default_validity_years,
-    draft_bill,
-    grace_until,
-    is_priority,
-    key_state,
     parse_notification,
-    parse_settlement,
-    schedule_on,
-    settlement_days,
     sign,
     signature_header,
     verify_signature,
 )
+from sambang_payment.domain.offices import OfficeRules
+from sambang_payment.domain.partners import KeyState, grace_until, key_state
+from sambang_payment.domain.payments import BillState, KnownPayment, Outcome
+from sambang_payment.domain.settlement import SettlementFile, SettlementFileError, parse_settlement, settlement_days
 from sambang_payment.errors import ERRORS
 from sambang_payment.stores.schedules import shipped_schedule
 from sambang_runtime.errors import DomainError
@@ -120,16 +105,34 @@ def test_ten_years_for_a_minor_is_trusted_when_the_producer_checked_marital_stat
     assert amount(birth_date=CHILD, married=None) == 350_000  # no choice said: the default by age
 
 
+def billed_years(birth_date: dt.date, registered_on: dt.date = REG, **kw: object) -> int:
+    req = BillRequest(PassportType.REGULAR, ServiceType.NEW, birth_date, registered_on, **kw)  # type: ignore[arg-type]
+    return billed_validity_years(PP45, req)
+
+
 def test_default_validity_is_ten_years_from_the_seventeenth_birthday_on_the_registration_date() -> None:
-    assert default_validity_years(dt.date(2009, 12, 1), REG) == 10  # 17 today
-    assert default_validity_years(dt.date(2009, 12, 2), REG) == 5  # 17 tomorrow
+    assert billed_years(dt.date(2009, 12, 1)) == 10  # 17 today
+    assert billed_years(dt.date(2009, 12, 2)) == 5  # 17 tomorrow
     assert amount(birth_date=dt.date(2009, 12, 2)) == 350_000
     assert amount(birth_date=dt.date(2009, 12, 1)) == 650_000
 
 
+def test_default_validity_follows_the_schedule_minimum_age() -> None:
+    at_sixteen = PP45.model_copy(update={"ten_year_min_age": 16})
+    req = BillRequest(PassportType.REGULAR, ServiceType.NEW, dt.date(2010, 12, 1), REG)
+    assert billed_validity_years(PP45, req) == 5
+    assert billed_validity_years(at_sixteen, req) == 10
+
+
+def test_a_married_minor_without_a_chosen_validity_is_billed_five_years() -> None:
+    # The default goes by age alone (a v1.0 registration says neither validity nor marital status).
+    assert billed_years(CHILD, married=True) == 5
+    assert billed_years(CHILD, married=None) == 5
+
+
 def test_age_of_a_leap_day_birthday_counts_on_the_first_of_march() -> None:
-    assert age_on(dt.date(2008, 2, 29), dt.date(2025, 2, 28)) == 16
-    assert age_on(dt.date(2008, 2, 29), dt.date(2025, 3, 1)) == 17
+    assert billed_years(dt.date(2008, 2, 29), dt.date(2025, 2, 28)) == 5  # 16
+    assert billed_years(dt.date(2008, 2, 29), dt.date(2025, 3, 1)) == 10  # 17
 
 
 def test_shipped_schedule_is_pp45_2024_in_force_from_december_2024() -> None:
@@ -283,7 +286,7 @@ def state(status: BillStatus = BillStatus.UNPAID, amount_: int = 950_000) -> Bil
 
 
 def judge(**kw: object) -> tuple[Outcome, DiscrepancyKind | None]:
-    from sambang_payment.domain import judge_payment
+    from sambang_payment.domain.payments import judge_payment
 
     args: dict[str, object] = {
         "billing_code": CODE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sambang_payment.domain import SignatureError
+from sambang_payment.domain.notifications import SignatureError
 from sambang_payment.errors import ERRORS, signature_refused
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "sambang_payment"

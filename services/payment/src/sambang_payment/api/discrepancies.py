@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 
-from ..domain import local_day_bounds
+from ..domain.offices import local_day_bounds
 from ..stores.discrepancies import discrepancies_between
 from ..stores.offices import office_rules
 from .deps import ContextDep, SupervisorDep, UowDep

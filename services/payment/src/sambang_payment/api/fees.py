@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from sambang_runtime.errors import DomainError
 from sambang_runtime.logs import get_logger
 
-from ..domain import FeeScheduleDocument, schedule_on, zone
+from ..domain.fees import FeeScheduleDocument, schedule_on
+from ..domain.offices import zone
 from ..stores import schedules
 from ..stores.audit import AuditAction, add_audit
 from .deps import AdminDep, ContextDep, UowDep

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sambang_runtime.errors import DomainError
 from sambang_runtime.logs import get_logger
 
-from ..domain import PARTNER_ID, KeyState, grace_until, key_state
+from ..domain.partners import PARTNER_ID, KeyState, grace_until, key_state
 from ..stores import partners
 from ..stores.audit import AuditAction, add_audit
 from .deps import AdminDep, ContextDep, UowDep

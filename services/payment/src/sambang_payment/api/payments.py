@@ -10,17 +10,16 @@ from pydantic import BaseModel, Field, ValidationError
 from sambang_contracts import PaymentSource
 from sambang_runtime.logs import get_logger
 
-from ..domain import (
-    IncomingPayment,
-    KeyState,
+from ..domain.notifications import (
     SignatureError,
-    as_utc,
     invalid_signature,
-    key_state,
     missing_signature,
     parse_notification,
     verify_signature,
 )
+from ..domain.offices import as_utc
+from ..domain.partners import KeyState, key_state
+from ..domain.payments import IncomingPayment
 from ..errors import signature_refused
 from ..ledger import record_payment
 from ..stores import partners, payments

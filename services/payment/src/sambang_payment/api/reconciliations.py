@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sambang_runtime.errors import DomainError
 
-from ..domain import parse_settlement, settlement_sha256
+from ..domain.settlement import parse_settlement, settlement_sha256
 from ..ledger import reconcile
 from ..stores import partners
 from ..stores.audit import AuditAction, add_audit

@@ -13,7 +13,9 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
-from ..domain import BillDraft, BillState, BillStatus, as_utc
+from ..domain.bills import BillDraft, BillStatus
+from ..domain.offices import as_utc
+from ..domain.payments import BillState
 from ..models import BILL, CANCELLED
 from .dialects import insert_ignoring_conflicts, is_pg, locking
 

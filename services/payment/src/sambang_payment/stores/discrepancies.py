@@ -9,7 +9,7 @@ from sambang_contracts import DiscrepancyKind, PaymentSource
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain import as_utc
+from ..domain.offices import as_utc
 from ..models import DISCREPANCY
 from .dialects import insert_ignoring_conflicts
 

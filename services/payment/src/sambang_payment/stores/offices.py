@@ -8,7 +8,7 @@ from sambang_contracts import OfficeSettings
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
-from ..domain import OfficeRules, as_utc, zone
+from ..domain.offices import OfficeRules, as_utc, zone
 from ..models import OFFICE_RULE
 from .dialects import insert_ignoring_conflicts, locking
 

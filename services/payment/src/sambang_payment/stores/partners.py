@@ -10,7 +10,7 @@ from sambang_runtime.crypto import DecryptionError
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import or_, select, update
 
-from ..domain import as_utc
+from ..domain.offices import as_utc
 from ..models import PARTNER, PARTNER_KEY
 from .dialects import insert_ignoring_conflicts
 

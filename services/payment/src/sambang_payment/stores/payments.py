@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain import IncomingPayment, KnownPayment, Verdict
+from ..domain.payments import IncomingPayment, KnownPayment, Verdict
 from ..models import NOTIFICATION, PAYMENT
 from .dialects import insert_ignoring_conflicts
 

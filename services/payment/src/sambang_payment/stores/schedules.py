@@ -10,7 +10,7 @@ from typing import Any
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import func, select
 
-from ..domain import FeeScheduleDocument
+from ..domain.fees import FeeScheduleDocument
 from ..models import FEE_SCHEDULE
 from .dialects import insert_ignoring_conflicts
 
