@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import lru_cache
 from random import Random
 from typing import Annotated, Any
 
@@ -21,8 +22,10 @@ from pydantic_core import PydanticCustomError
 from sambang_contracts.enums import Lane
 
 __all__ = [
+    "TEN_YEARS_FROM_AGE",
     "BillingCode",
     "InvalidValue",
+    "IsHoliday",
     "Nik",
     "Ntpn",
     "OfficeCode",
@@ -30,12 +33,17 @@ __all__ = [
     "ReceiptParts",
     "Ticket",
     "UtcDateTime",
+    "add_working_days",
+    "age_on",
     "format_ticket",
     "generate_billing_code",
     "generate_receipt_number",
+    "indonesian_public_holidays",
+    "is_working_day",
     "luhn_check_digit",
     "luhn_valid",
     "parse_receipt_number",
+    "ten_years_allowed",
     "ticket_letter",
     "validate_billing_code",
     "validate_nik",
@@ -43,6 +51,8 @@ __all__ = [
     "validate_office_code",
     "validate_receipt_number",
     "validate_ticket",
+    "validity_years",
+    "working_days_between",
 ]
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -336,3 +346,90 @@ OfficeCode = Annotated[
 ]
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 """A timezone-aware instant, normalised to UTC so that it serialises with `Z`."""
+
+
+# --- age, passport validity and the working-day calendar ---------------------------------------------
+# The rules every service applies to the same applicant and the same calendar, written once here so
+# that queue (booking), payment (billing) and the gateway (pickup day) cannot drift apart.
+
+#: Ten-year validity from this age on (Permenkumham 8/2014 as amended: 17, or married).
+TEN_YEARS_FROM_AGE = 17
+
+
+def age_on(birth_date: dt.date, on: dt.date) -> int:
+    """Completed years of age on a day (a 29 February birthday counts on 1 March in common years)."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def ten_years_allowed(
+    birth_date: dt.date, on: dt.date, *, married: bool | None, min_age: int = TEN_YEARS_FROM_AGE
+) -> bool:
+    """Ten-year validity only from ``min_age`` (17) on, or when married.
+
+    ``married=None`` means the producer of the request already applied this rule with the marital
+    status it holds (queue's registration form asks it, the event does not carry it): trusted.
+    """
+    return married is None or married or age_on(birth_date, on) >= min_age
+
+
+def validity_years(
+    chosen: int | None,
+    birth_date: dt.date,
+    on: dt.date,
+    *,
+    married: bool | None = False,
+    min_age: int = TEN_YEARS_FROM_AGE,
+) -> int:
+    """Years a passport is valid: as chosen, else the longest the applicant is certainly entitled to
+    (10 when ``ten_years_allowed``, else 5). A chosen value is returned as given; whether it is allowed
+    is the caller's check (``ten_years_allowed``), which answers with its own error."""
+    if chosen is not None:
+        return chosen
+    return 10 if ten_years_allowed(birth_date, on, married=bool(married), min_age=min_age) else 5
+
+
+#: Whether a calendar day is a public holiday.
+IsHoliday = Callable[[dt.date], bool]
+
+
+@lru_cache(maxsize=64)
+def _indonesian_holidays(year: int) -> frozenset[dt.date]:
+    import holidays  # imported here: only the services that count working days pay for it
+
+    return frozenset(holidays.country_holidays("ID", years=year))
+
+
+def _is_indonesian_holiday(day: dt.date) -> bool:
+    return day in _indonesian_holidays(day.year)
+
+
+def indonesian_public_holidays() -> IsHoliday:
+    """Indonesian public holidays (hari libur nasional), from the ``holidays`` package, cached per year."""
+    return _is_indonesian_holiday
+
+
+def is_working_day(day: dt.date, is_holiday: IsHoliday) -> bool:
+    """Monday to Friday and not a holiday."""
+    return day.isoweekday() <= 5 and not is_holiday(day)
+
+
+def add_working_days(start: dt.date, n: int, is_holiday: IsHoliday) -> dt.date:
+    """The n-th working day after ``start`` (n = 0 gives ``start`` itself)."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    day, left = start, n
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(day, is_holiday):
+            left -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date, is_holiday: IsHoliday) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when ``end <= start``)."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if is_working_day(day, is_holiday):
+            count += 1
+    return count

@@ -1,4 +1,4 @@
-"""Errors as values with codes (STYLE.md rule 7), and the clock: both framework-free.
+"""Errors as values with codes (STYLE.md rule 7), framework-free.
 
 A service's domain raises ``DomainError("slot_full", slot_id=...)``; it knows no HTTP. The service
 fills one ``ErrorCatalogue`` (code -> status and the words in English and Bahasa Indonesia) and gives
@@ -8,21 +8,14 @@ RFC 9457 problem. This module imports no web framework, so ``domain.py`` may imp
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Clock", "DomainError", "ErrorCatalogue", "ErrorEntry", "system_clock"]
+from .clock import Clock, system_clock  # noqa: F401  (moved to sambang_runtime.clock; kept for old imports)
 
-#: A source of the current instant (timezone-aware). On the unit of work as ``uow.clock``.
-Clock = Callable[[], dt.datetime]
-
-
-def system_clock() -> dt.datetime:
-    """The wall clock, in UTC."""
-    return dt.datetime.now(dt.UTC)
+__all__ = ["DomainError", "ErrorCatalogue", "ErrorEntry"]
 
 
 class DomainError(Exception):

@@ -103,9 +103,8 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
             environment="development",
         )
         apps.append((d, d.create_app(settings, transport=broker)))
-    from .health import readiness
 
-    probes = {d.name: (lambda a=app: readiness(a.state.runtime)) for d, app in apps}
+    probes = {d.name: (lambda a=app: a.state.runtime.readiness()) for d, app in apps}
     front = build_front_door({d.public_prefixes: app for d, app in apps}, services, probes)
     # The front door dispatches in-process: a service sees the client's own connection (scope
     # "client"), no proxy in between: SAMBANG_TRUSTED_PROXIES stays empty and X-Forwarded-For is ignored.

@@ -72,6 +72,11 @@ COMMON_MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "The service is busy; nothing was changed, please try again shortly",
             "Layanan sedang sibuk; tidak ada yang diubah, silakan coba lagi sebentar lagi",
         ),
+        "invalid_receipt_number": ("Invalid receipt number", "Nomor tanda terima tidak valid"),
+        "payload_too_large": (
+            "The request body is larger than the accepted size",
+            "Isi permintaan lebih besar dari ukuran yang diterima",
+        ),
         "database_unavailable": (
             "The service's database is unavailable; nothing was changed, please try again shortly",
             "Basis data layanan sedang tidak tersedia; tidak ada yang diubah, silakan coba lagi sebentar lagi",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .auth import TokenVerifier
@@ -18,11 +18,12 @@ from .bus.amqp import AmqpTransport
 from .bus.memory import InMemoryBroker
 from .bus.transport import Transport, TransportUnavailable, broadcast_queue_name
 from .clientaddr import TrustedProxies
+from .clock import Clock, system_clock
 from .consumer import BroadcastConsumer, EventConsumer, HandlerTable
 from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
 from .db import create_engine, ensure_database
 from .entropy import uuid4
-from .errors import Clock, ErrorCatalogue, system_clock
+from .errors import ErrorCatalogue
 from .health import router as health_router
 from .logs import RequestContextMiddleware, configure_logging, get_logger
 from .metrics import MetricsMiddleware
@@ -200,6 +201,25 @@ class ServiceRuntime:
     def relay_running(self) -> bool:
         """Whether the outbox relay loop is alive."""
         return self.relay.running()
+
+    async def readiness(self) -> dict[str, Any]:
+        """Check each dependency (what ``/readyz`` reports); ``ready`` is true only when all are fine."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means not ready; say which kind
+            checks["database"] = f"down: {type(exc).__name__}"
+        checks["broker"] = "ok" if self.transport.is_connected() else "down"
+        if self.consumer is not None or self.broadcast_consumer is not None:
+            consuming = self.consumer_started and self.transport.consumers_ready()
+            checks["consumers"] = "ok" if consuming else "not consuming"
+        if not self.relay_running():
+            checks["relay"] = "stopped"
+        else:
+            checks["relay"] = "ok" if self.relay.last_error is None else f"failing: {self.relay.last_error}"
+        return {"service": self.spec.name, "ready": all(v == "ok" for v in checks.values()), "checks": checks}
 
     async def prepare_database(self) -> None:
         """Create the database if missing and bring its schema to head."""

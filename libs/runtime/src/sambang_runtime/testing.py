@@ -21,11 +21,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from .db import drop_database, ensure_database
 from .settings import RuntimeSettings
@@ -394,3 +395,218 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     The order is otherwise kept (a stable sort).
     """
     items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
+
+
+# --- observing a service from a test: the bus, its inbox, its readiness ----------------------------------
+
+
+class BusProbe:
+    """Records every event published on the test's exchange under ``keys``: what a service emitted.
+
+    ``async with BusProbe(settings, keys=("payment.#",)) as probe:`` after the service declared its
+    exchange (start the app first). On RabbitMQ the probe has its own connection and an exclusive,
+    unbounded queue; on the in-memory bus pass the shared broker as ``transport``. Bodies that are not
+    valid events under the contracts are kept in ``invalid`` (a contract tap asserts it stays empty).
+    ``on_event`` is called for each event as it arrives.
+    """
+
+    MARKER_PREFIX = "sambang-probe-marker."
+
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        keys: tuple[str, ...] = ("#",),
+        *,
+        transport: Any = None,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.events: list[Any] = []
+        self.invalid: list[tuple[bytes, str]] = []
+        self._on_event = on_event
+        self._transport = transport
+        self._queue_name = f"sambang.probe.{uuid.uuid4().hex[:12]}"
+        self._markers: dict[str, asyncio.Event] = {}
+        self._conn: Any = None
+        self._channel: Any = None
+        self._queue: Any = None
+
+    async def __aenter__(self) -> BusProbe:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def _marker_key(self) -> str:
+        return self.MARKER_PREFIX + self._queue_name.rsplit(".", 1)[-1]
+
+    def _record(self, body: bytes, message_id: str | None, routing_key: str) -> None:
+        if routing_key.startswith(self.MARKER_PREFIX):
+            marker = self._markers.get(message_id or "")
+            if marker is not None:
+                marker.set()
+            return
+        from sambang_contracts import parse_event
+
+        try:
+            event = parse_event(body)
+        except Exception as exc:  # a contract tap reports, it does not crash the consumer
+            self.invalid.append((body, f"{type(exc).__name__}: {exc}"))
+            return
+        self.events.append(event)
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def start(self) -> None:
+        """Bind the probe's queue to the keys (and to its own marker key, for ``barrier``)."""
+        keys = (*self.keys, self._marker_key)
+        if self._transport is not None or self.settings.amqp_url.startswith("memory://"):
+            if self._transport is None:
+                raise ValueError("on the in-memory bus, give the shared broker: BusProbe(settings, transport=...)")
+
+            async def on_batch(deliveries: list[Any]) -> None:
+                for d in deliveries:
+                    self._record(d.body, d.event_id, d.routing_key)
+                    await d.ack()
+
+            await self._transport.consume_broadcast(self._queue_name, keys, on_batch)
+            return
+        import aio_pika
+
+        self._conn = await aio_pika.connect_robust(self.settings.amqp_url)
+        self._channel = await self._conn.channel()
+        exchange = await self._channel.declare_exchange(
+            self.settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self._queue = await self._channel.declare_queue(self._queue_name, exclusive=True, auto_delete=True)
+        for key in keys:
+            await self._queue.bind(exchange, key)
+
+        async def on_message(message: Any) -> None:
+            async with message.process():
+                self._record(message.body, message.message_id, message.routing_key or "")
+
+        await self._queue.consume(on_message)
+
+    async def close(self) -> None:
+        """Stop listening; the queue goes with it."""
+        if self._transport is not None:
+            await self._transport.stop_consuming(self._queue_name)
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    def of(self, event_type: str, subject: str | None = None) -> list[Any]:
+        """Events of one type (and receipt number), in arrival order."""
+        return [e for e in self.events if e.type == event_type and (subject is None or e.subject == subject)]
+
+    async def wait_for(
+        self, event_type: str, count: int = 1, *, subject: str | None = None, timeout: float = 30.0
+    ) -> list[Any]:
+        """Wait until at least ``count`` events of a type (and receipt) arrived; returns them."""
+
+        async def enough() -> bool:
+            return len(self.of(event_type, subject)) >= count
+
+        await eventually(enough, timeout, f"{count} x {event_type}")
+        return self.of(event_type, subject)
+
+    async def barrier(self, timeout: float = 20.0) -> None:
+        """Return once everything the exchange routed to the probe before now has been recorded.
+
+        A marker goes through the exchange to this probe's queue alone; a queue delivers in order, so
+        when the marker comes back, every event routed before it has come too.
+        """
+        from .bus.transport import OutgoingMessage
+
+        marker_id = uuid.uuid4().hex
+        arrived = self._markers[marker_id] = asyncio.Event()
+        message = OutgoingMessage(marker_id, self._marker_key, b"{}")
+        try:
+            if self._transport is not None:
+                await self._transport.publish_batch([message])
+            else:
+                import aio_pika
+
+                exchange = await self._channel.get_exchange(self.settings.exchange)
+                await exchange.publish(aio_pika.Message(b"{}", message_id=marker_id), routing_key=self._marker_key)
+            await asyncio.wait_for(arrived.wait(), timeout=timeout)
+        finally:
+            del self._markers[marker_id]
+
+    async def assert_absent(
+        self, event_type: str, *, subject: str | None = None, handled: tuple[Any, str] | None = None
+    ) -> None:
+        """Prove an event was NOT published: first the proof the trigger was handled and committed (its
+        id in the runtime's inbox, ``handled=(runtime, event_id)``), then a barrier, then the check.
+        Without that proof a slow consumer would pass the check (no sleeping instead)."""
+        if handled is not None:
+            runtime, event_id = handled
+            await wait_handled(runtime, event_id)
+        await self.barrier()
+        found = self.of(event_type, subject)
+        assert not found, f"{event_type} was published and should not have been: {[e.id for e in found]}"
+
+
+async def wait_handled(runtime: Any, event_id: str, timeout: float = 30.0) -> None:
+    """Wait until ``event_id`` is in the service's inbox: its handlers ran and their effects committed.
+
+    The proof an absence check needs before it looks (anything the handlers did is now visible).
+    """
+    from sqlalchemy import select
+
+    inbox = runtime.spec.tables.inbox
+
+    async def recorded() -> bool:
+        async with runtime.engine.connect() as conn:
+            row = (await conn.execute(select(inbox.c.event_id).where(inbox.c.event_id == event_id))).first()
+        return row is not None
+
+    await eventually(recorded, timeout, f"{runtime.spec.name} handling event {event_id}")
+
+
+async def wait_ready(target: Any, timeout: float = 60.0, *, path: str = "/readyz") -> None:
+    """Poll ``/readyz`` until it answers 200: ``target`` is a base URL or an ``httpx.AsyncClient``."""
+    import httpx
+
+    async def ready_with(client: httpx.AsyncClient) -> None:
+        async def ok() -> bool:
+            try:
+                return (await client.get(path, timeout=5)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(ok, timeout, f"{path} of {client.base_url} to answer 200")
+
+    if isinstance(target, httpx.AsyncClient):
+        await ready_with(target)
+    else:
+        async with httpx.AsyncClient(base_url=str(target)) as client:
+            await ready_with(client)
+
+
+@asynccontextmanager
+async def memory_uow(spec: Any, *, clock: Any = None, context: Any = None) -> AsyncIterator[Any]:
+    """A real ``UnitOfWork`` of ``spec`` on a private in-memory SQLite database with the spec's tables
+    created: domain and use-case tests in milliseconds, no server, no app. ``uow.events`` holds what was
+    emitted; ``uow.commit()`` writes the outbox rows as in production. ``context`` overrides the spec's.
+    """
+    from sqlalchemy.pool import StaticPool
+
+    from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
+    from .uow import UnitOfWorkFactory
+
+    engine = create_async_engine("sqlite+aiosqlite://", poolclass=StaticPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(spec.metadata.create_all)
+        factory = UnitOfWorkFactory(engine, spec.tables, spec.name, clock or FakeClock())
+        factory.context = context if context is not None else spec.context
+        factory.cipher = cipher_from_settings(DEV_PII_KEYS, DEV_BLIND_INDEX_KEY)
+        async with factory() as uow:
+            yield uow
+    finally:
+        await engine.dispose()

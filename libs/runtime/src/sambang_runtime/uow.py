@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from .clock import Clock, system_clock
 from .crypto import PiiCipher
 from .entropy import uuid4
-from .errors import Clock, system_clock
 from .logs import get_logger
 from .outbox import BusTables, outbox_row
 

@@ -16,7 +16,6 @@ from sambang_contracts import ApplicationCancelled, CancelReason, CloudEvent
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.bus.memory import InMemoryBroker
 from sambang_runtime.db import new_metadata
-from sambang_runtime.health import readiness
 from sambang_runtime.outbox import define_bus_tables
 from sambang_runtime.service import ServiceRuntime, ServiceSpec
 from sambang_runtime.testing import eventually
@@ -132,7 +131,7 @@ async def test_every_replica_gets_every_broadcast_event_while_the_service_queue_
     assert all(n == 1 for n in rows.values()), "the shared queue's replicas must compete, not both apply"
     assert sorted(one.seen) == sorted(ids) and sorted(two.seen) == sorted(ids), "each replica saw each event once"
     for runtime in (a, b):
-        assert (await readiness(runtime))["checks"]["consumers"] == "ok"
+        assert (await runtime.readiness())["checks"]["consumers"] == "ok"
 
 
 async def test_a_stopped_replicas_queue_is_deleted_and_the_other_keeps_receiving(harness: Harness) -> None:

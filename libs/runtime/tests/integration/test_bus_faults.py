@@ -19,7 +19,6 @@ from conftest import (
 from sambang_contracts import ApplicationCancelled, CancelReason, dump_event, new_event
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.bus.transport import OutgoingMessage
-from sambang_runtime.health import readiness
 from sambang_runtime.outbox import OutboxRelay
 from sambang_runtime.testing import eventually
 from sqlalchemy import func, select
@@ -265,7 +264,7 @@ async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_a
         during = await emit_cancellations(producer, 20)  # the database still takes them
         await asyncio.sleep(1.0)
         assert await outbox_count(producer) == 20  # held, not lost
-        report = await readiness(producer)
+        report = await producer.readiness()
         assert report["checks"]["broker"] == "down"
     finally:
         if harness.amqp:
@@ -279,7 +278,7 @@ async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_a
     await eventually(lambda: all_applied_once(consumer, after), timeout=30, what="new events consumed")
 
     async def ready_again() -> bool:
-        return bool((await readiness(consumer))["ready"])
+        return bool((await consumer.readiness())["ready"])
 
     await eventually(ready_again, timeout=30, what="/readyz ready again")
     rows = await effect_rows(consumer)
@@ -313,12 +312,12 @@ async def test_service_started_while_the_broker_is_down_consumes_once_it_is_back
     assert harness.broker is not None
     harness.broker.set_available(False)
     consumer = await harness.start(probe_spec(harness.probe))  # starts anyway, serving and reporting
-    report = await readiness(consumer)
+    report = await consumer.readiness()
     assert report["checks"]["consumers"] == "not consuming" and not report["ready"]
     harness.broker.set_available(True)
 
     async def consuming() -> bool:
-        return bool((await readiness(consumer))["ready"])
+        return bool((await consumer.readiness())["ready"])
 
     await eventually(consuming, what="consumer started after the broker came back")
     producer = await harness.start(producer_spec())
