@@ -592,7 +592,8 @@ async def wait_ready(target: Any, timeout: float = 60.0, *, path: str = "/readyz
 async def memory_uow(spec: Any, *, clock: Any = None, context: Any = None) -> AsyncIterator[Any]:
     """A real ``UnitOfWork`` of ``spec`` on a private in-memory SQLite database with the spec's tables
     created: domain and use-case tests in milliseconds, no server, no app. ``uow.events`` holds what was
-    emitted until the commit; ``uow.commit()`` writes them to the outbox table as in production. ``context`` overrides the spec's.
+    emitted until the commit; ``uow.commit()`` writes them to the outbox table as in production.
+    ``context`` overrides the spec's.
     """
     from sqlalchemy.pool import StaticPool
 

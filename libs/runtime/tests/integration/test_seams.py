@@ -38,7 +38,11 @@ RECEIPT = generate_receipt_number("BLT", dt.date(2026, 12, 1))
 
 @pytest.fixture(params=["postgres", "sqlite"])
 async def engine(request: pytest.FixtureRequest, servers: Servers, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    url = servers.pg_url(f"seams_{id(request)}") if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    url = (
+        servers.pg_url(f"seams_{id(request)}")
+        if request.param == "postgres"
+        else f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    )
     await ensure_database(url)
     eng = create_engine(url)
     async with eng.begin() as conn:
