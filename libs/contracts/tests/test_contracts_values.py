@@ -242,3 +242,41 @@ def test_office_code_is_three_capital_letters() -> None:
 def test_value_types_do_not_coerce_numbers() -> None:
     with pytest.raises(ValidationError):
         Holder.model_validate({"nik": 3505010101500001})
+
+
+# --- age, validity and working days: the one copy every service uses -----------------------------------
+
+
+def test_age_counts_completed_years_and_a_leap_birthday_on_the_first_of_march() -> None:
+    from sambang_contracts.values import age_on
+
+    assert age_on(dt.date(2000, 2, 29), dt.date(2017, 2, 28)) == 16
+    assert age_on(dt.date(2000, 2, 29), dt.date(2017, 3, 1)) == 17
+    assert age_on(dt.date(1990, 5, 17), dt.date(2026, 5, 16)) == 35
+
+
+def test_validity_is_ten_years_from_seventeen_or_married_else_five_and_a_choice_is_kept() -> None:
+    from sambang_contracts.values import ten_years_allowed, validity_years
+
+    minor, on = dt.date(2012, 1, 1), dt.date(2026, 12, 1)
+    assert validity_years(None, minor, on) == 5
+    assert validity_years(None, minor, on, married=True) == 10  # the marriage clause
+    assert validity_years(None, dt.date(2009, 12, 1), on) == 10  # 17 on the day
+    assert validity_years(5, dt.date(1980, 1, 1), on) == 5
+    assert not ten_years_allowed(minor, on, married=False)
+    assert ten_years_allowed(minor, on, married=True)
+    assert ten_years_allowed(minor, on, married=None)  # the producer checked it
+
+
+def test_working_days_skip_weekends_and_indonesian_holidays() -> None:
+    from sambang_contracts.values import add_working_days, indonesian_public_holidays, working_days_between
+
+    is_holiday = indonesian_public_holidays()
+    assert is_holiday(dt.date(2026, 8, 17))  # Hari Kemerdekaan
+    # Friday 14 August 2026 + 1 working day: Monday 17 August is Independence Day, so Tuesday.
+    assert add_working_days(dt.date(2026, 8, 14), 1, is_holiday) == dt.date(2026, 8, 18)
+    assert add_working_days(dt.date(2026, 8, 14), 0, is_holiday) == dt.date(2026, 8, 14)
+    assert working_days_between(dt.date(2026, 8, 14), dt.date(2026, 8, 18), is_holiday) == 1
+    assert working_days_between(dt.date(2026, 8, 18), dt.date(2026, 8, 14), is_holiday) == 0
+    with pytest.raises(ValueError):
+        add_working_days(dt.date(2026, 8, 14), -1, is_holiday)
