@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gateway_support import BusProbe, FakeCapture, Gateway, Simkim, fast_gateway_settings, serve
 from sambang_runtime.auth import DEV_HS256_SECRET
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 from sambang_runtime.settings import RuntimeSettings
 from sambang_runtime.testing import FakeClock, SettingsFactory
 from sambang_simkim_gateway.app import create_app

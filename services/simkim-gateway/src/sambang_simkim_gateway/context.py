@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import event
 
 from .adapters.capture import CaptureClient, capture_http_client
-from .adapters.simkim import SimkimClient, simkim_http_client
+from .adapters.simkim import GuardedSimkim, SimkimClient, StoredBreaker, simkim_http_client
 from .domain import BreakerPolicy, IsHoliday, indonesian_public_holidays
 from .settings import GatewaySettings
 
@@ -46,8 +45,12 @@ class GatewayContext:
         self._dev_token_secret = dev_token_secret
         self._dev_tokens: dict[str, tuple[str, float]] = {}
         self._wake = asyncio.Event()
-        self.simkim: SimkimClient | None = None
-        self.capture: CaptureClient | None = None
+        #: Rounds the worker completed (claimed what was due and started it), and a signal at each: tests
+        #: prove that something was *not* done by waiting for a round that would have done it.
+        self.worker_rounds = 0
+        self._round = asyncio.Event()
+        self._simkim: GuardedSimkim | None = None
+        self._capture: CaptureClient | None = None
 
     def spread(self) -> float:
         """A uniform random number in [0, 1) for backoff jitter."""
@@ -61,11 +64,7 @@ class GatewayContext:
 
     def wake_after_commit(self, uow: UnitOfWork) -> None:
         """Wake the worker once this unit of work has committed: before that it would not see the row."""
-
-        def on_commit(_session: Any) -> None:
-            self._wake.set()
-
-        event.listen(uow.session.sync_session, "after_commit", on_commit, once=True)
+        uow.after_commit(self._wake.set)
 
     async def sleep_until_woken(self, seconds: float) -> None:
         """Wait for a wake-up, at most ``seconds``."""
@@ -73,20 +72,47 @@ class GatewayContext:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()
 
+    def round_completed(self) -> None:
+        """The worker finished a round (called by the worker)."""
+        self.worker_rounds += 1
+        self._round.set()
+        self._round = asyncio.Event()
+
+    async def rounds(self, count: int = 1) -> None:
+        """Wait until the worker has completed ``count`` more rounds (the second one began after this call)."""
+        for _ in range(count):
+            await self._round.wait()
+
     # -- HTTP clients -----------------------------------------------------------------------------------
 
-    def open_clients(self) -> None:
-        """Build the HTTP clients (inside the running loop, by the worker)."""
-        self.simkim = SimkimClient(simkim_http_client(self.settings))
-        self.capture = CaptureClient(capture_http_client(self.settings))
+    def open_clients(self, runtime: ServiceRuntime) -> None:
+        """Build the HTTP clients and the breaker they go through (inside the running loop, by the worker)."""
+        breaker = StoredBreaker(runtime.uow, self.breaker_policy, on_closed=self.wake)
+        self._simkim = GuardedSimkim(SimkimClient(simkim_http_client(self.settings)), breaker)
+        self._capture = CaptureClient(capture_http_client(self.settings))
 
     async def close_clients(self) -> None:
         """Close the HTTP clients."""
-        for client in (self.simkim, self.capture):
-            if client is not None:
-                await client.http.aclose()
-        self.simkim = None
-        self.capture = None
+        if self._simkim is not None:
+            await self._simkim.aclose()
+        if self._capture is not None:
+            await self._capture.http.aclose()
+        self._simkim = None
+        self._capture = None
+
+    @property
+    def simkim(self) -> GuardedSimkim:
+        """SIMKIM behind the breaker (while the worker runs)."""
+        if self._simkim is None:
+            raise RuntimeError("the worker's HTTP clients are not open")
+        return self._simkim
+
+    @property
+    def capture(self) -> CaptureClient:
+        """Capture's bundle endpoint (while the worker runs)."""
+        if self._capture is None:
+            raise RuntimeError("the worker's HTTP clients are not open")
+        return self._capture
 
     def capture_token(self, office: str) -> str:
         """The bearer token for capture's bundle endpoint: the configured one (production), else a short-lived

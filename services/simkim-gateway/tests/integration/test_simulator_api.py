@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from gateway_support import Application, Simkim, new_application
-from sambang_simkim_gateway.protocol import (
+from sambang_simkim_gateway.adapters.protocol import (
     ApplicationSubmission,
     Biodata,
     Biometric,

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sambang_contracts.enums import HoldDecision, HoldKind, PassportType, ServiceType
 from sambang_runtime.errors import DomainError
-from sambang_simkim_gateway.protocol import ApplicationStatus
+from sambang_simkim_gateway.adapters.protocol import ApplicationStatus
 from sambang_simkim_gateway.simulator.domain import (
     Faults,
     Verdict,

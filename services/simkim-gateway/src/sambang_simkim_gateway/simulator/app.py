@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_service_app, settings_for
 from sambang_runtime.settings import RuntimeSettings
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sambang_contracts.enums import HoldDecision, HoldKind, PassportType, ServiceType
 from sambang_runtime.errors import DomainError
 
-from ..protocol import ApplicationStatus
+from ..adapters.protocol import ApplicationStatus
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from sambang_runtime.entropy import uuid4
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ...protocol import (
+from ...adapters.protocol import (
     ApplicationRecord,
     ApplicationStatus,
     ApplicationSubmission,

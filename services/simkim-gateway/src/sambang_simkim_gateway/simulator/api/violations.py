@@ -9,7 +9,7 @@ from sambang_runtime.entropy import uuid4
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ...protocol import ViolationReceipt, ViolationReport
+from ...adapters.protocol import ViolationReceipt, ViolationReport
 from ..stores import violations
 from .deps import ContextDep, Faulty
 

@@ -12,7 +12,7 @@ from sqlalchemy import Row, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ...protocol import ApplicationStatus
+from ...adapters.protocol import ApplicationStatus
 from ..models import simkim_application
 
 

@@ -1,0 +1,79 @@
+"""Forwarding one violation report to SIMKIM, and recording how it went (retried with backoff until SIMKIM
+has it; a refusal is recorded and not retried)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sambang_runtime.logs import get_logger
+from sambang_runtime.service import ServiceRuntime
+from sambang_runtime.uow import UnitOfWork
+
+from ..adapters.protocol import ViolationReceipt, ViolationReport
+from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimClient
+from ..context import context_of, context_of_runtime
+from ..domain import Breaker
+from ..handlers import violation_context
+from ..stores import violations
+from ..stores.violations import Violation
+from .work import backoff
+
+log = get_logger(__name__)
+
+
+async def forward_violation(runtime: ServiceRuntime, v: Violation, seen: Breaker) -> None:
+    """Send one leased violation report to SIMKIM and record how it went."""
+    report = ViolationReport(
+        violation_id=v.id,
+        receipt_number=v.receipt_number,
+        office=v.office,
+        category=v.category,
+        detail=runtime.cipher.decrypt(v.detail_enc, context=violation_context(v.id)),
+        officer_id=v.officer_id,
+        flagged_at=v.flagged_at,
+    )
+
+    async def send(simkim: SimkimClient) -> ViolationReceipt:
+        return await simkim.report_violation(report)
+
+    outcome = await context_of_runtime(runtime).simkim.call(seen, send)
+    async with runtime.uow() as uow:
+        await record_forward_outcome(uow, v, outcome, uow.now())
+        await uow.commit()
+
+
+async def record_forward_outcome(
+    uow: UnitOfWork, v: Violation, outcome: Outcome[ViolationReceipt], now: dt.datetime
+) -> bool:
+    """Forwarded, refused (kept with its error, not retried), or try again after a backoff."""
+    owner = context_of(uow).owner
+    if isinstance(outcome, BreakerOpen):
+        return await violations.finish(uow, v.id, owner=owner, next_attempt_at=outcome.until or now, deferred=True)
+    attempts = v.attempts + 1
+    if isinstance(outcome, Answered):
+        kept = await violations.finish(
+            uow,
+            v.id,
+            owner=owner,
+            attempts=attempts,
+            last_error=None,
+            next_attempt_at=None,
+            forwarded_at=now,
+            deferred=False,
+        )
+        log.info("violation.forwarded", receipt_number=v.receipt_number, attempts=attempts)
+        return kept
+    if isinstance(outcome, Permanent):
+        log.error("violation.refused", receipt_number=v.receipt_number, error=outcome.detail)
+        return await violations.finish(
+            uow, v.id, owner=owner, attempts=attempts, last_error=outcome.reason[:500], next_attempt_at=None
+        )
+    return await violations.finish(
+        uow,
+        v.id,
+        owner=owner,
+        attempts=attempts,
+        last_error=outcome.reason[:500],
+        next_attempt_at=now + backoff(uow, attempts),
+        deferred=outcome.outage,
+    )
