@@ -280,3 +280,144 @@ def test_services_read_time_from_their_clock(descriptor: ServiceDescriptor) -> N
             if isinstance(node, ast.Call) and _dotted(node.func)[-2:] in WALL_CLOCK_CALLS:
                 found.append(f"{path.name}:{node.lineno} {'.'.join(_dotted(node.func))}()")
     assert found == [], f"{descriptor.name} reads the wall clock: " + "; ".join(found)
+
+
+# --- the second storey: rooms for loops, outside systems and use cases ------------------------------------
+
+#: Libraries that talk to an outside system (or decode its media); only ``adapters/`` imports them.
+OUTSIDE_LIBRARIES = {"httpx", "aiosmtplib", "smtplib", "cv2", "PIL", "socket", "aiohttp", "requests", "urllib.request"}
+#: What a store may not hand across its edge: rows the type checker cannot see into.
+UNTYPED_ROWS = ("Row[", "Row,", "RowMapping", "CursorResult", "Result[", "Sequence[Row")
+
+
+def _room(path: Path, root: Path) -> str:
+    """The room a source file is in: its first folder under the package, or the module's own name."""
+    rel = path.relative_to(root)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def room_violations(root: Path, files: list[Path] | None = None) -> list[str]:
+    """Everything in a service package at ``root`` that stands outside its room (SERVICE_GUIDE: the rooms).
+
+    - a loop (an ``async def`` whose ``while`` awaits) outside ``background/`` and ``adapters/``;
+    - an import of an outside-system library outside ``adapters/``;
+    - an entry point reaching into another: anything but ``api/`` importing from ``api/``, or a router
+      module importing from another router module (only ``deps`` and ``schemas`` are shared);
+    - a store function whose signature carries untyped rows (``Row[Any]``, ``**values: Any``).
+    """
+    found: list[str] = []
+    for path in files if files is not None else sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        room = _room(path, root)
+        rel = path.relative_to(root).as_posix()
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncFunctionDef) and room not in {"background", "adapters"}:
+                for loop in (n for n in ast.walk(node) if isinstance(n, ast.While)):
+                    if any(isinstance(n, ast.Await) for n in ast.walk(loop)):
+                        found.append(f"{rel}:{loop.lineno} a loop in {node.name}() belongs in background/")
+                        break
+            modules: list[tuple[str, int]] = []
+            if isinstance(node, ast.Import):
+                modules = [(a.name, node.lineno) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [(node.module, node.lineno)]
+            for module, line in modules:
+                if room != "adapters" and any(
+                    module == lib or module.startswith(lib + ".") for lib in OUTSIDE_LIBRARIES
+                ):
+                    found.append(f"{rel}:{line} imports {module}: outside systems are reached from adapters/")
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                target = _relative_target(path, root, node)
+                if target and target[0] == "api" and room != "api":
+                    found.append(
+                        f"{rel}:{node.lineno} imports from api/: a change two entry points share is a use case"
+                    )
+                if (
+                    room == "api"
+                    and target
+                    and target[0] == "api"
+                    and len(target) > 1
+                    and target[1] not in {"deps", "schemas", "__init__"}
+                    and path.stem not in {"__init__", target[1]}
+                ):
+                    found.append(f"{rel}:{node.lineno} a router imports router api/{target[1]}: move it to usecases/")
+        if room == "stores":
+            found += _untyped_store_edges(tree, rel)
+    return found
+
+
+def _relative_target(path: Path, root: Path, node: ast.ImportFrom) -> tuple[str, ...]:
+    """The package-relative parts an ``from ..x.y import z`` names (plus the names, for ``from . import api``)."""
+    base = path.relative_to(root).parent.parts
+    if node.level - 1 > len(base):
+        return ()
+    parts = base[: len(base) - (node.level - 1)] + tuple((node.module or "").split(".") if node.module else ())
+    if not node.module and not parts:
+        return tuple(a.name for a in node.names)[:1]
+    return tuple(p for p in parts if p)
+
+
+def _untyped_store_edges(tree: ast.Module, rel: str) -> list[str]:
+    found: list[str] = []
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) or fn.name.startswith("_"):
+            continue
+        returns = ast.unparse(fn.returns) if fn.returns is not None else ""
+        if any(marker in returns for marker in UNTYPED_ROWS) or returns in {"Any", "Row"}:
+            found.append(f"{rel}:{fn.lineno} {fn.name}() returns {returns}: return a dataclass")
+        if fn.args.kwarg is not None and ast.unparse(fn.args.kwarg.annotation or ast.Constant(None)) in {"Any", "None"}:
+            found.append(f"{rel}:{fn.lineno} {fn.name}(**{fn.args.kwarg.arg}): take typed arguments or a dataclass")
+        for arg in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs):
+            if arg.annotation is not None and ast.unparse(arg.annotation) in {"Any", "Row[Any]"}:
+                found.append(f"{rel}:{fn.lineno} {fn.name}({arg.arg}: Any): type what crosses a store's edge")
+    return found
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_loops_outside_calls_and_shared_changes_live_in_their_rooms(descriptor: ServiceDescriptor) -> None:
+    """SERVICE_GUIDE, the rooms: background/ for loops, adapters/ for outside systems, usecases/ for a
+    change more than one entry point makes; stores return typed rows."""
+    package = _package(descriptor)
+    root = Path(package.__file__ or "").parent
+    found = room_violations(root, _sources(package))
+    assert found == [], f"{descriptor.name}: out of its room: " + "; ".join(found)
+
+
+@pytest.mark.parametrize("descriptor", SERVICES, ids=IDS)
+def test_background_loops_are_defined_in_background(descriptor: ServiceDescriptor) -> None:
+    """Every loop the runtime starts for a service (``ServiceSpec.background``) is written in its background/."""
+    assert descriptor.spec is not None
+    package = _package(descriptor).__name__
+    for fn in descriptor.spec().background:
+        module = getattr(fn, "__module__", "") or ""
+        assert module.startswith(f"{package}.background"), f"{descriptor.name}: {fn!r} lives in {module}"
+
+
+def test_the_room_check_finds_what_it_looks_for(tmp_path: Path) -> None:
+    """The checker can fail: a made-up package breaking each rule is caught, one finding per rule."""
+    root = tmp_path / "sambang_bad"
+    for folder, name, source in [
+        ("api", "tickets.py", "from .visits import close_visit\n"),
+        ("api", "visits.py", "async def close_visit():\n    pass\n"),
+        ("", "handlers.py", "from .api.visits import close_visit\n"),
+        ("", "worker.py", "import asyncio\nasync def loop():\n    while True:\n        await asyncio.sleep(1)\n"),
+        ("stores", "apps.py", "from typing import Any\nasync def get(uow, **values: Any) -> Row[Any]:\n    pass\n"),
+        ("usecases", "submit.py", "import httpx\n"),
+        (
+            "background",
+            "sweeper.py",
+            "import asyncio\nasync def sweep():\n    while True:\n        await asyncio.sleep(1)\n",
+        ),
+        ("adapters", "simkim.py", "import httpx\n"),
+    ]:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / name).write_text(source)
+    found = room_violations(root)
+    assert len(found) == 6, found
+    assert any("a router imports router api/visits" in f for f in found)
+    assert any(f.startswith("handlers.py") and "imports from api/" in f for f in found)
+    assert any(f.startswith("worker.py") and "belongs in background/" in f for f in found)
+    assert any("returns Row[Any]" in f for f in found) and any("**values" in f for f in found)
+    assert any(f.startswith("usecases/submit.py") and "httpx" in f for f in found)
