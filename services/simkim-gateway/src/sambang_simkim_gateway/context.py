@@ -7,13 +7,14 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
+from sambang_contracts.values import IsHoliday, indonesian_public_holidays
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
 from sambang_runtime.uow import UnitOfWork
 
 from .adapters.capture import CaptureClient, capture_http_client
 from .adapters.simkim import GuardedSimkim, SimkimClient, StoredBreaker, simkim_http_client
-from .domain import BreakerPolicy, IsHoliday, indonesian_public_holidays
+from .domain import BreakerPolicy
 from .settings import GatewaySettings
 
 if TYPE_CHECKING:

@@ -1,17 +1,18 @@
 """Pure rules of the SIMKIM gateway: readiness, retries and backoff, the circuit breaker, the bundle check,
-hold decisions, passport validity and the pickup date. No I/O, no framework, no wall clock."""
+hold decisions and the pickup date. No I/O, no framework, no wall clock. Passport validity and the
+working-day calendar are the contracts' (``sambang_contracts.values``), shared with queue and payment."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-import holidays
 from sambang_contracts.enums import HoldDecision, InterviewDecision
+from sambang_contracts.values import IsHoliday, add_working_days, is_working_day
 from sambang_runtime.errors import DomainError
 
 
@@ -265,46 +266,7 @@ def check_retryable(state: SubmissionState) -> None:
         raise DomainError("not_retryable", state=state.value)
 
 
-# --- passport validity and pickup --------------------------------------------------------------------
-
-
-def validity_years(chosen: int | None, birth_date: dt.date, on: dt.date) -> int:
-    """Years the passport is valid: as the applicant chose, else (older producers) 10 from age 17, else 5."""
-    if chosen is not None:
-        return chosen
-    age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
-    return 10 if age >= 17 else 5
-
-
-IsHoliday = Callable[[dt.date], bool]
-
-
-def indonesian_public_holidays() -> IsHoliday:
-    """Indonesian public holidays (hari libur nasional) from the ``holidays`` package's calendar data."""
-    calendar = holidays.country_holidays("ID")
-
-    def is_holiday(day: dt.date) -> bool:
-        return day in calendar
-
-    return is_holiday
-
-
-def is_working_day(day: dt.date, is_holiday: IsHoliday) -> bool:
-    """Monday to Friday and not a public holiday."""
-    return day.isoweekday() <= 5 and not is_holiday(day)
-
-
-def add_working_days(start: dt.date, days: int, is_holiday: IsHoliday) -> dt.date:
-    """The day ``days`` working days after ``start`` (weekends and public holidays skipped)."""
-    if days < 0:
-        raise ValueError("days must not be negative")
-    day = start
-    left = days
-    while left > 0:
-        day += dt.timedelta(days=1)
-        if is_working_day(day, is_holiday):
-            left -= 1
-    return day
+# --- pickup --------------------------------------------------------------------
 
 
 def pickup_from(interview_day: dt.date, working_days: int, issued_day: dt.date, is_holiday: IsHoliday) -> dt.date:

@@ -20,6 +20,7 @@ from sambang_contracts.events import (
     PaymentConfirmed,
     ViolationFlagged,
 )
+from sambang_contracts.values import validity_years
 from sambang_runtime.consumer import HandlerTable
 from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
@@ -32,7 +33,6 @@ from .domain import (
     Work,
     state_after_fact,
     supersedes,
-    validity_years,
 )
 from .stores import offices, submissions, violations
 from .stores.submissions import Submission
@@ -82,16 +82,14 @@ async def when_application_registered_record_readiness(event: CloudEvent[Any], u
         biodata = json.dumps(
             {"full_name": applicant.full_name, "nik": applicant.nik, "birth_date": applicant.birth_date.isoformat()}
         )
-        # validity_years is a v1.1 field of the event; older contracts do not carry it.
-        chosen = getattr(data, "validity_years", None)
         values |= {
             "biodata_enc": uow.cipher.encrypt(biodata, context=biodata_context(data.receipt_number)),
             "service_type": data.service_type.value,
             "passport_type": data.passport_type.value,
             "priority_category": data.priority_category.value,
-            "validity_years": validity_years(
-                chosen if isinstance(chosen, int) else None, applicant.birth_date, data.slot.date
-            ),
+            # The applicant's choice (queue checked it with their marital status); a v1.0 producer did not
+            # say, and the event carries no marital status: the term the applicant is certainly entitled to.
+            "validity_years": validity_years(data.validity_years, applicant.birth_date, data.slot.date, married=False),
         }
     await _record_fact(uow, row, replace(row.readiness, registered=True), **values)
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from sambang_contracts.enums import HoldDecision, InterviewDecision
+from sambang_contracts.values import add_working_days, indonesian_public_holidays
 from sambang_runtime.errors import DomainError
 from sambang_simkim_gateway.domain import (
     Breaker,
@@ -19,7 +20,6 @@ from sambang_simkim_gateway.domain import (
     Permit,
     Readiness,
     SubmissionState,
-    add_working_days,
     after_decision,
     backoff_seconds,
     breaker_after_failure,
@@ -31,12 +31,10 @@ from sambang_simkim_gateway.domain import (
     check_hold_decision,
     check_retryable,
     gives_up,
-    indonesian_public_holidays,
     local_day,
     pickup_from,
     state_after_fact,
     supersedes,
-    validity_years,
 )
 
 FACTS = ("registered", "paid", "captured", "approved")
@@ -229,13 +227,6 @@ def test_only_a_failed_submission_can_be_retried() -> None:
         if state is not SubmissionState.FAILED:
             with pytest.raises(DomainError):
                 check_retryable(state)
-
-
-def test_validity_is_the_applicants_choice_else_ten_years_from_age_seventeen() -> None:
-    on = dt.date(2026, 12, 1)
-    assert validity_years(5, dt.date(1990, 1, 1), on) == 5
-    assert validity_years(None, dt.date(2009, 12, 1), on) == 10
-    assert validity_years(None, dt.date(2009, 12, 2), on) == 5
 
 
 HOLIDAYS = indonesian_public_holidays()
