@@ -7,11 +7,12 @@ only moves forward (domain.advanced), so a late event never undoes a later one.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sambang_contracts import (
     ApplicationCancelled,
-    ArrivalLinkIssued,
     BillExpired,
     BillIssued,
     CancelReason,
@@ -32,12 +33,10 @@ from sambang_runtime.consumer import HandlerTable
 from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
-from .context import context_of
-from .domain.arrival import arrival_link_expiry, sign_arrival_token
-from .domain.status import NOT_YET_ARRIVED, Status
-from .domain.visits import visit_completed
-from .keyed import mac
-from .stores import Record, applications, offices, trail, visits
+from .domain.status import Status
+from .stores import Record, applications, trail, visits
+from .usecases.arrival import issue_arrival_link
+from .usecases.visits import close_visit
 
 log = get_logger(__name__)
 
@@ -49,6 +48,26 @@ async def _application(uow: UnitOfWork, receipt_number: str) -> Record | None:
         # Not ours (another office's system, or a test event): nothing to keep true here.
         log.warning("queue.event_for_unknown_application", receipt_number=receipt_number)
     return row
+
+
+async def _note(
+    uow: UnitOfWork,
+    receipt_number: str,
+    step: str,
+    at: dt.datetime,
+    *,
+    status: Status | None = None,
+    public: bool = True,
+    detail: Mapping[str, Any] | None = None,
+    **values: Any,
+) -> None:
+    """Add a step to the timeline of an application of ours, moving it forward (never back) to
+    `status` when given."""
+    if await _application(uow, receipt_number) is None:
+        return
+    if status is not None:
+        await applications.set_status(uow, receipt_number, status, uow.now(), **values)
+    await trail.add_timeline(uow, receipt_number, step, at, public=public, detail=detail)
 
 
 async def when_bill_issued_record_bill_summary(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -98,18 +117,7 @@ async def when_payment_confirmed_issue_arrival_link(event: CloudEvent[Any], uow:
     await trail.add_timeline(
         uow, data.receipt_number, "PAID", data.paid_at, detail={"ntpn": data.ntpn, "channel": data.channel.value}
     )
-    if status not in NOT_YET_ARRIVED or row.walk_in or row.arrival_expires_at is not None:
-        return
-    expires_at = arrival_link_expiry(row.slot_date, await offices.timezone_of(uow, row.office))
-    if expires_at <= now:
-        return
-    token = sign_arrival_token(data.receipt_number, expires_at, mac(uow.cipher, "arrival"))
-    url = f"{context_of(uow).public_base_url}/arrival?receipt={data.receipt_number}&token={token}"
-    await applications.update_application(uow, data.receipt_number, arrival_expires_at=expires_at)
-    await trail.add_timeline(
-        uow, data.receipt_number, "ARRIVAL_LINK_ISSUED", now, detail={"expires_at": expires_at.isoformat()}
-    )
-    uow.emit(ArrivalLinkIssued(receipt_number=data.receipt_number, url=url, token=token, expires_at=expires_at))
+    await issue_arrival_link(uow, row, status, now)
 
 
 async def when_bill_expired_cancel_application(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -134,9 +142,7 @@ async def when_bill_expired_cancel_application(event: CloudEvent[Any], uow: Unit
 async def when_documents_verified_add_to_timeline(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """Document check (verifikasi berkas) done."""
     data: DocumentsVerified = event.data
-    if await _application(uow, data.receipt_number) is None:
-        return
-    await trail.add_timeline(
+    await _note(
         uow,
         data.receipt_number,
         "DOCUMENTS_VERIFIED",
@@ -153,19 +159,8 @@ async def _complete_sambang_visit_if_done(uow: UnitOfWork, receipt_number: str) 
     if not rejected and (app.capture_completed_at is None or app.interview_completed_at is None):
         return
     v = await visits.open_sambang_visit(uow, receipt_number)
-    if v is None:
-        return
-    now = uow.now()
-    await visits.complete(uow, v, now)
-    uow.emit(
-        visit_completed(
-            receipt_number=v.receipt_number,
-            visit_id=v.id,
-            checked_in_at=v.checked_in_at,
-            started_at=v.first_called_at or v.claimed_at,
-            now=now,
-        )
-    )
+    if v is not None:
+        await close_visit(uow, v, uow.now())
 
 
 async def when_capture_completed_complete_sambang_visit(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -204,20 +199,20 @@ async def when_interview_completed_complete_sambang_visit(event: CloudEvent[Any]
 async def when_submission_accepted_show_in_process(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """SIMKIM accepted the application: it is in process."""
     data: SubmissionAccepted = event.data
-    if await _application(uow, data.receipt_number) is None:
-        return
-    await applications.set_status(
-        uow, data.receipt_number, Status.IN_PROCESS, uow.now(), simkim_reference=data.simkim_reference
+    await _note(
+        uow,
+        data.receipt_number,
+        "SUBMITTED",
+        data.submitted_at,
+        status=Status.IN_PROCESS,
+        simkim_reference=data.simkim_reference,
     )
-    await trail.add_timeline(uow, data.receipt_number, "SUBMITTED", data.submitted_at)
 
 
 async def when_submission_failed_note_for_officers(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """A failed submission is the office's problem: officers see it, the applicant sees IN_PROCESS."""
     data: SubmissionFailed = event.data
-    if await _application(uow, data.receipt_number) is None:
-        return
-    await trail.add_timeline(
+    await _note(
         uow,
         data.receipt_number,
         "SUBMISSION_FAILED",
@@ -230,11 +225,14 @@ async def when_submission_failed_note_for_officers(event: CloudEvent[Any], uow: 
 async def when_hold_raised_keep_it_from_the_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """A hold (cekal, duplicate passport) is recorded for officers only: the applicant sees IN_PROCESS."""
     data: HoldRaised = event.data
-    if await _application(uow, data.receipt_number) is None:
-        return
-    await applications.set_status(uow, data.receipt_number, Status.HELD, uow.now())
-    await trail.add_timeline(
-        uow, data.receipt_number, "HOLD_RAISED", event.time, public=False, detail={"kind": data.kind.value}
+    await _note(
+        uow,
+        data.receipt_number,
+        "HOLD_RAISED",
+        event.time,
+        status=Status.HELD,
+        public=False,
+        detail={"kind": data.kind.value},
     )
 
 
@@ -262,21 +260,18 @@ async def when_hold_decided_resume_or_reject(event: CloudEvent[Any], uow: UnitOf
 async def when_passport_issued_open_pickup(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The passport is ready: pickup from `pickup_from` (working days after issuance)."""
     data: PassportIssued = event.data
-    if await _application(uow, data.receipt_number) is None:
-        return
-    await applications.set_status(
+    await _note(
         uow,
         data.receipt_number,
-        Status.ISSUED,
-        uow.now(),
+        "ISSUED",
+        data.issued_at,
+        status=Status.ISSUED,
+        detail={"pickup_from": data.pickup_from.isoformat()},
         pickup_from=data.pickup_from,
         passport_number_enc=applications.encrypted_passport_number(
             uow.cipher, data.receipt_number, data.passport_number
         ),
         issued_at=data.issued_at,
-    )
-    await trail.add_timeline(
-        uow, data.receipt_number, "ISSUED", data.issued_at, detail={"pickup_from": data.pickup_from.isoformat()}
     )
 
 

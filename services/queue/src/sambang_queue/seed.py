@@ -1,10 +1,15 @@
-"""The development seed: office BLT (Blitar) and its slots, so `make run` is usable at once."""
+"""The development seed: office BLT (Blitar) and its slots, so `make run` is usable at once.
+
+A startup hook (ServiceSpec.on_startup): it runs once before the service takes requests, so it is
+neither a loop (background/) nor an entry point beside routes and handlers; what it changes goes
+through the same use case and stores as the admin's routes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sambang_contracts import OfficeSettings, OfficeUpdated
+from sambang_contracts import OfficeSettings
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
@@ -12,6 +17,7 @@ from .context import context_of
 from .domain.calendar import plan_dates
 from .domain.times import local_today
 from .stores import offices
+from .usecases.offices import save_office_settings
 
 log = get_logger(__name__)
 
@@ -29,12 +35,7 @@ async def seed_development_office(runtime: ServiceRuntime) -> None:
         ctx = context_of(uow)
         now = uow.now()
         if await offices.find_office(uow, ctx.offices, DEV_OFFICE) is None:
-            settings = OfficeSettings()
-            await offices.save_office(uow, DEV_OFFICE, DEV_OFFICE_NAME, DEV_TIMEZONE, settings, now)
-            uow.emit(
-                OfficeUpdated(office=DEV_OFFICE, name=DEV_OFFICE_NAME, timezone=DEV_TIMEZONE, settings=settings),
-                office=DEV_OFFICE,
-            )
+            await save_office_settings(uow, DEV_OFFICE, DEV_OFFICE_NAME, DEV_TIMEZONE, OfficeSettings(), now)
         today = local_today(now, DEV_TIMEZONE)
         # The next N bookable days: Monday-Friday, public holidays skipped.
         dates: list[dt.date] = []
@@ -46,5 +47,4 @@ async def seed_development_office(runtime: ServiceRuntime) -> None:
         if dates:
             await offices.apply_slot_plan(uow, DEV_OFFICE, dates, DEV_SESSIONS, [], now)
         await uow.commit()
-        ctx.offices.forget(DEV_OFFICE)
     log.info("queue.dev_office_seeded", office=DEV_OFFICE, days=len(dates))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from conftest import DAY0, QueueHarness, random_nik, unique_office_code
-from sambang_queue.keyed import nik_hash
 from sambang_queue.models import application, idempotency_record, slot
+from sambang_queue.stores.applications import nik_hash
 from sqlalchemy import func, select
 
 TOMORROW = DAY0 + dt.timedelta(days=1)

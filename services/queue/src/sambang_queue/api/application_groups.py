@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sambang_runtime.service import UowDep
 
-from .applications import IdempotencyKey, check_key, register
+from ..usecases.registration import register_applications
+from .deps import IdempotencyKey, idempotency_of, registered_response
 from .schemas import MemberIn, SlotView, Strict
 
 router = APIRouter(prefix="/v1/application-groups", tags=["applications"])
@@ -32,13 +33,13 @@ class GroupCreated(BaseModel):
 @router.post("", status_code=201, response_model=GroupCreated)
 async def create_group(body: GroupIn, uow: UowDep, key: IdempotencyKey = None) -> JSONResponse:
     """A family books one slot together (1-5 members): all get places or none does."""
-    return await register(
+    registered = await register_applications(
         uow,
         office_code=body.office,
         slot_id=body.slot_id,
-        members=list(body.members),
+        bookings=[m.booking() for m in body.members],
         group=True,
-        key=check_key(key),
-        route="application-groups",
-        body=body,
+        idempotency=idempotency_of(key, "application-groups", body),
+        now=uow.now(),
     )
+    return registered_response(registered)

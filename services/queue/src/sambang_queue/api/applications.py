@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sambang_contracts import ApplicationCancelled, ArrivalConfirmed, CancelReason, PriorityCategory
+from sambang_contracts import ApplicationCancelled, CancelReason, PriorityCategory
 from sambang_runtime.auth import OptionalPrincipal, Principal
-from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep, request_uow
 from sambang_runtime.uow import UnitOfWork
 
-from ..context import context_of
-from ..domain.arrival import verify_arrival_token
-from ..domain.booking import Appointment, check_bookings, draw_receipts, registered_event
 from ..domain.lanes import lane_for
 from ..domain.status import NOT_YET_ARRIVED, Status, public_status
-from ..domain.times import local_today
-from ..keyed import birth_hash, mac, nik_hash
-from ..stores import Record, applications, offices, trail, visits
-from ..stores.applications import Idempotency, KeptAnswer, ReceiptTaken
-from .deps import RateLimited, is_officer, officer_of_office, valid_receipt
+from ..stores import Record, applications, trail, visits
+from ..usecases import arrival
+from ..usecases.registration import register_applications
+from .deps import (
+    IdempotencyKey,
+    RateLimited,
+    idempotency_of,
+    is_officer,
+    officer_of_office,
+    registered_response,
+    valid_receipt,
+)
 from .schemas import Instant, MemberIn, SlotView, Strict
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-_RECEIPT_ATTEMPTS = 4
 
 
 class ApplicationIn(MemberIn):
@@ -53,116 +51,23 @@ class ApplicationCreated(BaseModel):
     lane: str
 
 
-def check_key(key: str | None) -> str | None:
-    """A usable Idempotency-Key, or idempotency_key_invalid."""
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 200 or not key.isprintable() or not key.isascii():
-        raise DomainError("idempotency_key_invalid")
-    return key
-
-
-def _replayed(kept: KeptAnswer) -> JSONResponse:
-    return JSONResponse(kept.body, status_code=kept.status_code, headers={"Idempotent-Replayed": "true"})
-
-
-def _slot_json(a: Appointment) -> dict[str, Any]:
-    return {"slot_id": a.slot_id, "date": a.date.isoformat(), "start": a.start.isoformat(), "end": a.end.isoformat()}
-
-
-async def register(
-    uow: UnitOfWork,
-    *,
-    office_code: str,
-    slot_id: int,
-    members: Sequence[MemberIn],
-    group: bool,
-    key: str | None,
-    route: str,
-    body: Strict,
-) -> JSONResponse:
-    """Take the places and register the applications, all or none, in one transaction.
-
-    The answer is a JSONResponse built here rather than a model FastAPI validates: it is also the body
-    kept for the Idempotency-Key, and the booking rush is the hot path (bench/booking.py).
-    """
-    ctx = context_of(uow)
-    # The body's hash serves only an Idempotency-Key: a booking rush sends none.
-    idempotency = (
-        None
-        if key is None
-        else Idempotency(key, hashlib.sha256(f"{route}\n{body.model_dump_json()}".encode()).hexdigest())
-    )
-    if idempotency is not None and (kept := await applications.kept_answer(uow, idempotency)) is not None:
-        return _replayed(kept)
-    # In a rush the office and the slot come from the cache: no connection is checked out before the booking.
-    info = await offices.office_or_404(uow, ctx.offices, office_code)
-    found = await offices.find_slot(uow, ctx.offices, slot_id)
-    if found is None:
-        raise DomainError("slot_not_found")
-    if found.office != info.code:
-        raise DomainError("slot_of_other_office")
-    now = uow.now()
-    today = local_today(now, info.timezone)
-    bookings = check_bookings([m.booking() for m in members], found.date, today, info.settings)
-    if group:
-        # Say which member is the problem; the unique index still guards the race.
-        await applications.refuse_active_niks(uow, [nik_hash(uow.cipher, b.applicant.nik) for b in bookings])
-    appointment = Appointment(found.id, found.date, found.start, found.end)
-    group_id = uuid4().hex if group else None
-    for _attempt in range(_RECEIPT_ATTEMPTS):
-        receipts = draw_receipts(info.code, today, len(bookings), SYSTEM_RANDOM)
-        answer: dict[str, Any]
-        if group:
-            answer = {"group_id": group_id, "receipt_numbers": receipts, "slot": _slot_json(appointment)}
-        else:
-            answer = {
-                "receipt_number": receipts[0],
-                "status": Status.BOOKED.value,
-                "office": info.code,
-                "slot": _slot_json(appointment),
-                "priority_category": bookings[0].priority_category.value,
-                "lane": lane_for(bookings[0].priority_category).value,
-            }
-        for r, b in zip(receipts, bookings, strict=True):
-            uow.emit(
-                registered_event(receipt_number=r, office=info.code, appointment=appointment, booking=b, walk_in=False)
-            )
-        try:
-            kept = await applications.book(
-                uow,
-                office=info.code,
-                appointment=appointment,
-                receipts=receipts,
-                bookings=bookings,
-                group_id=group_id,
-                now=now,
-                idempotency=idempotency,
-                answer=answer,
-            )
-        except ReceiptTaken:
-            continue  # nothing was written: draw new receipt numbers
-        return JSONResponse(answer, status_code=201) if kept is None else _replayed(kept)
-    raise RuntimeError("could not draw a free receipt number")
-
-
 @router.post("", status_code=201, response_model=ApplicationCreated)
 async def create_application(body: ApplicationIn, request: Request, key: IdempotencyKey = None) -> JSONResponse:
     """Book a place and register a pre-application; `Idempotency-Key` honoured."""
-    key = check_key(key)
+    idempotency = idempotency_of(key, "applications", body)
     # The endpoint of a booking rush opens its unit of work itself: as a dependency (UowDep) it costs
     # FastAPI an exit stack and a cancel scope per request (bench/booking.py).
     async with request_uow(request) as uow:
-        return await register(
+        registered = await register_applications(
             uow,
             office_code=body.office,
             slot_id=body.slot_id,
-            members=[body],
+            bookings=[body.booking()],
             group=False,
-            key=key,
-            route="applications",
-            body=body,
+            idempotency=idempotency,
+            now=uow.now(),
         )
+        return registered_response(registered)
 
 
 async def _proven(
@@ -176,7 +81,7 @@ async def _proven(
     if is_officer(principal) and birth_date is None:
         assert principal is not None
         officer_of_office(principal, receipt[:3])
-    elif birth_date is None or row is None or row.birth_hash != birth_hash(uow.cipher, receipt, birth_date):
+    elif birth_date is None or row is None or not applications.born_on(uow.cipher, row, birth_date):
         raise DomainError("application_not_found")
     if row is None:
         raise DomainError("application_not_found")
@@ -366,21 +271,6 @@ class ArrivalView(BaseModel):
 async def confirm_arrival(receipt: str, body: ArrivalIn, uow: UowDep) -> ArrivalView:
     """The applicant confirms they will come; idempotent. Bad token 403, expired 410."""
     valid_receipt(receipt)
-    now = uow.now()
-    # The token is checked before any look-up: a forged link learns nothing about the receipt.
-    verify_arrival_token(receipt, body.token, now, mac(uow.cipher, "arrival"))
-    row = await applications.find(uow, receipt, lock=True)
-    if row is None:
-        raise DomainError("invalid_token")
-    status = Status(row.status)
-    if row.arrival_confirmed_at is not None:
-        return ArrivalView(receipt_number=receipt, confirmed_at=row.arrival_confirmed_at)
-    if status not in NOT_YET_ARRIVED and status not in {Status.CHECKED_IN, Status.IN_SERVICE}:
-        raise DomainError("application_closed")
-    await applications.update_application(uow, receipt, arrival_confirmed_at=now, updated_at=now)
-    if status in NOT_YET_ARRIVED:
-        await applications.set_status(uow, receipt, Status.ARRIVAL_CONFIRMED, now)
-    await trail.add_timeline(uow, receipt, "ARRIVAL_CONFIRMED", now)
-    uow.emit(ArrivalConfirmed(receipt_number=receipt, confirmed_at=now))
+    confirmed_at = await arrival.confirm_arrival(uow, receipt, body.token, uow.now())
     await uow.commit()
-    return ArrivalView(receipt_number=receipt, confirmed_at=now)
+    return ArrivalView(receipt_number=receipt, confirmed_at=confirmed_at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 from sambang_contracts import Stage, TicketCalled
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -15,25 +15,13 @@ from ..domain.status import Status
 from ..domain.times import local_today
 from ..domain.visits import SERVICE, WAITING, minutes_between
 from ..stores import applications, offices, trail, visits
+from ..usecases.lines import announce_near_turn
 from .deps import ContextDep, CounterOfficer, Officer, officer_of_office
-from .lines import announce_near_turn
-from .schemas import Strict, TicketView
+from .schemas import StageIn, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["counters"])
 
 CounterId = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def _at_a_counter(stage: Stage) -> Stage:
-    if stage == Stage.SAMBANG:
-        raise ValueError("SAMBANG is served at the priority seat, never at a counter")
-    return stage
-
-
-class StageIn(Strict):
-    """A stage of the regular or pickup lane (SAMBANG, served at the seat, is refused: 422)."""
-
-    stage: Annotated[Stage, AfterValidator(_at_a_counter)]
 
 
 @router.post(
@@ -76,7 +64,7 @@ async def call_next(
             recall=0,
         )
     )
-    await announce_near_turn(uow, info.code, today, body.stage.value)
+    await announce_near_turn(uow, info.code, today, body.stage.value, now)
     await uow.commit()
     return TicketView.of(taken)
 

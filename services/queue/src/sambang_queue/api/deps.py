@@ -1,13 +1,16 @@
 """Dependencies shared by the queue's routers: principals by role, the unit of work, the context,
-the public look-up limit, receipt parsing."""
+the public look-up limit, receipt parsing, the Idempotency-Key of bookings."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.auth import Principal, ensure_office, require_roles
 from sambang_runtime.clientaddr import client_address
@@ -16,6 +19,8 @@ from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
 
 from ..context import QueueContext, context_of
+from ..stores.applications import Idempotency
+from ..usecases.registration import Registered
 
 OFFICER_ROLES = ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor")
 
@@ -66,3 +71,28 @@ def officer_of_office(principal: Principal, office: str) -> None:
 def is_officer(principal: Principal | None) -> bool:
     """Whether the caller is an officer (officers see more than applicants)."""
     return principal is not None and principal.has_any(*OFFICER_ROLES)
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def idempotency_of(key: str | None, route: str, body: BaseModel) -> Idempotency | None:
+    """A usable Idempotency-Key with the hash of its request (idempotency_key_invalid), or None.
+
+    The body's hash serves only an Idempotency-Key: a booking rush sends none.
+    """
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not key.isprintable() or not key.isascii():
+        raise DomainError("idempotency_key_invalid")
+    return Idempotency(key, hashlib.sha256(f"{route}\n{body.model_dump_json()}".encode()).hexdigest())
+
+
+def registered_response(registered: Registered) -> JSONResponse:
+    """A booking's answer as built (not validated again by FastAPI: the booking rush is the hot path);
+    a replay for an Idempotency-Key says so."""
+    if registered.replayed:
+        return JSONResponse(
+            registered.body, status_code=registered.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    return JSONResponse(registered.body, status_code=registered.status_code)

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sambang_contracts import OfficeSettings, OfficeUpdated
+from sambang_contracts import OfficeSettings
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
 from ..domain.calendar import MAX_PLAN_DAYS, SessionPlan, plan_dates
 from ..domain.times import booking_window, local_today, zone
 from ..stores import offices, trail
+from ..usecases.offices import save_office_settings
 from .deps import Admin, ContextDep, Supervisor, officer_of_office
 from .schemas import Strict
 
@@ -117,11 +118,9 @@ async def put_settings(
     except (ZoneInfoNotFoundError, ValueError):
         raise DomainError("invalid_timezone") from None
     now = uow.now()
-    await offices.save_office(uow, code, name, timezone, body.settings, now)
+    await save_office_settings(uow, code, name, timezone, body.settings, now)
     await trail.add_audit(uow, principal, "office.settings_updated", now, detail=body.settings.model_dump(mode="json"))
-    uow.emit(OfficeUpdated(office=code, name=name, timezone=timezone, settings=body.settings), office=code)
     await uow.commit()
-    ctx.offices.forget(code)
     return OfficeView(office=code, name=name, timezone=timezone, settings=body.settings)
 
 

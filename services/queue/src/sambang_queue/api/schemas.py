@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType, Stage
 from sambang_contracts.values import Nik
 
 from ..domain.booking import ApplicantData, Booking
@@ -71,6 +71,18 @@ class MemberIn(Strict):
             self.validity_years,
             self.express,
         )
+
+
+def _at_a_counter(stage: Stage) -> Stage:
+    if stage == Stage.SAMBANG:
+        raise ValueError("SAMBANG is served at the priority seat, never at a counter")
+    return stage
+
+
+class StageIn(Strict):
+    """A stage of the regular or pickup lane (SAMBANG, served at the seat, is refused: 422)."""
+
+    stage: Annotated[Stage, AfterValidator(_at_a_counter)]
 
 
 class SlotView(BaseModel):

@@ -10,12 +10,12 @@ from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
 from ..domain.lanes import DONE_STAGE, next_stage, transfer_allowed
-from ..domain.visits import CALLED, WAITING, visit_completed
+from ..domain.visits import CALLED, WAITING
 from ..stores import Record, offices, trail, visits
-from .counters import StageIn
+from ..usecases.lines import announce_near_turn, record_no_show
+from ..usecases.visits import close_visit
 from .deps import ContextDep, CounterOfficer, officer_of_office
-from .lines import announce_near_turn, record_no_show
-from .schemas import TicketView
+from .schemas import StageIn, TicketView
 
 router = APIRouter(prefix="/v1/tickets", tags=["counters"])
 
@@ -43,7 +43,7 @@ async def recall(ticket_id: str, principal: CounterOfficer, ctx: ContextDep, uow
     info = await offices.office_or_404(uow, ctx.offices, v.office)
     now = uow.now()
     if v.calls >= info.settings.no_show_after_calls:
-        await record_no_show(uow, v)
+        await record_no_show(uow, v, now)
         await trail.add_audit(
             uow, principal, "ticket.no_show", now, receipt_number=v.receipt_number, detail={"calls": v.calls}
         )
@@ -73,12 +73,13 @@ async def mark_no_show(ticket_id: str, principal: CounterOfficer, uow: UowDep) -
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state not in (CALLED, WAITING):
         raise DomainError("ticket_not_called")
-    await record_no_show(uow, v)
+    now = uow.now()
+    await record_no_show(uow, v, now)
     await trail.add_audit(
-        uow, principal, "ticket.no_show", uow.now(), receipt_number=v.receipt_number, detail={"by_hand": True}
+        uow, principal, "ticket.no_show", now, receipt_number=v.receipt_number, detail={"by_hand": True}
     )
     if v.state == WAITING:
-        await announce_near_turn(uow, v.office, v.day, v.stage)  # the tickets behind it moved up
+        await announce_near_turn(uow, v.office, v.day, v.stage, now)  # the tickets behind it moved up
     result = await _reload(uow, v.id)
     await uow.commit()
     return result
@@ -101,16 +102,7 @@ async def complete(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> Ti
         uow, principal, "ticket.completed", now, receipt_number=v.receipt_number, detail={"stage": v.stage}
     )
     if following == DONE_STAGE:
-        await visits.complete(uow, v, now)
-        uow.emit(
-            visit_completed(
-                receipt_number=v.receipt_number,
-                visit_id=v.id,
-                checked_in_at=v.checked_in_at,
-                started_at=v.first_called_at or v.claimed_at,
-                now=now,
-            )
-        )
+        await close_visit(uow, v, now)
     else:
         await visits.end_stage(uow, v.id, "COMPLETED", now)
         await visits.wait_at(uow, v.id, following)
@@ -119,7 +111,7 @@ async def complete(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> Ti
                 receipt_number=v.receipt_number, ticket=v.ticket, from_stage=Stage(v.stage), to_stage=Stage(following)
             )
         )
-        await announce_near_turn(uow, v.office, v.day, following)
+        await announce_near_turn(uow, v.office, v.day, following, now)
     result = await _reload(uow, v.id)
     await uow.commit()
     return result
@@ -142,8 +134,8 @@ async def transfer(ticket_id: str, body: StageIn, principal: CounterOfficer, uow
             )
         )
         if v.state == WAITING:
-            await announce_near_turn(uow, v.office, v.day, v.stage)
-    await announce_near_turn(uow, v.office, v.day, body.stage.value)
+            await announce_near_turn(uow, v.office, v.day, v.stage, now)
+    await announce_near_turn(uow, v.office, v.day, body.stage.value, now)
     await trail.add_audit(
         uow,
         principal,

@@ -13,8 +13,8 @@ from ..domain.lanes import SAMBANG_STAGE
 from ..domain.status import Status
 from ..domain.visits import IN_SERVICE
 from ..stores import applications, trail, visits
+from ..usecases.lines import announce_near_turn, record_no_show
 from .deps import SambangOfficer
-from .lines import announce_near_turn, record_no_show
 from .schemas import TicketView
 
 router = APIRouter(prefix="/v1/visits", tags=["sambang"])
@@ -49,7 +49,7 @@ async def claim(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Ticket
     uow.emit(
         SambangClaimed(receipt_number=won.receipt_number, visit_id=won.id, officer_id=principal.sub, seat=won.seat)
     )
-    await announce_near_turn(uow, won.office, won.day, won.stage)
+    await announce_near_turn(uow, won.office, won.day, won.stage, now)
     await uow.commit()
     return TicketView.of(won)
 
@@ -68,7 +68,7 @@ async def release(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Tick
     await visits.end_stage(uow, visit_id, "RELEASED", now)
     await trail.add_audit(uow, principal, "visit.released", now, receipt_number=v.receipt_number)
     uow.emit(SambangReleased(receipt_number=freed.receipt_number, visit_id=freed.id, officer_id=principal.sub))
-    await announce_near_turn(uow, freed.office, freed.day, freed.stage)
+    await announce_near_turn(uow, freed.office, freed.day, freed.stage, now)
     await uow.commit()
     return TicketView.of(freed)
 
@@ -82,8 +82,9 @@ async def no_show(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Tick
     ensure_office(principal, v.office)
     if v.claimed_by != principal.sub or v.state != IN_SERVICE:
         raise DomainError("not_claimed_by_you")
-    await record_no_show(uow, v)
-    await trail.add_audit(uow, principal, "visit.no_show", uow.now(), receipt_number=v.receipt_number)
+    now = uow.now()
+    await record_no_show(uow, v, now)
+    await trail.add_audit(uow, principal, "visit.no_show", now, receipt_number=v.receipt_number)
     gone = await visits.find(uow, visit_id)
     assert gone is not None
     await uow.commit()

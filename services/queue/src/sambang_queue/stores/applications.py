@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.booking import Appointment, Booking
 from ..domain.status import Status, advanced, is_active
-from ..keyed import birth_hash, nik_hash
 from ..models import application, idempotency_record, slot
 from . import connection_of
 
@@ -47,6 +46,21 @@ class KeptAnswer:
 
     status_code: int
     body: dict[str, Any]
+
+
+def nik_hash(cipher: PiiCipher, nik: str) -> str:
+    """The blind index of a NIK (look-ups and the one-active-application rule)."""
+    return cipher.blind_index(nik, purpose="nik")
+
+
+def birth_hash(cipher: PiiCipher, receipt_number: str, birth_date: dt.date) -> str:
+    """A keyed hash of the birth date bound to the receipt, so equal birth dates are unlinkable."""
+    return cipher.blind_index(f"{receipt_number}|{birth_date.isoformat()}", purpose="birth_date")
+
+
+def born_on(cipher: PiiCipher, app: Row[Any], birth_date: dt.date) -> bool:
+    """Whether the applicant of this application was born on that day (the applicant's proof)."""
+    return bool(app.birth_hash == birth_hash(cipher, app.receipt_number, birth_date))
 
 
 def _encrypt(cipher: PiiCipher, receipt_number: str, field: str, value: str | None) -> str | None:
@@ -83,7 +97,7 @@ def encrypted_passport_number(cipher: PiiCipher, receipt_number: str, passport_n
     return cipher.encrypt(passport_number, context=f"application.passport_number:{receipt_number}")
 
 
-def application_row(
+def _application_row(
     cipher: PiiCipher,
     *,
     receipt_number: str,
@@ -224,8 +238,9 @@ async def kept_answer(uow: UnitOfWork, idempotency: Idempotency) -> KeptAnswer |
     return KeptAnswer(row.status_code, row.body)
 
 
-async def refuse_active_niks(uow: UnitOfWork, hashes: Sequence[str]) -> None:
+async def refuse_active_niks(uow: UnitOfWork, niks: Sequence[str]) -> None:
     """active_application_exists naming the members (by index) whose NIK has an active application."""
+    hashes = [nik_hash(uow.cipher, nik) for nik in niks]
     conn = await connection_of(uow)
     taken = set(
         (
@@ -257,7 +272,7 @@ async def book(
     """
     assert appointment.slot_id is not None
     rows = [
-        application_row(
+        _application_row(
             uow.cipher,
             receipt_number=r,
             office=office,
@@ -311,11 +326,29 @@ async def book(
     return None
 
 
-async def insert_walk_in(uow: UnitOfWork, row: dict[str, Any]) -> None:
+async def insert_walk_in(
+    uow: UnitOfWork,
+    *,
+    receipt_number: str,
+    office: str,
+    appointment: Appointment,
+    booking: Booking,
+    now: dt.datetime,
+) -> None:
     """Register a walk-in's application in the unit of work's transaction.
 
     active_application_exists; ReceiptTaken (the unit of work rolled back) when the receipt was taken.
     """
+    row = _application_row(
+        uow.cipher,
+        receipt_number=receipt_number,
+        office=office,
+        appointment=appointment,
+        booking=booking,
+        walk_in=True,
+        group_id=None,
+        now=now,
+    )
     try:
         await uow.execute_unique(insert(application).values(**row))
     except UniqueViolation as exc:

@@ -1,4 +1,4 @@
-"""Waiting lines: what several routers do alike when a ticket leaves or joins a stage's line."""
+"""Waiting lines: what several routes do alike when a ticket leaves or joins a stage's line."""
 
 from __future__ import annotations
 
@@ -12,24 +12,24 @@ from ..domain.visits import no_show_stage
 from ..stores import Record, offices, visits
 
 
-async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: str) -> None:
+async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: str, now: dt.datetime) -> None:
     """After a stage's waiting line changed: the ticket now at the office's `near_turn_position`
     hears `queue.ticket.near_turn`, once per ticket and stage (0 turns the notice off)."""
     info = await offices.office_or_404(uow, context_of(uow).offices, office)
     position = info.settings.near_turn_position
     if position < 1:
         return
-    v = await visits.note_near_turn(uow, office, day, stage, position, uow.now())
+    v = await visits.note_near_turn(uow, office, day, stage, position, now)
     if v is not None:
         uow.emit(
             TicketNearTurn(receipt_number=v.receipt_number, ticket=v.ticket, stage=Stage(stage), position=position)
         )
 
 
-async def record_no_show(uow: UnitOfWork, v: Record) -> None:
+async def record_no_show(uow: UnitOfWork, v: Record, now: dt.datetime) -> None:
     """Mark the visit a no-show and say so: the ticket (at its stage: SAMBANG when the claimed
     applicant was not at the seat), and the application closed as NO_SHOW."""
-    closed = await visits.mark_no_show(uow, v, uow.now())
+    closed = await visits.mark_no_show(uow, v, now)
     uow.emit(TicketNoShow(receipt_number=v.receipt_number, ticket=v.ticket, stage=no_show_stage(v.stage)))
     if closed:
         uow.emit(ApplicationCancelled(receipt_number=v.receipt_number, reason=CancelReason.NO_SHOW))
