@@ -5,17 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from gateway_support import new_application
-from sambang_contracts import new_event
+from sambang_contracts import CloudEvent, new_event
+from sambang_contracts.events import OfficeSettings, OfficeUpdated
 from sambang_runtime.testing import FakeClock, memory_uow
 from sambang_runtime.uow import UnitOfWork
 from sambang_simkim_gateway.app import spec
 from sambang_simkim_gateway.context import GatewayContext
-from sambang_simkim_gateway.handlers import when_application_registered_record_readiness
+from sambang_simkim_gateway.handlers import (
+    when_application_registered_record_readiness,
+    when_office_updated_keep_pickup_rule,
+)
 from sambang_simkim_gateway.settings import GatewaySettings
-from sambang_simkim_gateway.stores import submissions
+from sambang_simkim_gateway.stores import offices, submissions
 
 NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 
@@ -52,3 +57,21 @@ async def test_registration_keeps_the_chosen_validity_else_the_term_the_applican
     assert sub is not None
     assert sub.validity_years == expected
     assert sub.readiness.registered
+
+
+def office_updated(working_days: int, at: dt.datetime) -> CloudEvent[Any]:
+    """queue.office.updated for BLT, sent at ``at``."""
+    data = OfficeUpdated(
+        office="BLT", name="Blitar", timezone="Asia/Jakarta", settings=OfficeSettings(pickup_working_days=working_days)
+    )
+    return new_event(data, source="sambang/queue", time=at)
+
+
+async def test_a_late_older_office_update_does_not_overwrite_a_newer_one(uow: UnitOfWork) -> None:
+    await when_office_updated_keep_pickup_rule(office_updated(3, NOW), uow)
+    await when_office_updated_keep_pickup_rule(office_updated(7, NOW - dt.timedelta(minutes=1)), uow)  # late
+    rule = await offices.rule(uow, "BLT", default_timezone="UTC", default_working_days=5)
+    assert (rule.timezone, rule.pickup_working_days) == ("Asia/Jakarta", 3)
+    await when_office_updated_keep_pickup_rule(office_updated(4, NOW + dt.timedelta(minutes=1)), uow)  # newer
+    rule = await offices.rule(uow, "BLT", default_timezone="UTC", default_working_days=5)
+    assert rule.pickup_working_days == 4

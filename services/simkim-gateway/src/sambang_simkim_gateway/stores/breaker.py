@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import Breaker, BreakerState
@@ -90,9 +89,9 @@ async def take_probe(uow: UnitOfWork, probing: Breaker, name: str = SIMKIM) -> b
 
 
 async def _ensure(conn: AsyncConnection, name: str, now: dt.datetime) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        insert(circuit_breaker)
-        .values(name=name, state=BreakerState.CLOSED.value, failures=0, open_seconds=0.0, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["name"])
+    await upsert(
+        conn,
+        circuit_breaker,
+        {"name": name, "state": BreakerState.CLOSED.value, "failures": 0, "open_seconds": 0.0, "updated_at": now},
+        key=["name"],
     )

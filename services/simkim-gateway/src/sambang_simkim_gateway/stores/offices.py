@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sambang_runtime.sql import keep_latest
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import office_rule
 
@@ -24,23 +23,16 @@ class OfficeRule:
 
 async def keep(
     uow: UnitOfWork, *, office: str, timezone: str, pickup_working_days: int, event_time: dt.datetime
-) -> None:
-    """Store an office's rules unless a newer event already did (events may arrive out of order)."""
-    conn = await uow.session.connection()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(office_rule).values(
-        office=office, timezone=timezone, pickup_working_days=pickup_working_days, event_time=event_time
+) -> bool:
+    """Store an office's rules unless a newer event already did (events may arrive out of order): the
+    event's time is the copy's version. Answers whether it was written."""
+    return await keep_latest(
+        await uow.session.connection(),
+        office_rule,
+        {"office": office, "timezone": timezone, "pickup_working_days": pickup_working_days, "event_time": event_time},
+        key=["office"],
+        version="event_time",
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["office"],
-        set_={
-            "timezone": stmt.excluded.timezone,
-            "pickup_working_days": stmt.excluded.pickup_working_days,
-            "event_time": stmt.excluded.event_time,
-        },
-        where=office_rule.c.event_time <= stmt.excluded.event_time,
-    )
-    await conn.execute(stmt)
 
 
 async def rule(uow: UnitOfWork, office: str, *, default_timezone: str, default_working_days: int) -> OfficeRule:

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts.enums import InterviewDecision
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import ManifestItem, Readiness, SubmissionState, Work
@@ -120,23 +119,24 @@ async def lock(uow: UnitOfWork, receipt_number: str) -> Submission:
     """
     conn = await _conn(uow)
     now = uow.now()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(submission).values(
-        receipt_number=receipt_number,
-        office=receipt_number[:3],
-        registered=False,
-        paid=False,
-        captured=False,
-        state=SubmissionState.WAITING.value,
-        work=Work.NONE.value,
-        attempts=0,
-        work_failures=0,
-        deferred=False,
-        created_at=now,
-        updated_at=now,
+    new = {
+        "receipt_number": receipt_number,
+        "office": receipt_number[:3],
+        "registered": False,
+        "paid": False,
+        "captured": False,
+        "state": SubmissionState.WAITING.value,
+        "work": Work.NONE.value,
+        "attempts": 0,
+        "work_failures": 0,
+        "deferred": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    result = await upsert(
+        conn, submission, new, key=["receipt_number"], update={"updated_at": now}, returning=list(submission.c)
     )
-    stmt = stmt.on_conflict_do_update(index_elements=["receipt_number"], set_={"updated_at": now})
-    row = (await conn.execute(stmt.returning(*submission.c))).one()
+    row = result.one()
     return _from_row(row)
 
 

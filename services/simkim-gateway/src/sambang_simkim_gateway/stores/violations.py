@@ -6,10 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import violation_report
 from . import leases
@@ -40,23 +39,22 @@ async def add(
     flagged_at: dt.datetime,
 ) -> None:
     """Queue a violation for SIMKIM, due at once (the same id twice is one report)."""
-    conn = await uow.session.connection()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    await conn.execute(
-        insert(violation_report)
-        .values(
-            id=violation_id,
-            receipt_number=receipt_number,
-            office=receipt_number[:3],
-            category=category,
-            detail_enc=detail_enc,
-            officer_id=officer_id,
-            flagged_at=flagged_at,
-            next_attempt_at=uow.now(),
-            attempts=0,
-            deferred=False,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
+    await upsert(
+        await uow.session.connection(),
+        violation_report,
+        {
+            "id": violation_id,
+            "receipt_number": receipt_number,
+            "office": receipt_number[:3],
+            "category": category,
+            "detail_enc": detail_enc,
+            "officer_id": officer_id,
+            "flagged_at": flagged_at,
+            "next_attempt_at": uow.now(),
+            "attempts": 0,
+            "deferred": False,
+        },
+        key=["id"],
     )
 
 

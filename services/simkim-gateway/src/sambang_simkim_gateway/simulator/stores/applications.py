@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts.enums import HoldDecision, HoldKind, PassportType
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ...adapters.protocol import ApplicationStatus
 from ..models import simkim_application
@@ -72,17 +71,15 @@ async def receive_again(uow: UnitOfWork, receipt_number: str) -> Application | N
 
 async def create(uow: UnitOfWork, **values: object) -> Application | None:
     """Record a new application; None when a concurrent request with the same receipt number won the race."""
-    conn = await uow.session.connection()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     now = uow.now()
-    row = (
-        await conn.execute(
-            insert(simkim_application)
-            .values(**values, received_count=1, received_at=now, last_received_at=now)
-            .on_conflict_do_nothing(index_elements=["receipt_number"])
-            .returning(*simkim_application.c)
-        )
-    ).first()
+    result = await upsert(
+        await uow.session.connection(),
+        simkim_application,
+        {**values, "received_count": 1, "received_at": now, "last_received_at": now},
+        key=["receipt_number"],
+        returning=list(simkim_application.c),
+    )
+    row = result.first()
     return _from_row(row) if row is not None else None
 
 

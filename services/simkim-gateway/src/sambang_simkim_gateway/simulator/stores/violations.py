@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import violation
 
@@ -27,12 +26,12 @@ class Violation:
 async def receive(uow: UnitOfWork, *, reference: str, **values: object) -> Violation:
     """Record a violation report once per violation id; a repeat is counted and answered the same."""
     conn = await uow.session.connection()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    now = uow.now()
-    await conn.execute(
-        insert(violation)
-        .values(**values, reference=reference, received_count=1, received_at=now)
-        .on_conflict_do_update(index_elements=["violation_id"], set_={"received_count": violation.c.received_count + 1})
+    await upsert(
+        conn,
+        violation,
+        {**values, "reference": reference, "received_count": 1, "received_at": uow.now()},
+        key=["violation_id"],
+        update={"received_count": violation.c.received_count + 1},
     )
     row = (
         await conn.execute(
