@@ -6,16 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_service_app, settings_for
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
+from .background.retention import run_retention
 from .context import CaptureContext
 from .errors import ERRORS, NAME
 from .handlers import HANDLERS
 from .models import bus_tables, metadata
-from .retention import run_retention
 from .settings import CaptureSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

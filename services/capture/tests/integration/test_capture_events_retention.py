@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any
 
 from conftest import T0, CaptureHarness, unique_office
+from sambang_capture.background.retention import purge_due_biometrics
 from sambang_capture.models import audit_entry, biometric_item, office_rule
-from sambang_capture.retention import purge_due_biometrics
 from sambang_contracts import Lane, PriorityCategory
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.testing import eventually

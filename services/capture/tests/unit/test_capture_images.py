@@ -10,6 +10,8 @@ import capture_images as img
 import cv2
 import numpy as np
 import pytest
+from sambang_capture.adapters.imaging.analysis import analyse_fingerprint, analyse_photo, measure_photo, ridge_structure
+from sambang_capture.adapters.imaging.formats import ImageFormat, check_pixels, checked_format, read_header, sniff
 from sambang_capture.domain.quality import (
     FingerprintRules,
     PhotoRules,
@@ -17,8 +19,6 @@ from sambang_capture.domain.quality import (
     judge_fingerprint,
     judge_photo,
 )
-from sambang_capture.imaging.analysis import analyse_fingerprint, analyse_photo, measure_photo, ridge_structure
-from sambang_capture.imaging.formats import ImageFormat, check_pixels, checked_format, read_header, sniff
 from sambang_runtime.errors import DomainError
 
 

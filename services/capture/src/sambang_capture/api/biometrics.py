@@ -7,7 +7,6 @@ is raised before the write, and the unit of work rolls back without a commit.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -20,24 +19,19 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
+from ..adapters.imaging.analysis import Sanitised, analyse_fingerprint, analyse_photo, analyse_signature
 from ..domain.capture import (
     FINGER_NAMES,
     FingerprintExceptionReason,
-    OfficeRules,
     SignatureExceptionReason,
-    age_on,
     check_approval,
-    check_open,
     finger_position,
-    gives_fingerprints,
-    local_day,
 )
-from ..domain.quality import judge_fingerprint, judge_photo, judge_signature
-from ..imaging.analysis import analyse_fingerprint, analyse_photo, analyse_signature
-from ..stores import applications, audit, items, offices
-from ..stores.applications import ApplicationRecord
-from ..stores.items import NewItem
-from .deps import ApprovalDep, CaptureOfficer, ContextDep, image_upload, read_body, receipt_in_office
+from ..domain.quality import Verdict, judge_fingerprint, judge_photo, judge_signature
+from ..stores import applications
+from ..stores.items import NewException, NewItem
+from ..usecases.biometrics import Kept, fingerprint_subject, keep_item, record_exception
+from .deps import ApprovalDep, CaptureOfficer, ContextDep, Upload, image_upload, read_body, receipt_in_office
 from .schemas import ExceptionOut, QualityOut, exception_out, quality_out, rejection
 
 log = get_logger(__name__)
@@ -102,30 +96,27 @@ class SignatureOut(BaseModel):
     unchanged: bool
 
 
-async def _keep(uow: UnitOfWork, app: ApplicationRecord, item: NewItem, officer: Principal) -> tuple[str, int, bool]:
-    """Store an accepted item unless these very bytes are already stored; (sha256, size, unchanged)."""
-    existing = await items.item_at(uow, app.receipt_number, item.kind, item.position)
-    if existing is not None and existing.upload_sha256 == item.upload_sha256 and existing.purged_at is None:
-        return existing.sha256, existing.bytes, True  # a resend: same bytes, same answer, no second row
-    check_open(app.completed_at is not None)
-    now = uow.now()
-    await items.save_item(uow, app.receipt_number, item, officer=officer.sub, now=now)
-    await audit.record(
-        uow,
-        officer=officer.sub,
-        office=app.office,
-        action=f"{item.kind.value.lower()}.captured",
-        receipt_number=app.receipt_number,
-        at=now,
-        detail={
-            "position": item.position,
-            "sha256": item.sha256,
-            "quality": item.quality,
-            "replaced_sha256": existing.sha256 if existing else None,
-        },
+def _new_item(
+    kind: CaptureItemKind, position: int | None, upload: Upload, image: Sanitised, verdict: Verdict, quality: QualityOut
+) -> NewItem:
+    """An accepted image as it is stored: its sanitised bytes, the score and every check."""
+    checks = [c.model_dump() for c in quality.checks]
+    return NewItem(
+        kind, position, upload.sha256, image.content, image.media_type, image.width, image.height, verdict.score, checks
     )
-    await uow.commit()
-    return item.sha256, len(item.content), False
+
+
+def _stored(kept: Kept, image: Sanitised, quality: QualityOut) -> dict[str, Any]:
+    """The members every stored image's answer has."""
+    return {
+        "sha256": kept.sha256,
+        "bytes": kept.bytes,
+        "media_type": image.media_type,
+        "width": image.width,
+        "height": image.height,
+        "quality": quality,
+        "unchanged": kept.unchanged,
+    }
 
 
 @router.put("/{receipt}/photo", response_model=StoredImageOut, openapi_extra=IMAGE_BODY, responses=_IMAGE_ERRORS)
@@ -142,40 +133,10 @@ async def put_photo(
         log.info("capture.photo_rejected", receipt_number=receipt, reasons=verdict.reasons)
         raise DomainError("photo_rejected", **rejection(verdict, quality))
     app = await applications.registered(uow, receipt, lock=True)
-    image = analysis.image
-    item = NewItem(
-        CaptureItemKind.PHOTO,
-        None,
-        upload.sha256,
-        image.content,
-        image.media_type,
-        image.width,
-        image.height,
-        verdict.score,
-        [c.model_dump() for c in quality.checks],
-    )
-    sha256, size, unchanged = await _keep(uow, app, item, officer)
-    return StoredImageOut(
-        sha256=sha256,
-        bytes=size,
-        media_type=image.media_type,
-        width=image.width,
-        height=image.height,
-        quality=quality,
-        unchanged=unchanged,
-    )
-
-
-async def _fingerprint_subject(
-    uow: UnitOfWork, receipt: str, default: OfficeRules
-) -> tuple[ApplicationRecord, OfficeRules]:
-    """The application (locked) and its office's rules; refuses children under 5."""
-    app = await applications.registered(uow, receipt, lock=True)
-    rules = await offices.rules_of(uow, app.office, default)
-    assert app.birth_date is not None  # registered
-    if not gives_fingerprints(age_on(app.birth_date, local_day(uow.now(), rules.timezone))):
-        raise DomainError("no_fingerprints_under_five")
-    return app, rules
+    item = _new_item(CaptureItemKind.PHOTO, None, upload, analysis.image, verdict, quality)
+    kept = await keep_item(uow, app, item, officer=officer.sub, now=uow.now())
+    await uow.commit()
+    return StoredImageOut(**_stored(kept, analysis.image, quality))
 
 
 @router.put(
@@ -192,7 +153,7 @@ async def put_fingerprint(
     position = finger_position(position)
     upload = await image_upload(request, ctx)
     analysis = await ctx.analyse(analyse_fingerprint, upload.data, upload.header)
-    app, rules = await _fingerprint_subject(uow, receipt, ctx.default_office_rules)
+    app, rules = await fingerprint_subject(uow, receipt, ctx.default_office_rules)
     verdict = judge_fingerprint(analysis.measures, ctx.fingerprint_rules(rules.fingerprint_quality_threshold))
     quality = quality_out(verdict)
     if not verdict.passed:
@@ -203,27 +164,11 @@ async def put_fingerprint(
             threshold=rules.fingerprint_quality_threshold,
             **rejection(verdict, quality),
         )
-    image = analysis.image
-    item = NewItem(
-        CaptureItemKind.FINGERPRINT,
-        position,
-        upload.sha256,
-        image.content,
-        image.media_type,
-        image.width,
-        image.height,
-        verdict.score,
-        [c.model_dump() for c in quality.checks],
-    )
-    sha256, size, unchanged = await _keep(uow, app, item, officer)
+    item = _new_item(CaptureItemKind.FINGERPRINT, position, upload, analysis.image, verdict, quality)
+    kept = await keep_item(uow, app, item, officer=officer.sub, now=uow.now())
+    await uow.commit()
     return FingerprintOut(
-        sha256=sha256,
-        bytes=size,
-        media_type=image.media_type,
-        width=image.width,
-        height=image.height,
-        quality=quality,
-        unchanged=unchanged,
+        **_stored(kept, analysis.image, quality),
         position=position,
         finger=FINGER_NAMES[position],
         threshold=rules.fingerprint_quality_threshold,
@@ -255,41 +200,11 @@ async def put_fingerprint_exception(
         office=receipt[:3],
         max_lifetime_seconds=ctx.settings.approval_token_max_lifetime_seconds,
     )
-    app, _ = await _fingerprint_subject(uow, receipt, ctx.default_office_rules)
-    existing = await items.exception_at(uow, receipt, CaptureItemKind.FINGERPRINT, position)
-    if existing is not None and existing.reason == body.reason.value:
-        return exception_out(existing)  # a resend
-    check_open(app.completed_at is not None)
-    now = uow.now()
-    await items.save_exception(
-        uow,
-        receipt,
-        CaptureItemKind.FINGERPRINT,
-        position,
-        body.reason.value,
-        note=body.note,
-        officer=officer.sub,
-        approved_by=approval.sub,
-        now=now,
-    )
-    await audit.record(
-        uow,
-        officer=officer.sub,
-        office=app.office,
-        action="fingerprint.exception_recorded",
-        receipt_number=receipt,
-        at=now,
-        detail={"position": position, "reason": body.reason.value, "approved_by": approval.sub},
-    )
+    app, _ = await fingerprint_subject(uow, receipt, ctx.default_office_rules)
+    exception = NewException(CaptureItemKind.FINGERPRINT, position, body.reason.value, body.note, approval.sub)
+    recorded = await record_exception(uow, app, exception, officer=officer.sub, now=uow.now())
     await uow.commit()
-    return ExceptionOut(
-        kind=CaptureItemKind.FINGERPRINT,
-        position=position,
-        reason=body.reason.value,
-        recorded_by=officer.sub,
-        approved_by=approval.sub,
-        recorded_at=now,
-    )
+    return exception_out(recorded.record)
 
 
 @router.put(
@@ -326,48 +241,15 @@ async def put_signature(
     if not verdict.passed:
         raise DomainError("signature_rejected", **rejection(verdict, quality))
     app = await applications.registered(uow, receipt, lock=True)
-    image = analysis.image
-    item = NewItem(
-        CaptureItemKind.SIGNATURE,
-        None,
-        upload.sha256,
-        image.content,
-        image.media_type,
-        image.width,
-        image.height,
-        verdict.score,
-        [c.model_dump() for c in quality.checks],
-    )
-    sha256, size, unchanged = await _keep(uow, app, item, officer)
-    return SignatureOut(sha256=sha256, bytes=size, quality=quality, unchanged=unchanged)
+    item = _new_item(CaptureItemKind.SIGNATURE, None, upload, analysis.image, verdict, quality)
+    kept = await keep_item(uow, app, item, officer=officer.sub, now=uow.now())
+    await uow.commit()
+    return SignatureOut(sha256=kept.sha256, bytes=kept.bytes, quality=quality, unchanged=kept.unchanged)
 
 
 async def _cannot_sign(uow: UnitOfWork, receipt: str, body: SignatureExceptionIn, officer: Principal) -> SignatureOut:
     app = await applications.registered(uow, receipt, lock=True)
-    existing = await items.exception_at(uow, receipt, CaptureItemKind.SIGNATURE)
-    if existing is not None:
-        return SignatureOut(exception="CANNOT_SIGN", unchanged=True)
-    check_open(app.completed_at is not None)
-    now: dt.datetime = uow.now()
-    await items.save_exception(
-        uow,
-        receipt,
-        CaptureItemKind.SIGNATURE,
-        None,
-        body.exception.value,
-        note=body.note,
-        officer=officer.sub,
-        approved_by=None,
-        now=now,
-    )
-    await audit.record(
-        uow,
-        officer=officer.sub,
-        office=app.office,
-        action="signature.exception_recorded",
-        receipt_number=receipt,
-        at=now,
-        detail={"reason": body.exception.value},
-    )
+    exception = NewException(CaptureItemKind.SIGNATURE, None, body.exception.value, body.note, None)
+    recorded = await record_exception(uow, app, exception, officer=officer.sub, now=uow.now())
     await uow.commit()
-    return SignatureOut(exception="CANNOT_SIGN", unchanged=False)
+    return SignatureOut(exception="CANNOT_SIGN", unchanged=recorded.unchanged)

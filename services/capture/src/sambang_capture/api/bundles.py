@@ -81,15 +81,8 @@ async def biometric_bundle(receipt: str, caller: ServiceCaller, uow: UowDep, res
             )
         )
     exceptions = await items.exceptions(uow, receipt)
-    await audit.record(
-        uow,
-        officer=caller.sub,
-        office=app.office,
-        action="bundle.read",
-        receipt_number=receipt,
-        at=uow.now(),
-        detail={"items": len(out), "sha256": [i.sha256 for i in out]},
-    )
+    detail = {"items": len(out), "sha256": [i.sha256 for i in out]}
+    await audit.record_on(uow, app, "bundle.read", officer=caller.sub, at=uow.now(), detail=detail)
     await uow.commit()
     response.headers["Cache-Control"] = "no-store"
     return Bundle(

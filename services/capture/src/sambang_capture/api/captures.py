@@ -3,80 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sambang_contracts import (
-    CaptureCompleted,
-    CaptureException,
-    CaptureItem,
-    CaptureItemKind,
-    CaptureMode,
-    InterviewDecision,
-    PriorityCategory,
-    ServiceType,
-)
+from sambang_contracts import CaptureMode, InterviewDecision, PriorityCategory, ServiceType
 from sambang_contracts import Lane as LaneKind
-from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
-from sambang_runtime.uow import UnitOfWork
 
-from ..domain.capture import CaptureState, OfficeRules, age_on, gives_fingerprints, local_day, missing
-from ..domain.documents import Requirement, checklist, unmet
-from ..stores import applications, audit, documents, interviews, items, offices
-from ..stores.applications import ApplicationRecord
-from ..stores.documents import CheckedDocument
-from ..stores.items import ExceptionRecord, ItemRecord
+from ..domain.capture import missing
+from ..stores import applications, audit, documents, interviews
+from ..stores.audit import AuditEntry
+from ..usecases import captures as usecase
 from .deps import CaptureOfficer, ContextDep, Officer, Supervisor, receipt_in_office
-from .documents import DocumentsOut, documents_out
-from .schemas import ExceptionOut, ItemOut, Manifest, exception_out, item_out
+from .schemas import DocumentsOut, ExceptionOut, ItemOut, Manifest, documents_out, exception_out, item_out
 
 router = APIRouter(prefix="/v1/captures", tags=["captures"])
-
-
-@dataclass(frozen=True, slots=True)
-class _Capture:
-    """Everything recorded for one application, read in one transaction."""
-
-    requirements: tuple[Requirement, ...]
-    checked: dict[Any, CheckedDocument]
-    items: list[ItemRecord]
-    exceptions: list[ExceptionRecord]
-    fingerprints_required: bool
-
-    def state(self) -> CaptureState:
-        """What completeness is judged on."""
-        kinds = {CaptureItemKind.PHOTO, CaptureItemKind.SIGNATURE}
-        present = {i.kind for i in self.items if i.kind in kinds}
-        excepted = {e.kind for e in self.exceptions if e.kind in kinds}
-        return CaptureState(
-            unmet_documents=tuple(unmet(self.requirements, {k: d.status for k, d in self.checked.items()})),
-            has_photo=CaptureItemKind.PHOTO in present,
-            fingerprints_required=self.fingerprints_required,
-            fingerprints=frozenset(
-                i.position for i in self.items if i.kind is CaptureItemKind.FINGERPRINT and i.position
-            ),
-            fingerprint_exceptions=frozenset(
-                e.position for e in self.exceptions if e.kind is CaptureItemKind.FINGERPRINT and e.position
-            ),
-            has_signature=CaptureItemKind.SIGNATURE in present,
-            signature_exception=CaptureItemKind.SIGNATURE in excepted,
-        )
-
-
-async def _read(uow: UnitOfWork, app: ApplicationRecord, default: OfficeRules) -> _Capture:
-    rules = await offices.rules_of(uow, app.office, default)
-    assert app.service_type is not None and app.birth_date is not None  # registered
-    age = age_on(app.birth_date, local_day(uow.now(), rules.timezone))
-    return _Capture(
-        requirements=checklist(app.service_type, age),
-        checked=await documents.checked(uow, app.receipt_number),
-        items=await items.items(uow, app.receipt_number),
-        exceptions=await items.exceptions(uow, app.receipt_number),
-        fingerprints_required=gives_fingerprints(age),
-    )
 
 
 class CompleteIn(BaseModel):
@@ -98,40 +40,9 @@ async def complete_capture(
     """Close the capture and emit capture.completed with the manifest (hashes, sizes, quality; no bytes)."""
     receipt = receipt_in_office(receipt, officer)
     app = await applications.registered(uow, receipt, lock=True)
-    if app.completion is not None:
-        return Manifest.model_validate(app.completion)  # completed before: the same answer, no second event
-    capture = await _read(uow, app, ctx.default_office_rules)
-    lacking = missing(capture.state())
-    if lacking:
-        raise DomainError("capture_incomplete", missing=lacking)
-    now = uow.now()
-    seat = body.seat or (app.seat if body.mode is CaptureMode.SAMBANG else None)
-    event = CaptureCompleted(
-        receipt_number=receipt,
-        mode=body.mode,
-        officer_id=officer.sub,
-        device_id=body.device_id,
-        seat=seat,
-        items=[
-            CaptureItem(kind=i.kind, position=i.position, sha256=i.sha256, bytes=i.bytes, quality=i.quality)
-            for i in capture.items
-            if i.kind is not CaptureItemKind.FINGERPRINT or capture.fingerprints_required
-        ],
-        exceptions=[CaptureException(kind=e.kind, position=e.position, reason=e.reason) for e in capture.exceptions],
-        completed_at=now,
-    )
-    manifest = event.model_dump(mode="json")
-    await applications.record_completion(uow, receipt, manifest, now)
-    uow.emit(event, subject=receipt, office=app.office)
-    await audit.record(
-        uow,
-        officer=officer.sub,
-        office=app.office,
-        action="capture.completed",
-        receipt_number=receipt,
-        at=now,
-        detail={"mode": body.mode.value, "items": len(event.items), "exceptions": len(event.exceptions)},
-    )
+    where = usecase.Completion(body.mode, body.device_id, body.seat)
+    rules = ctx.default_office_rules
+    manifest = await usecase.complete_capture(uow, app, where, rules, officer=officer.sub, now=uow.now())
     await uow.commit()
     return Manifest.model_validate(manifest)
 
@@ -183,7 +94,7 @@ async def capture_summary(receipt: str, officer: Officer, uow: UowDep, ctx: Cont
     receipt = receipt_in_office(receipt, officer)
     app = await applications.registered(uow, receipt)
     assert app.service_type is not None
-    capture = await _read(uow, app, ctx.default_office_rules)
+    capture = await usecase.read_capture(uow, app, ctx.default_office_rules)
     latest = await interviews.latest(uow, receipt)
     return CaptureSummary(
         receipt_number=receipt,
@@ -216,29 +127,8 @@ async def capture_summary(receipt: str, officer: Officer, uow: UowDep, ctx: Cont
     )
 
 
-class AuditEntryOut(BaseModel):
-    """One officer action."""
-
-    at: dt.datetime
-    officer: str
-    office: str
-    action: str
-    receipt_number: str | None
-    detail: dict[str, Any] | None
-
-
-@router.get("/{receipt}/audit", response_model=list[AuditEntryOut])
-async def capture_audit(receipt: str, supervisor: Supervisor, uow: UowDep) -> list[AuditEntryOut]:
+@router.get("/{receipt}/audit", response_model=list[AuditEntry])
+async def capture_audit(receipt: str, supervisor: Supervisor, uow: UowDep) -> list[AuditEntry]:
     """The audit trail of one application's capture, for the office's supervisor: who, what, when."""
     receipt = receipt_in_office(receipt, supervisor)
-    return [
-        AuditEntryOut(
-            at=e.at,
-            officer=e.officer,
-            office=e.office,
-            action=e.action,
-            receipt_number=e.receipt_number,
-            detail=e.detail,
-        )
-        for e in await audit.trail(uow, receipt)
-    ]
+    return await audit.trail(uow, receipt)

@@ -14,9 +14,9 @@ from sambang_runtime.errors import DomainError
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
 
+from ..adapters.imaging.formats import ImageHeader, check_pixels, checked_format, read_header
 from ..context import CaptureContext, context_of
 from ..domain.capture import Approval
-from ..imaging.formats import ImageHeader, check_pixels, checked_format, read_header
 
 OFFICER_ROLES = ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor")
 

@@ -7,11 +7,12 @@ import json
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sambang_contracts import CaptureMode, InterviewCompleted, InterviewDecision, ViolationFlagged
+from sambang_contracts import CaptureMode, InterviewDecision
 from sambang_runtime.service import UowDep
 
-from ..domain.capture import ViolationCategory, capture_mode, check_interview_change
-from ..stores import applications, audit, interviews
+from ..domain.capture import ViolationCategory
+from ..stores import applications
+from ..usecases import interviews as usecase
 from .deps import CaptureOfficer, receipt_in_office
 
 router = APIRouter(prefix="/v1/captures", tags=["interview"])
@@ -49,78 +50,22 @@ async def decide_interview(receipt: str, body: InterviewIn, officer: CaptureOffi
     """Record the decision (capture.interview.completed) and a violation (capture.violation.flagged) at once."""
     receipt = receipt_in_office(receipt, officer)
     app = await applications.registered(uow, receipt, lock=True)
-    # A keyed hash of the whole request: a tablet resending it changes nothing and emits nothing.
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    request_hash = uow.cipher.blind_index(f"{receipt}|{officer.sub}|{canonical}", purpose="interview")
-    previous = await interviews.latest(uow, receipt)
-    if previous is not None and previous.request_hash == request_hash:
-        return InterviewOut(
-            decision=previous.decision,
-            mode=previous.mode,
-            officer_id=previous.officer,
-            decided_at=previous.decided_at,
-            violation_flagged=body.violation is not None,
-            unchanged=True,
-        )
-    check_interview_change(previous.decision if previous else None, body.decision)
-    mode = capture_mode(body.mode, app.lane, officer.roles)
-    now = uow.now()
-    interview_id = await interviews.add(
-        uow,
-        receipt,
-        body.decision,
-        notes=body.notes,
-        mode=mode,
-        officer=officer.sub,
-        request_hash=request_hash,
-        now=now,
+    seen = body.violation
+    interview = usecase.Interview(
+        body.decision, body.notes, usecase.Violation(seen.category, seen.detail) if seen else None, body.mode
     )
-    uow.emit(
-        InterviewCompleted(
-            receipt_number=receipt, decision=body.decision, officer_id=officer.sub, mode=mode, completed_at=now
-        ),
-        subject=receipt,
-        office=app.office,
+    # The request in a canonical form: the same request resent changes nothing and emits nothing.
+    request = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    decided = await usecase.decide_interview(
+        uow, app, interview, request=request, officer=officer.sub, roles=officer.roles, now=uow.now()
     )
-    if body.violation is not None:
-        await interviews.add_violation(
-            uow,
-            receipt,
-            body.violation.category,
-            body.violation.detail,
-            interview_id=interview_id,
-            officer=officer.sub,
-            now=now,
-        )
-        uow.emit(
-            ViolationFlagged(
-                receipt_number=receipt,
-                category=body.violation.category.value,
-                detail=body.violation.detail,
-                officer_id=officer.sub,
-            ),
-            subject=receipt,
-            office=app.office,
-        )
-    await audit.record(
-        uow,
-        officer=officer.sub,
-        office=app.office,
-        action="interview.decided",
-        receipt_number=receipt,
-        at=now,
-        detail={
-            "decision": body.decision.value,
-            "mode": mode.value,
-            "violation": body.violation.category.value if body.violation else None,
-        },
-    )
-    await uow.commit()
+    if not decided.unchanged:
+        await uow.commit()
     return InterviewOut(
-        decision=body.decision,
-        mode=mode,
-        officer_id=officer.sub,
-        decided_at=now,
-        violation_flagged=body.violation is not None,
-        unchanged=False,
+        decision=decided.decision,
+        mode=decided.mode,
+        officer_id=decided.officer,
+        decided_at=decided.decided_at,
+        violation_flagged=seen is not None,
+        unchanged=decided.unchanged,
     )

@@ -1,4 +1,4 @@
-"""Response models several capture routers share: quality checks, items, exceptions, the manifest."""
+"""Response models several capture routers share: quality checks, items, exceptions, documents, the manifest."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sambang_contracts import CaptureItemKind, CaptureMode
+from sambang_contracts import CaptureItemKind, CaptureMode, DocumentStatus
 
+from ..domain.documents import DocumentKey, DocumentKind, Holder, Requirement, unmet
 from ..domain.quality import Verdict
 from ..errors import reasons_of
+from ..stores.documents import CheckedDocument
 from ..stores.items import ExceptionRecord, ItemRecord
 
 
@@ -134,3 +136,48 @@ class Manifest(BaseModel):
     items: list[ManifestItem]
     exceptions: list[ManifestException]
     completed_at: dt.datetime
+
+
+class DocumentOut(BaseModel):
+    """The latest check of one document."""
+
+    kind: DocumentKind
+    holder: Holder
+    status: DocumentStatus
+    officer: str
+
+
+class RequirementOut(BaseModel):
+    """One checklist line: any one of ``kinds``, held by ``holder``; met when shown (OK or MISMATCH)."""
+
+    requirement: str
+    kinds: list[DocumentKind]
+    holder: Holder
+    met: bool
+
+
+class DocumentsOut(BaseModel):
+    """Every checked document and the applicant's checklist."""
+
+    documents: list[DocumentOut]
+    checklist: list[RequirementOut]
+    complete: bool
+    nonconformances_recorded: int
+
+
+def documents_out(
+    checked: dict[DocumentKey, CheckedDocument], requirements: tuple[Requirement, ...], recorded: int
+) -> DocumentsOut:
+    """The response form of the checks and the checklist."""
+    missing = unmet(requirements, {k: d.status for k, d in checked.items()})
+    return DocumentsOut(
+        documents=[
+            DocumentOut(kind=d.kind, holder=d.holder, status=d.status, officer=d.officer) for d in checked.values()
+        ],
+        checklist=[
+            RequirementOut(requirement=r.key, kinds=list(r.kinds), holder=r.holder, met=r not in missing)
+            for r in requirements
+        ],
+        complete=not missing,
+        nonconformances_recorded=recorded,
+    )

@@ -1,6 +1,6 @@
 """Quality rules of photos, fingerprints and signatures: measures in, a verdict with every check out.
 
-Pure: the measuring (decoding, face detection, ridge coherence) is in ``imaging``; here the
+Pure: the measuring (decoding, face detection, ridge coherence) is in ``adapters.imaging``; here the
 thresholds decide, so each rule is tested without an image.
 """
 

@@ -11,6 +11,7 @@ from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import insert, select
 
 from ..models import audit_entry
+from .applications import ApplicationRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,21 @@ async def record(
             receipt_number=receipt_number,
             detail=dict(detail) if detail else None,
         )
+    )
+
+
+async def record_on(
+    uow: UnitOfWork,
+    app: ApplicationRecord,
+    action: str,
+    *,
+    officer: str,
+    at: dt.datetime,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an entry about one application (its receipt number and office)."""
+    await record(
+        uow, officer=officer, office=app.office, action=action, receipt_number=app.receipt_number, at=at, detail=detail
     )
 
 

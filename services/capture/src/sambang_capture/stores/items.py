@@ -41,6 +41,18 @@ class NewItem:
 
 
 @dataclass(frozen=True, slots=True)
+class NewException:
+    """Why a slot has no image (a finger that cannot be taken, an applicant who cannot sign), ready to store."""
+
+    kind: CaptureItemKind
+    position: int | None
+    reason: str
+    note: str | None
+    #: The supervisor who approved it (fingerprints); None where no approval is needed (signature).
+    approved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ItemRecord:
     """A stored item, without its bytes."""
 
@@ -205,30 +217,21 @@ async def save_item(uow: UnitOfWork, receipt_number: str, item: NewItem, *, offi
 
 
 async def save_exception(
-    uow: UnitOfWork,
-    receipt_number: str,
-    kind: CaptureItemKind,
-    position: int | None,
-    reason: str,
-    *,
-    note: str | None,
-    officer: str,
-    approved_by: str | None,
-    now: dt.datetime,
+    uow: UnitOfWork, receipt_number: str, exception: NewException, *, officer: str, now: dt.datetime
 ) -> None:
     """Record an exception for a slot, removing the image it stands in for."""
     conn = await uow.session.connection()
-    pos = _position(position)
+    kind, pos, note = exception.kind, _position(exception.position), exception.note
     note_enc = (
         uow.cipher.encrypt(note, context=f"capture_exception.note:{receipt_number}:{kind.value}:{pos}")
         if note
         else None
     )
     values = {
-        "reason": reason,
+        "reason": exception.reason,
         "note_enc": note_enc,
         "recorded_by": officer,
-        "approved_by": approved_by,
+        "approved_by": exception.approved_by,
         "recorded_at": now,
     }
     stmt = insert_for(conn, capture_exception).values(

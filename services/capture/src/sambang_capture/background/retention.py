@@ -11,8 +11,8 @@ import asyncio
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
-from .context import CaptureContext, context_of
-from .stores import applications, audit, items
+from ..context import CaptureContext, context_of
+from ..stores import applications, audit, items
 
 log = get_logger(__name__)
 

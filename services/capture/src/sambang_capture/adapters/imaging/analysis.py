@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sambang_runtime.errors import DomainError
 
-from ..domain.quality import FingerprintMeasures, PhotoMeasures, SignatureMeasures
+from ...domain.quality import FingerprintMeasures, PhotoMeasures, SignatureMeasures
 from .formats import ImageFormat, ImageHeader
 
 Gray = NDArray[np.uint8]

@@ -1,0 +1,1 @@
+"""Loops the runtime starts and stops for capture (``ServiceSpec.background``)."""
