@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
-from sambang_contracts import DocumentStatus
+from sambang_contracts import DocumentKind, DocumentStatus
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
-from ..domain.documents import DocumentKind, Holder
+from ..domain.documents import Holder
 from ..stores import applications, audit, documents
 from ..stores.documents import DocumentCheckInput
 from ..usecases import documents as usecase

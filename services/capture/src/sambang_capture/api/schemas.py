@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sambang_contracts import CaptureItemKind, CaptureMode, DocumentStatus
+from sambang_contracts import CaptureItemKind, CaptureMode, DocumentKind, DocumentStatus
 
-from ..domain.documents import DocumentKey, DocumentKind, Holder, Requirement, unmet
+from ..domain.documents import DocumentKey, Holder, Requirement, unmet
 from ..domain.quality import Verdict
 from ..errors import reasons_of
 from ..stores.documents import CheckedDocument

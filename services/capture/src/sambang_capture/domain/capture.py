@@ -66,11 +66,6 @@ def finger_position(position: int) -> int:
     return position
 
 
-def age_on(birth_date: dt.date, day: dt.date) -> int:
-    """Completed years of life on ``day``."""
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 def local_day(now: dt.datetime, timezone: str) -> dt.date:
     """The calendar day at the office (ages change at the office's midnight, not UTC's)."""
     return now.astimezone(ZoneInfo(timezone)).date()

@@ -14,28 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sambang_contracts import DocumentKind as ContractDocumentKind
-from sambang_contracts import DocumentStatus, ServiceType
+from sambang_contracts import DocumentKind, DocumentStatus, ServiceType
 
 #: Indonesians get a KTP (identity card) at 17; below it the parents' documents stand in.
 ADULT_AGE = 17
-
-
-class DocumentKind(StrEnum):
-    """A supporting document (API.md): the contracts' kinds and the form and statement letter."""
-
-    KTP = "KTP"
-    KK = "KK"
-    BIRTH_CERTIFICATE = "BIRTH_CERTIFICATE"
-    MARRIAGE_CERTIFICATE = "MARRIAGE_CERTIFICATE"
-    DIPLOMA = "DIPLOMA"
-    OLD_PASSPORT = "OLD_PASSPORT"
-    POLICE_REPORT = "POLICE_REPORT"
-    #: The application form (formulir Perdim 11).
-    PERDIM_11 = "PERDIM_11"
-    #: The signed statement letter (surat pernyataan).
-    STATEMENT_LETTER = "STATEMENT_LETTER"
-    OTHER = "OTHER"
 
 
 class Holder(StrEnum):
@@ -99,18 +81,7 @@ def unmet(requirements: Iterable[Requirement], checked: Mapping[DocumentKey, Doc
     return [r for r in requirements if not any((kind, r.holder) in present for kind in r.kinds)]
 
 
-def contract_kind(kind: DocumentKind, holder: Holder) -> tuple[ContractDocumentKind, str | None]:
-    """The contracts' kind of a document and a note for what the contract cannot say yet.
-
-    ``capture.documents.verified`` knows every kind since contracts v1.1 but no holders yet: a
-    parent's document travels with a machine note, e.g. ``holder=FATHER``.
-    """
-    notes = []
-    try:
-        mapped = ContractDocumentKind(kind.value)
-    except ValueError:
-        mapped = ContractDocumentKind.OTHER
-        notes.append(f"kind={kind.value}")
-    if holder is not Holder.APPLICANT:
-        notes.append(f"holder={holder.value}")
-    return mapped, ";".join(notes) or None
+def holder_note(holder: Holder) -> str | None:
+    """The machine note a parent's document travels with on ``capture.documents.verified``
+    (e.g. ``holder=FATHER``): the contract knows every kind but no holders yet."""
+    return None if holder is Holder.APPLICANT else f"holder={holder.value}"

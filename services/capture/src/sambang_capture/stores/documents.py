@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sambang_contracts import DocumentStatus
+from sambang_contracts import DocumentKind, DocumentStatus
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain.documents import DocumentKey, DocumentKind, Holder
+from ..domain.documents import DocumentKey, Holder
 from ..models import document_check, nonconformance
 from .upserts import insert_for
 

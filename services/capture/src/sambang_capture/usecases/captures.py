@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts import CaptureCompleted, CaptureException, CaptureItem, CaptureItemKind, CaptureMode
+from sambang_contracts.values import age_on
 from sambang_runtime.errors import DomainError
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain.capture import CaptureState, OfficeRules, age_on, gives_fingerprints, local_day, missing
+from ..domain.capture import CaptureState, OfficeRules, gives_fingerprints, local_day, missing
 from ..domain.documents import DocumentKey, Requirement, checklist, unmet
 from ..stores import applications, audit, documents, items, offices
 from ..stores.applications import ApplicationRecord

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sambang_contracts import DocumentCheck, DocumentStatus, DocumentsVerified, NonconformanceRecorded
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain.documents import contract_kind
+from ..domain.documents import holder_note
 from ..stores import audit, documents
 from ..stores.applications import ApplicationRecord
 from ..stores.documents import DocumentCheckInput
@@ -43,8 +43,7 @@ async def check_documents(
         return None
     listed = []
     for doc in (await documents.checked(uow, receipt)).values():
-        kind, note = contract_kind(doc.kind, doc.holder)
-        listed.append(DocumentCheck(kind=kind, status=doc.status, note=note))
+        listed.append(DocumentCheck(kind=doc.kind, status=doc.status, note=holder_note(doc.holder)))
     verified = DocumentsVerified(receipt_number=receipt, documents=listed, officer_id=officer)
     uow.emit(verified, subject=receipt, office=app.office)
     recorded = 0
