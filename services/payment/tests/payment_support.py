@@ -32,7 +32,7 @@ from sambang_contracts import (
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_payment.domain.notifications import signature_header
-from sambang_payment.sweeper import expire_due_bills
+from sambang_payment.usecases.bills import expire_due_bills
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
@@ -235,7 +235,7 @@ class PaymentHarness:
     async def sweep(self, batch: int = 500) -> int:
         """One round of the expiry sweeper on this app, now by the service clock; returns how many expired."""
         async with self.runtime.uow() as uow:
-            expired = await expire_due_bills(uow, batch=batch)
+            expired = await expire_due_bills(uow, batch=batch, now=uow.now())
             await uow.commit()
         return expired
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import (
     ServiceDescriptor,
@@ -18,13 +18,13 @@ from sambang_runtime.service import (
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
+from .background.expiry import run_expiry_sweeper
 from .context import PaymentContext
 from .errors import ERRORS
 from .handlers import HANDLERS
 from .models import bus_tables, metadata
 from .settings import PaymentSettings
 from .stores import partners, schedules
-from .sweeper import run_expiry_sweeper
 
 NAME = "payment"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"

@@ -67,17 +67,18 @@ async def list_discrepancies(
     found = await discrepancies_between(uow, office=office, start=start, end=end, limit=limit)
     items = [
         DiscrepancyOut(
-            id=d.id,
-            kind=d.kind,
+            id=r.id,
+            kind=d.kind.value,
             receipt_number=d.receipt_number,
             billing_code=d.billing_code,
             ntpn=d.ntpn,
             amount=d.amount,
             detail=d.detail,
-            source=d.source,
+            source=d.source.value,
             partner=d.partner_id,
-            detected_at=d.detected_at,
+            detected_at=r.detected_at,
         )
-        for d in found
+        for r in found
+        for d in [r.discrepancy]
     ]
     return DiscrepancyList(office=office, date_from=first, date_to=last, items=items)

@@ -70,14 +70,8 @@ async def load_fee_schedule(
         raise DomainError("effective_date_in_past")
     if not await schedules.add_schedule(uow, document, loaded_by=principal.sub, now=now):
         raise DomainError("schedule_exists")
-    await add_audit(
-        uow,
-        officer=principal.sub,
-        office=principal.office,
-        action=AuditAction.FEE_SCHEDULE_LOADED,
-        at=now,
-        detail={"name": document.name, "effective_from": document.effective_from.isoformat()},
-    )
+    loaded = {"name": document.name, "effective_from": document.effective_from.isoformat()}
+    await add_audit(uow, principal, AuditAction.FEE_SCHEDULE_LOADED, at=now, detail=loaded)
     await uow.commit()
     log.info("fees.schedule_loaded", name=document.name, effective_from=document.effective_from.isoformat())
     return ScheduleLoaded(name=document.name, effective_from=document.effective_from)

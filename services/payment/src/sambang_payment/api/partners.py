@@ -91,14 +91,9 @@ async def create_partner(body: PartnerIn, uow: UowDep, principal: AdminDep) -> P
     if not await partners.add_partner(uow, body.partner_id, body.name, now=now):
         raise DomainError("partner_exists")
     issued = await partners.add_key(uow, body.partner_id, now=now)
+    registered = {"key_id": issued.key_id}
     await add_audit(
-        uow,
-        officer=principal.sub,
-        office=principal.office,
-        action=AuditAction.PARTNER_REGISTERED,
-        at=now,
-        partner_id=body.partner_id,
-        detail={"key_id": issued.key_id},
+        uow, principal, AuditAction.PARTNER_REGISTERED, at=now, partner_id=body.partner_id, detail=registered
     )
     await uow.commit()
     log.info("partner.registered", partner=issued.partner_id, key_id=issued.key_id, by=principal.sub)
@@ -146,15 +141,8 @@ async def rotate_partner_key(
     until = grace_until(now, grace)
     await partners.end_open_keys(uow, partner_id, until=until)
     issued = await partners.add_key(uow, partner_id, now=now)
-    await add_audit(
-        uow,
-        officer=principal.sub,
-        office=principal.office,
-        action=AuditAction.PARTNER_KEY_ROTATED,
-        at=now,
-        partner_id=partner_id,
-        detail={"key_id": issued.key_id, "grace_seconds": grace},
-    )
+    rotated = {"key_id": issued.key_id, "grace_seconds": grace}
+    await add_audit(uow, principal, AuditAction.PARTNER_KEY_ROTATED, at=now, partner_id=partner_id, detail=rotated)
     await uow.commit()
     log.info("partner.key_rotated", partner=partner_id, key_id=issued.key_id, grace_seconds=grace, by=principal.sub)
     return KeyRotated(
@@ -177,15 +165,8 @@ async def revoke_partner_key(partner_id: str, body: RevokeIn, uow: UowDep, princ
     now = uow.now()
     if not await partners.revoke_key(uow, partner_id, body.key_id, now=now):
         raise DomainError("unknown_key")
-    await add_audit(
-        uow,
-        officer=principal.sub,
-        office=principal.office,
-        action=AuditAction.PARTNER_KEY_REVOKED,
-        at=now,
-        partner_id=partner_id,
-        detail={"key_id": body.key_id},
-    )
+    revoked = {"key_id": body.key_id}
+    await add_audit(uow, principal, AuditAction.PARTNER_KEY_REVOKED, at=now, partner_id=partner_id, detail=revoked)
     await uow.commit()
     log.warning("partner.key_revoked", partner=partner_id, key_id=body.key_id, by=principal.sub)
     return Response(status_code=204)

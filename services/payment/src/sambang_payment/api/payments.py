@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
-from sambang_contracts import PaymentSource
-from sambang_runtime.logs import get_logger
 
-from ..domain.notifications import (
-    SignatureError,
-    invalid_signature,
-    missing_signature,
-    parse_notification,
-    verify_signature,
-)
-from ..domain.offices import as_utc
-from ..domain.partners import KeyState, key_state
-from ..domain.payments import IncomingPayment
+from ..domain.notifications import NotificationBody, SignatureError, missing_signature, parse_notification
 from ..errors import signature_refused
-from ..ledger import record_payment
-from ..stores import partners, payments
+from ..usecases.payments import authenticate_notification, record_notification
 from .deps import ContextDep, UowDep, read_body
-
-log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
@@ -60,67 +44,33 @@ async def receive_bank_notification(request: Request, uow: UowDep, context: Cont
     The signature is checked over the exact bytes received, before the body is parsed; a refused
     call (401, 413, 422) changes nothing.
     """
-    settings = context.settings
     key_id = request.headers.get("x-partner-key", "").strip()[:64]
     header = request.headers.get("x-signature")
     if not key_id or not header:
         raise signature_refused(missing_signature())
-    body = await read_body(request, settings.notification_max_bytes)
+    body = await read_body(request, context.settings.notification_max_bytes)
     now = uow.now()
-    key = await partners.signing_key(uow, key_id)
-    if (
-        key is None
-        or key.secret is None
-        or key_state(revoked_at=key.revoked_at, valid_until=key.valid_until, now=now) is not KeyState.ACTIVE
-    ):
-        log.warning("notification.refused", reason="unknown_revoked_or_expired_key", key_id=key_id)
-        raise signature_refused(invalid_signature())
     try:
-        signed = verify_signature(
-            [key.secret],
-            header,
-            body,
-            now=now.timestamp(),
-            window_seconds=settings.signature_window_seconds,
-            future_skew_seconds=settings.signature_future_skew_seconds,
-        )
+        signed = await authenticate_notification(uow, key_id=key_id, header=header, body=body, now=now)
     except SignatureError as error:
-        log.warning("notification.refused", reason=error.code, key_id=key_id, partner=key.partner_id)
         raise signature_refused(error) from None
+    recorded = await record_notification(uow, signed, _parsed(body), body=body, now=now)
+    await uow.commit()
+    return NotificationOutcome(
+        notification_id=recorded.notification_id,
+        outcome=recorded.verdict.outcome.value,
+        discrepancy_kind=recorded.verdict.kind.value if recorded.verdict.kind else None,
+        billing_code=recorded.payment.billing_code,
+        ntpn=recorded.payment.ntpn,
+    )
+
+
+def _parsed(body: bytes) -> NotificationBody:
+    """The notification body, or 422 ``validation_failed`` rendered as every request body is."""
     try:
-        notice = parse_notification(body)
+        return parse_notification(body)
     except ValidationError as exc:
-        # Rendered as every request body is (422 validation_failed, locations and messages only).
+        # Locations and messages only: the input is not echoed.
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False, include_input=False)]
         ) from None
-    payment = IncomingPayment(
-        billing_code=notice.billing_code,
-        ntpn=notice.ntpn,
-        amount=notice.amount,
-        paid_at=as_utc(notice.paid_at),
-        channel=notice.channel,
-        bank_reference=notice.bank_reference,
-        source=PaymentSource.WEBHOOK,
-        partner_id=key.partner_id,
-    )
-    recorded = await record_payment(uow, payment)
-    assert recorded is not None  # no office scope: every payment is recorded
-    notification_id = await payments.record_notification(
-        uow,
-        partner_id=key.partner_id,
-        key_id=key_id,
-        signed_at=dt.datetime.fromtimestamp(signed, dt.UTC),
-        p=payment,
-        verdict=recorded.verdict,
-        body=body,
-        now=now,
-    )
-    await uow.commit()
-    return NotificationOutcome(
-        notification_id=notification_id,
-        outcome=recorded.verdict.outcome.value,
-        discrepancy_kind=recorded.verdict.kind.value if recorded.verdict.kind else None,
-        billing_code=payment.billing_code,
-        ntpn=payment.ntpn,
-    )

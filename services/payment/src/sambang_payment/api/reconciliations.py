@@ -6,50 +6,13 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
 from sambang_runtime.errors import DomainError
 
-from ..domain.settlement import parse_settlement, settlement_sha256
-from ..ledger import reconcile
-from ..stores import partners
-from ..stores.audit import AuditAction, add_audit
+from ..domain.settlement import ReconciliationResult
+from ..usecases.reconciliation import reconcile_settlement
 from .deps import ContextDep, SupervisorDep, UowDep, read_body
 
 router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliations"])
-
-
-class SettlementDiscrepancy(BaseModel):
-    """A row that disagrees with our ledger, or one of our payments the file lacks (line null)."""
-
-    line: int | None
-    kind: str
-    billing_code: str
-    ntpn: str
-    detail: str
-
-
-class SettlementRowError(BaseModel):
-    """A malformed row, by line number (the header is line 1)."""
-
-    line: int
-    errors: list[str]
-
-
-class ReconciliationResult(BaseModel):
-    """What reconciling one file found; the same file again answers this with ``already_processed``."""
-
-    reconciliation_id: int
-    partner: str
-    office: str
-    file_sha256: str
-    uploaded_at: dt.datetime
-    rows: int
-    matched: int = Field(description="rows we already had (same NTPN, bill and amount)")
-    applied: int = Field(description="payments we learnt of from the file")
-    other_office: int = Field(description="rows for another office's bills, left to its supervisor")
-    discrepancies: list[SettlementDiscrepancy]
-    errors: list[SettlementRowError]
-    already_processed: bool
 
 
 _CSV_BODY = {
@@ -78,43 +41,11 @@ async def upload_settlement(
     accepted). The bank is named by the ``partner`` query parameter. Uploading the same bytes again
     answers the first result with ``already_processed: true`` and applies nothing.
     """
-    settings = context.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "application/csv"):
         raise DomainError("unsupported_media_type")
-    raw = await read_body(request, settings.settlement_max_bytes)
-    if not await partners.partner_exists(uow, partner):
-        raise DomainError("unknown_partner")
-    parsed = parse_settlement(raw)
-    if len(parsed.rows) + len(parsed.errors) > settings.settlement_max_rows:
-        raise DomainError("too_many_rows", max_rows=settings.settlement_max_rows)
-    sha256 = settlement_sha256(raw)
-    result = await reconcile(
-        uow,
-        partner_id=partner,
-        office=principal.office,
-        uploaded_by=principal.sub,
-        sha256=sha256,
-        parsed=parsed,
-        settlement_date=date,
-        default_timezone=context.default_timezone,
-    )
-    await add_audit(
-        uow,
-        officer=principal.sub,
-        office=principal.office,
-        action=AuditAction.SETTLEMENT_UPLOADED,
-        at=uow.now(),
-        partner_id=partner,
-        file_sha256=sha256,
-        detail={
-            "reconciliation_id": result["reconciliation_id"],
-            "already_processed": result["already_processed"],
-            "matched": result["matched"],
-            "applied": result["applied"],
-            "discrepancies": len(result["discrepancies"]),
-            "errors": len(result["errors"]),
-        },
-    )
+    raw = await read_body(request, context.settings.settlement_max_bytes)
+    now = uow.now()
+    result = await reconcile_settlement(uow, raw, partner_id=partner, uploader=principal, settlement_date=date, now=now)
     await uow.commit()
-    return ReconciliationResult.model_validate(result)
+    return result

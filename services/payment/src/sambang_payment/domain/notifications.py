@@ -106,6 +106,15 @@ def verify_signature(
     return parsed.timestamp
 
 
+@dataclass(frozen=True, slots=True)
+class SignedNotification:
+    """A notification whose signature passed: the partner and key that signed it, and when."""
+
+    partner_id: str
+    key_id: str
+    signed_at: dt.datetime
+
+
 def missing_signature() -> SignatureError:
     """The error for a request without the signature headers."""
     return _missing()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Protocol, Self
 
 from sambang_contracts import DiscrepancyKind, PaymentChannel, PaymentSource
 
 from .bills import BillStatus
+from .offices import as_utc
 
 
 class Outcome(enum.StrEnum):
@@ -59,20 +61,103 @@ class IncomingPayment:
     source: PaymentSource
     partner_id: str
 
+    @classmethod
+    def reported(cls, report: PaymentReport, *, source: PaymentSource, partner_id: str) -> Self:
+        """The payment a webhook body or a settlement row reports, paid at a UTC instant."""
+        return cls(
+            billing_code=report.billing_code,
+            ntpn=report.ntpn,
+            amount=report.amount,
+            paid_at=as_utc(report.paid_at),
+            channel=report.channel,
+            bank_reference=report.bank_reference,
+            source=source,
+            partner_id=partner_id,
+        )
 
-@dataclass(frozen=True)
-class Recorded:
-    """What recording a payment did, and the bill it concerned (None: unknown billing code)."""
 
-    verdict: Verdict
+class PaymentReport(Protocol):
+    """What a bank says of one payment, in a notification body or a settlement row."""
+
+    @property
+    def billing_code(self) -> str: ...
+    @property
+    def ntpn(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def paid_at(self) -> dt.datetime: ...
+    @property
+    def channel(self) -> PaymentChannel: ...
+    @property
+    def bank_reference(self) -> str: ...
+
+
+#: The longest explanation a discrepancy keeps (its column, and the event's ``detail``).
+DETAIL_MAX = 2000
+_DEDUPE_MAX = 200
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPayment:
+    """A payment we recorded, as a settlement file is checked against it."""
+
+    ntpn: str
+    billing_code: str
+    receipt_number: str | None
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """A payment problem for the office to resolve; the same ``dedupe_key`` is recorded once."""
+
+    kind: DiscrepancyKind
+    detail: str
+    billing_code: str
     receipt_number: str | None
     office: str | None
+    ntpn: str | None
+    amount: int | None
+    source: PaymentSource
+    partner_id: str | None
+    dedupe_key: str
 
 
-def dedupe_key(verdict: Verdict, payment: IncomingPayment) -> str:
-    """The same problem with the same money is one discrepancy, however often the bank resends it."""
+def payment_discrepancy(
+    verdict: Verdict, payment: IncomingPayment, *, receipt_number: str | None, office: str | None
+) -> Discrepancy:
+    """The discrepancy a judged payment is: the same problem with the same money is one discrepancy,
+    however often the bank resends it."""
     assert verdict.kind is not None
-    return f"{verdict.kind.value}:{payment.ntpn}:{payment.billing_code}:{payment.amount}"
+    return Discrepancy(
+        kind=verdict.kind,
+        detail=verdict.detail[:DETAIL_MAX],
+        billing_code=payment.billing_code,
+        receipt_number=receipt_number,
+        office=office,
+        ntpn=payment.ntpn,
+        amount=payment.amount,
+        source=payment.source,
+        partner_id=payment.partner_id,
+        dedupe_key=f"{verdict.kind.value}:{payment.ntpn}:{payment.billing_code}:{payment.amount}"[:_DEDUPE_MAX],
+    )
+
+
+def missing_in_settlement(payment: LedgerPayment, *, office: str, partner_id: str) -> Discrepancy:
+    """A payment we recorded that the partner's settlement file lacks (once per NTPN)."""
+    return Discrepancy(
+        kind=DiscrepancyKind.MISSING_IN_SETTLEMENT,
+        detail=f"Payment {payment.ntpn} of {payment.amount} is not in the partner's settlement file",
+        billing_code=payment.billing_code,
+        receipt_number=payment.receipt_number,
+        office=office,
+        ntpn=payment.ntpn,
+        amount=payment.amount,
+        source=PaymentSource.SETTLEMENT,
+        partner_id=partner_id,
+        dedupe_key=f"{DiscrepancyKind.MISSING_IN_SETTLEMENT.value}:{payment.ntpn}",
+    )
 
 
 def judge_payment(

@@ -8,10 +8,14 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from typing import Self
 
+from pydantic import BaseModel, ConfigDict, Field
 from sambang_contracts import PaymentChannel
 from sambang_contracts.values import InvalidValue, validate_ntpn
 from sambang_runtime.errors import DomainError
+
+from .payments import Discrepancy
 
 SETTLEMENT_HEADER = ("billing_code", "ntpn", "amount", "paid_at", "channel", "bank_reference")
 _BILLING_CODE_SHAPE = re.compile(r"^[0-9]{15}$", re.ASCII)
@@ -129,11 +133,62 @@ def settlement_days(file: SettlementFile, settlement_date: dt.date | None, tz: d
     return sorted({r.paid_at.astimezone(tz).date() for r in file.rows})
 
 
-def missing_detail(ntpn: str, amount: int) -> str:
-    """Why a payment we recorded is a MISSING_IN_SETTLEMENT discrepancy."""
-    return f"Payment {ntpn} of {amount} is not in the partner's settlement file"
-
-
 def settlement_sha256(raw: bytes) -> str:
     """The identity of an uploaded file: the same bytes twice are the same file."""
     return hashlib.sha256(raw).hexdigest()
+
+
+# --- what a reconciliation found -----------------------------------------------------------------
+# One shape for the use case's result, the stored answer to a repeated upload and the response body.
+
+
+class SettlementDiscrepancy(BaseModel):
+    """A row that disagrees with our ledger, or one of our payments the file lacks (line null)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int | None
+    kind: str
+    billing_code: str
+    ntpn: str
+    detail: str
+
+    @classmethod
+    def found(cls, line: int | None, discrepancy: Discrepancy) -> Self:
+        """What the report says of one discrepancy (the line of its row; None: missing from the file)."""
+        assert discrepancy.ntpn is not None
+        return cls(
+            line=line,
+            kind=discrepancy.kind.value,
+            billing_code=discrepancy.billing_code,
+            ntpn=discrepancy.ntpn,
+            detail=discrepancy.detail,
+        )
+
+
+class SettlementRowError(BaseModel):
+    """A malformed row, by line number (the header is line 1)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: int
+    errors: list[str]
+
+
+class ReconciliationResult(BaseModel):
+    """What reconciling one file found; the same file again answers this with ``already_processed``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reconciliation_id: int
+    partner: str
+    office: str
+    file_sha256: str
+    uploaded_at: dt.datetime
+    rows: int
+    matched: int = Field(description="rows we already had (same NTPN, bill and amount)")
+    applied: int = Field(description="payments we learnt of from the file")
+    other_office: int = Field(description="rows for another office's bills, left to its supervisor")
+    discrepancies: list[SettlementDiscrepancy]
+    errors: list[SettlementRowError]
+    already_processed: bool

@@ -7,6 +7,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from sambang_runtime.auth import Principal
 from sambang_runtime.uow import UnitOfWork
 
 from ..models import AUDIT
@@ -24,25 +25,22 @@ class AuditAction(enum.StrEnum):
 
 async def add_audit(
     uow: UnitOfWork,
-    *,
-    officer: str,
-    office: str,
+    by: Principal,
     action: AuditAction,
+    *,
     at: dt.datetime,
-    receipt_number: str | None = None,
     partner_id: str | None = None,
     file_sha256: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """One audit row (append-only: nothing updates or deletes these rows)."""
+    """One audit row of what ``by`` did, from their office (append-only: nothing updates or deletes these rows)."""
     conn = await uow.session.connection()
     await conn.execute(
         AUDIT.insert().values(
             at=at,
-            officer=officer[:200],
-            office=office,
+            officer=by.sub[:200],
+            office=by.office,
             action=action.value,
-            receipt_number=receipt_number,
             partner_id=partner_id,
             file_sha256=file_sha256,
             detail=dict(detail) if detail else None,

@@ -3,64 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sambang_contracts import DiscrepancyKind, PaymentSource
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.offices import as_utc
+from ..domain.payments import Discrepancy
 from ..models import DISCREPANCY
 from .dialects import insert_ignoring_conflicts
 
-DETAIL_MAX = 2000
 
-
-@dataclass(frozen=True)
-class DiscrepancyView:
-    """One recorded discrepancy."""
+@dataclass(frozen=True, slots=True)
+class RecordedDiscrepancy:
+    """A discrepancy as recorded: its id and when it was detected."""
 
     id: int
-    kind: str
-    receipt_number: str | None
-    billing_code: str
-    ntpn: str | None
-    amount: int | None
-    detail: str
-    source: str
-    partner_id: str | None
     detected_at: dt.datetime
+    discrepancy: Discrepancy
 
 
-async def add_discrepancy(
-    uow: UnitOfWork,
-    *,
-    kind: DiscrepancyKind,
-    detail: str,
-    billing_code: str,
-    receipt_number: str | None,
-    office: str | None,
-    ntpn: str | None,
-    amount: int | None,
-    source: PaymentSource,
-    partner_id: str | None,
-    dedupe_key: str,
-    now: dt.datetime,
-) -> bool:
+async def add_discrepancy(uow: UnitOfWork, discrepancy: Discrepancy, *, now: dt.datetime) -> bool:
     """Record a discrepancy once per ``dedupe_key``; returns whether it is new."""
     conn = await uow.session.connection()
     values = {
-        "office": office,
-        "receipt_number": receipt_number,
-        "billing_code": billing_code,
-        "ntpn": ntpn,
-        "amount": amount,
-        "kind": kind.value,
-        "detail": detail[:DETAIL_MAX],
-        "source": source.value,
-        "partner_id": partner_id,
+        **asdict(discrepancy),
+        "kind": discrepancy.kind.value,
+        "source": discrepancy.source.value,
         "detected_at": now,
-        "dedupe_key": dedupe_key[:200],
     }
     inserted = await conn.execute(insert_ignoring_conflicts(conn, DISCREPANCY, values))
     return bool(inserted.rowcount)
@@ -68,7 +39,7 @@ async def add_discrepancy(
 
 async def discrepancies_between(
     uow: UnitOfWork, *, office: str, start: dt.datetime, end: dt.datetime, limit: int
-) -> list[DiscrepancyView]:
+) -> list[RecordedDiscrepancy]:
     """An office's discrepancies detected in ``[start, end)``, oldest first."""
     conn = await uow.session.connection()
     rows = (
@@ -80,17 +51,21 @@ async def discrepancies_between(
         )
     ).all()
     return [
-        DiscrepancyView(
-            id=r.id,
-            kind=r.kind,
-            receipt_number=r.receipt_number,
-            billing_code=r.billing_code,
-            ntpn=r.ntpn,
-            amount=r.amount,
-            detail=r.detail,
-            source=r.source,
-            partner_id=r.partner_id,
-            detected_at=as_utc(r.detected_at),
+        RecordedDiscrepancy(
+            r.id,
+            as_utc(r.detected_at),
+            Discrepancy(
+                kind=DiscrepancyKind(r.kind),
+                detail=r.detail,
+                billing_code=r.billing_code,
+                receipt_number=r.receipt_number,
+                office=r.office,
+                ntpn=r.ntpn,
+                amount=r.amount,
+                source=PaymentSource(r.source),
+                partner_id=r.partner_id,
+                dedupe_key=r.dedupe_key,
+            ),
         )
         for r in rows
     ]

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain.payments import IncomingPayment, KnownPayment, Verdict
+from ..domain.notifications import SignedNotification
+from ..domain.payments import IncomingPayment, KnownPayment, LedgerPayment, Verdict
 from ..models import NOTIFICATION, PAYMENT
 from .dialects import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True)
-class LedgerPayment:
-    """A payment we recorded, as a settlement file is checked against it."""
-
-    ntpn: str
-    billing_code: str
-    receipt_number: str | None
-    amount: int
 
 
 async def known_payment(uow: UnitOfWork, ntpn: str) -> KnownPayment | None:
@@ -67,24 +57,16 @@ async def claim_ntpn(
 
 
 async def record_notification(
-    uow: UnitOfWork,
-    *,
-    partner_id: str,
-    key_id: str,
-    signed_at: dt.datetime,
-    p: IncomingPayment,
-    verdict: Verdict,
-    body: bytes,
-    now: dt.datetime,
+    uow: UnitOfWork, signed: SignedNotification, p: IncomingPayment, verdict: Verdict, *, body: bytes, now: dt.datetime
 ) -> int:
     """The record of one signed notification and what it did; returns its id."""
     conn = await uow.session.connection()
     result = await conn.execute(
         NOTIFICATION.insert()
         .values(
-            partner_id=partner_id,
-            key_id=key_id,
-            signed_at=signed_at,
+            partner_id=signed.partner_id,
+            key_id=signed.key_id,
+            signed_at=signed.signed_at,
             received_at=now,
             billing_code=p.billing_code,
             ntpn=p.ntpn,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
+from ..domain.settlement import ReconciliationResult
 from ..models import RECONCILIATION
 from .dialects import insert_ignoring_conflicts
 
@@ -38,10 +38,10 @@ async def claim_file(
     return None if claimed is None else int(claimed[0])
 
 
-async def earlier_result(uow: UnitOfWork, *, partner_id: str, office: str, sha256: str) -> dict[str, Any]:
+async def earlier_result(uow: UnitOfWork, *, partner_id: str, office: str, sha256: str) -> ReconciliationResult:
     """The result the first upload of these bytes gave."""
     conn = await uow.session.connection()
-    result: dict[str, Any] = (
+    document = (
         await conn.execute(
             select(RECONCILIATION.c.result).where(
                 RECONCILIATION.c.partner_id == partner_id,
@@ -50,10 +50,14 @@ async def earlier_result(uow: UnitOfWork, *, partner_id: str, office: str, sha25
             )
         )
     ).scalar_one()
-    return result
+    return ReconciliationResult.model_validate(document)
 
 
-async def keep_result(uow: UnitOfWork, reconciliation_id: int, result: dict[str, Any]) -> None:
+async def keep_result(uow: UnitOfWork, result: ReconciliationResult) -> None:
     """Keep what a reconciliation found, to answer the same file again."""
     conn = await uow.session.connection()
-    await conn.execute(update(RECONCILIATION).where(RECONCILIATION.c.id == reconciliation_id).values(result=result))
+    await conn.execute(
+        update(RECONCILIATION)
+        .where(RECONCILIATION.c.id == result.reconciliation_id)
+        .values(result=result.model_dump(mode="json"))
+    )

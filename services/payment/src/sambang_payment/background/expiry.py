@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sambang_contracts import BillExpired
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
-from sambang_runtime.uow import UnitOfWork
 
-from .context import context_of
-from .stores import bills
+from ..context import context_of
+from ..usecases.bills import expire_due_bills
 
 log = get_logger(__name__)
-
-
-async def expire_due_bills(uow: UnitOfWork, *, batch: int) -> int:
-    """Expire one batch of bills past their time (by the service clock), emitting ``payment.bill.expired``.
-
-    Returns how many expired; the caller commits, so each expiry and its event share one transaction.
-    """
-    expired = await bills.expire_due(uow, now=uow.now(), batch=batch)
-    for bill in expired:
-        uow.emit(
-            BillExpired(receipt_number=bill.receipt_number, billing_code=bill.billing_code, expired_at=bill.expires_at),
-            office=bill.office,
-        )
-    if expired:
-        log.info("bill.expired_batch", count=len(expired))
-    return len(expired)
 
 
 async def run_expiry_sweeper(runtime: ServiceRuntime) -> None:
@@ -43,7 +25,7 @@ async def run_expiry_sweeper(runtime: ServiceRuntime) -> None:
         try:
             while True:
                 async with runtime.uow() as uow:
-                    expired = await expire_due_bills(uow, batch=settings.sweep_batch)
+                    expired = await expire_due_bills(uow, batch=settings.sweep_batch, now=uow.now())
                     await uow.commit()
                 if expired < settings.sweep_batch:
                     break

@@ -1,0 +1,1 @@
+"""Loops the runtime starts and stops with the service (``ServiceSpec.background``)."""
