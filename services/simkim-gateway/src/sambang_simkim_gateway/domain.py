@@ -17,7 +17,7 @@ from sambang_runtime.errors import DomainError
 
 
 class SubmissionState(StrEnum):
-    """Where one application stands with SIMKIM (API.md ``GET /v1/submissions/{receipt}``)."""
+    """Where one application stands with SIMKIM (API.md ``GET /v1/submissions/{receipt_number}``)."""
 
     WAITING = "WAITING"  # not all four readiness facts yet
     SUBMITTING = "SUBMITTING"  # ready; being sent, or waiting for the next try

@@ -8,7 +8,6 @@ NAME = "simkim-gateway"
 
 ERRORS = ErrorCatalogue(
     {
-        "invalid_receipt_number": (422, "Invalid receipt number", "Nomor tanda terima tidak valid"),
         "submission_not_found": (
             404,
             "The gateway knows nothing about this receipt number yet",

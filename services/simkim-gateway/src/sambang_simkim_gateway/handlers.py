@@ -35,7 +35,7 @@ from .domain import (
     supersedes,
 )
 from .stores import offices, submissions, violations
-from .stores.submissions import Submission
+from .stores.submissions import Submission, SubmissionChange
 
 log = get_logger(__name__)
 
@@ -53,20 +53,20 @@ def violation_context(violation_id: str) -> str:
     return f"violation.detail:{violation_id}"
 
 
-async def _record_fact(uow: UnitOfWork, row: Submission, readiness: Readiness, **fact: object) -> None:
+async def _record_fact(uow: UnitOfWork, row: Submission, readiness: Readiness, fact: SubmissionChange) -> None:
     """Write a fact, and move the submission in the same statement if the fact completed (or ended) its
     readiness: SUBMITTING is due at once and the worker is woken once this commits."""
     new = state_after_fact(row.state, readiness)
-    values = dict(fact)
+    change = SubmissionChange(**fact)
     if new is SubmissionState.SUBMITTING and row.state is not new:
         now = uow.now()
-        values |= {"state": new, "work": Work.SUBMIT, "next_attempt_at": now, "ready_at": now, "attempts": 0}
+        change.update({"state": new, "work": Work.SUBMIT, "next_attempt_at": now, "ready_at": now, "attempts": 0})
         context_of(uow).wake_after_commit(uow)
         log.info("submission.ready", receipt_number=row.receipt_number)
     elif new is not row.state:
-        values |= {"state": new, "work": Work.NONE, "next_attempt_at": None, "biodata_enc": None}
+        change.update({"state": new, "work": Work.NONE, "next_attempt_at": None, "biodata_enc": None})
         log.info("submission.ended_at_interview", receipt_number=row.receipt_number, state=new.value)
-    await submissions.record(uow, row.receipt_number, **values)
+    await submissions.record(uow, row.receipt_number, change)
 
 
 async def when_application_registered_record_readiness(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -76,22 +76,26 @@ async def when_application_registered_record_readiness(event: CloudEvent[Any], u
     row = await submissions.lock(uow, data.receipt_number)
     if row.readiness.registered:
         return
-    values: dict[str, object] = {"registered": True}
+    fact = SubmissionChange(registered=True)
     if row.state not in _ENDED:
         applicant = data.applicant
         biodata = json.dumps(
             {"full_name": applicant.full_name, "nik": applicant.nik, "birth_date": applicant.birth_date.isoformat()}
         )
-        values |= {
-            "biodata_enc": uow.cipher.encrypt(biodata, context=biodata_context(data.receipt_number)),
-            "service_type": data.service_type.value,
-            "passport_type": data.passport_type.value,
-            "priority_category": data.priority_category.value,
-            # The applicant's choice (queue checked it with their marital status); a v1.0 producer did not
-            # say, and the event carries no marital status: the term the applicant is certainly entitled to.
-            "validity_years": validity_years(data.validity_years, applicant.birth_date, data.slot.date, married=False),
-        }
-    await _record_fact(uow, row, replace(row.readiness, registered=True), **values)
+        fact.update(
+            {
+                "biodata_enc": uow.cipher.encrypt(biodata, context=biodata_context(data.receipt_number)),
+                "service_type": data.service_type.value,
+                "passport_type": data.passport_type.value,
+                "priority_category": data.priority_category.value,
+                # The applicant's choice (queue checked it with their marital status); a v1.0 producer did not
+                # say, and the event carries no marital status: the term the applicant is certainly entitled to.
+                "validity_years": validity_years(
+                    data.validity_years, applicant.birth_date, data.slot.date, married=False
+                ),
+            }
+        )
+    await _record_fact(uow, row, replace(row.readiness, registered=True), fact)
 
 
 async def when_payment_confirmed_record_readiness(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -101,7 +105,7 @@ async def when_payment_confirmed_record_readiness(event: CloudEvent[Any], uow: U
     row = await submissions.lock(uow, data.receipt_number)
     if row.readiness.paid:
         return
-    await _record_fact(uow, row, replace(row.readiness, paid=True), paid=True)
+    await _record_fact(uow, row, replace(row.readiness, paid=True), SubmissionChange(paid=True))
 
 
 async def when_capture_completed_record_manifest(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -116,12 +120,14 @@ async def when_capture_completed_record_manifest(event: CloudEvent[Any], uow: Un
         uow,
         row,
         replace(row.readiness, captured=True),
-        captured=True,
-        capture_completed_at=data.completed_at,
-        manifest=[{"kind": i.kind.value, "position": i.position, "sha256": i.sha256} for i in data.items],
-        capture_exceptions=[
-            {"kind": e.kind.value, "position": e.position, "reason": e.reason} for e in data.exceptions
-        ],
+        SubmissionChange(
+            captured=True,
+            capture_completed_at=data.completed_at,
+            manifest=[{"kind": i.kind.value, "position": i.position, "sha256": i.sha256} for i in data.items],
+            capture_exceptions=[
+                {"kind": e.kind.value, "position": e.position, "reason": e.reason} for e in data.exceptions
+            ],
+        ),
     )
 
 
@@ -137,9 +143,11 @@ async def when_interview_completed_record_decision(event: CloudEvent[Any], uow: 
         uow,
         row,
         replace(row.readiness, interview=data.decision),
-        interview_decision=data.decision,
-        interview_officer_id=data.officer_id,
-        interview_completed_at=data.completed_at,
+        SubmissionChange(
+            interview_decision=data.decision,
+            interview_officer_id=data.officer_id,
+            interview_completed_at=data.completed_at,
+        ),
     )
 
 

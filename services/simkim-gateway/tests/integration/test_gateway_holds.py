@@ -44,6 +44,13 @@ async def test_a_watch_list_hit_is_held_for_supervisors_and_released_by_another_
         assert r.status_code in (401, 403), r.text
     elsewhere = await gw.client.get("/v1/holds", params={"office": "BLT"}, headers=gw.auth("supervisor", office="MLG"))
     assert elsewhere.status_code == 403
+    # A receipt number with a typo is refused before any look-up, on every route that takes one.
+    for bad in (
+        await gw.client.get("/v1/submissions/BLT-not-a-receipt", headers=gw.auth("supervisor")),
+        await gw.client.post("/v1/holds/BLT-not-a-receipt/decision", json={}, headers=gw.auth("supervisor")),
+    ):
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["code"] == "invalid_receipt_number"
 
     # The officer who interviewed may not decide, even as a supervisor.
     decision = {"decision": "RELEASE", "reason": "Nama sama, orang berbeda (different person, same name)"}

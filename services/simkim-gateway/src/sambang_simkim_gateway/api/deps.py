@@ -1,13 +1,12 @@
-"""Dependencies shared by the gateway's routers: principals by role, the context, the receipt in the path."""
+"""Dependencies shared by the gateway's routers: principals by role, the context (a receipt number in a path
+is the runtime's ``sambang_runtime.http.ReceiptPath``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
-from sambang_contracts.values import InvalidValue, parse_receipt_number
+from fastapi import Depends, Request
 from sambang_runtime.auth import Principal, require_roles
-from sambang_runtime.errors import DomainError
 from sambang_runtime.service import runtime_of
 
 from ..context import GatewayContext
@@ -25,15 +24,3 @@ async def get_context(request: Request) -> GatewayContext:
 
 
 ContextDep = Annotated[GatewayContext, Depends(get_context)]
-
-
-async def receipt_in_path(receipt: Annotated[str, Path(description="Receipt number")]) -> str:
-    """A well-formed receipt number (a typo is caught by its check digit before any look-up)."""
-    try:
-        parse_receipt_number(receipt)
-    except InvalidValue as exc:
-        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
-    return receipt
-
-
-Receipt = Annotated[str, Depends(receipt_in_path)]

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Query
 from sambang_contracts.events import HoldDecided
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import UowDep
 
 from ..domain import after_decision, check_hold_decision
 from ..stores import submissions
-from .deps import ContextDep, Receipt, Supervisor
+from .deps import ContextDep, Supervisor
 from .schemas import DecisionRequest, DecisionView, HoldView, decision_view, hold_view
 
 router = APIRouter(prefix="/v1/holds", tags=["holds"])
@@ -36,9 +37,9 @@ async def list_open_holds(
     return [v for v in views if v is not None]
 
 
-@router.post("/{receipt}/decision", response_model=DecisionView)
+@router.post("/{receipt_number}/decision", response_model=DecisionView)
 async def decide_hold(
-    receipt: Receipt, body: DecisionRequest, principal: Supervisor, uow: UowDep, ctx: ContextDep
+    receipt: ReceiptPath, body: DecisionRequest, principal: Supervisor, uow: UowDep, ctx: ContextDep
 ) -> DecisionView:
     """RELEASE or DENY a hold, with a reason; the officer who interviewed the applicant may not decide."""
     ensure_office(principal, receipt[:3])

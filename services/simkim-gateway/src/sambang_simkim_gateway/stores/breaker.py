@@ -10,7 +10,7 @@ import datetime as dt
 
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import RowMapping, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import Breaker, BreakerState
@@ -19,10 +19,9 @@ from ..models import circuit_breaker
 SIMKIM = "simkim"
 
 
-def _from_row(row: Row[tuple[object, ...]] | None) -> Breaker:
-    if row is None:
+def _from_row(m: RowMapping | None) -> Breaker:
+    if m is None:
         return Breaker()
-    m = row._mapping
     return Breaker(
         state=BreakerState(m["state"]),
         failures=int(m["failures"]),
@@ -35,7 +34,7 @@ def _from_row(row: Row[tuple[object, ...]] | None) -> Breaker:
 async def read(uow: UnitOfWork, name: str = SIMKIM) -> Breaker:
     """The breaker as last written (closed when never written)."""
     conn = await uow.session.connection()
-    row = (await conn.execute(select(circuit_breaker).where(circuit_breaker.c.name == name))).first()
+    row = (await conn.execute(select(circuit_breaker).where(circuit_breaker.c.name == name))).mappings().first()
     return _from_row(row)
 
 
@@ -43,8 +42,8 @@ async def lock(uow: UnitOfWork, name: str = SIMKIM) -> Breaker:
     """The breaker, row-locked for this transaction (created closed on first use)."""
     conn = await uow.session.connection()
     await _ensure(conn, name, uow.now())
-    row = (await conn.execute(select(circuit_breaker).where(circuit_breaker.c.name == name).with_for_update())).one()
-    return _from_row(row)
+    locked = select(circuit_breaker).where(circuit_breaker.c.name == name).with_for_update()
+    return _from_row((await conn.execute(locked)).mappings().one())
 
 
 async def write(uow: UnitOfWork, b: Breaker, name: str = SIMKIM) -> None:

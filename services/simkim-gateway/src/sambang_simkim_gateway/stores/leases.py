@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Table, or_, select, update
+from sqlalchemy import Column, ColumnElement, RowMapping, Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -29,8 +28,9 @@ async def claim_due(
     now: dt.datetime,
     until: dt.datetime,
     limit: int,
-) -> Sequence[Row[Any]]:
-    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns them as claimed."""
+) -> Sequence[RowMapping]:
+    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns them as claimed
+    (each store makes its dataclass of them)."""
     due = (
         select(key)
         .where(table.c.next_attempt_at <= now, _free(table, now))
@@ -44,7 +44,7 @@ async def claim_due(
         .values(lease_owner=owner, lease_until=until)
         .returning(*table.c)
     )
-    return (await conn.execute(stmt)).all()
+    return (await conn.execute(stmt)).mappings().all()
 
 
 async def release_all(conn: AsyncConnection, table: Table, *, owner: str) -> int:

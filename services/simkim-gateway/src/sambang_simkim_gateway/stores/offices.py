@@ -38,8 +38,7 @@ async def keep(
 async def rule(uow: UnitOfWork, office: str, *, default_timezone: str, default_working_days: int) -> OfficeRule:
     """The office's rules, or the defaults while its queue.office.updated has not been seen."""
     conn = await uow.session.connection()
-    row = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).first()
-    if row is None:
+    m = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).mappings().first()
+    if m is None:
         return OfficeRule(office, default_timezone, default_working_days)
-    m = row._mapping
     return OfficeRule(office, m["timezone"], m["pickup_working_days"])

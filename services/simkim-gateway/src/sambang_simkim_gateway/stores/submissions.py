@@ -3,22 +3,56 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from sambang_contracts.enums import InterviewDecision
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, select, update
+from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain import ManifestItem, Readiness, SubmissionState, Work
 from ..models import submission
 from . import leases
 
-#: Columns a unit of work may set through ``record``; anything else is a programming error.
-_WRITABLE = frozenset(c.name for c in submission.columns) - {"receipt_number", "created_at"}
+
+class SubmissionChange(TypedDict, total=False):
+    """Columns a readiness fact or a worker's outcome may write (``record``, ``finish``); mypy checks each one.
+    A hold's decision is written by ``decide_hold`` alone, the lease by the claim and ``finish``."""
+
+    registered: bool
+    paid: bool
+    captured: bool
+    interview_decision: InterviewDecision | None
+    interview_officer_id: str | None
+    interview_completed_at: dt.datetime | None
+    capture_completed_at: dt.datetime | None
+    #: capture.completed's items [{kind, position, sha256}] and exceptions [{kind, position, reason}]
+    manifest: Sequence[Mapping[str, object]]
+    capture_exceptions: Sequence[Mapping[str, object]]
+    service_type: str | None
+    passport_type: str | None
+    priority_category: str | None
+    validity_years: int | None
+    biodata_enc: str | None
+    state: SubmissionState
+    work: Work
+    next_attempt_at: dt.datetime | None
+    attempts: int
+    work_failures: int
+    deferred: bool
+    last_error: str | None
+    ready_at: dt.datetime | None
+    simkim_reference: str | None
+    accepted_at: dt.datetime | None
+    hold_kind: str | None
+    hold_reference: str | None
+    held_at: dt.datetime | None
+    issued_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    pickup_from: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +73,7 @@ class Submission:
     interview_completed_at: dt.datetime | None
     capture_completed_at: dt.datetime | None
     manifest: tuple[ManifestItem, ...]
-    capture_exceptions: tuple[Mapping[str, Any], ...]
+    capture_exceptions: tuple[Mapping[str, object], ...]
     service_type: str | None
     passport_type: str | None
     priority_category: str | None
@@ -59,8 +93,7 @@ class Submission:
     pickup_from: dt.date | None
 
 
-def _from_row(row: Row[Any]) -> Submission:
-    m = row._mapping
+def _from_row(m: RowMapping) -> Submission:
     manifest = tuple(ManifestItem(str(i["kind"]), i.get("position"), str(i["sha256"])) for i in (m["manifest"] or []))
     return Submission(
         receipt_number=m["receipt_number"],
@@ -136,26 +169,22 @@ async def lock(uow: UnitOfWork, receipt_number: str) -> Submission:
     result = await upsert(
         conn, submission, new, key=["receipt_number"], update={"updated_at": now}, returning=list(submission.c)
     )
-    row = result.one()
-    return _from_row(row)
+    return _from_row(result.mappings().one())
 
 
-async def record(uow: UnitOfWork, receipt_number: str, **values: object) -> None:
+async def record(uow: UnitOfWork, receipt_number: str, change: SubmissionChange) -> None:
     """Write facts and state of a submission locked by ``lock`` in this transaction."""
-    unknown = set(values) - _WRITABLE
-    if unknown:
-        raise ValueError(f"not submission columns: {sorted(unknown)}")
     conn = await _conn(uow)
     await conn.execute(
         update(submission)
         .where(submission.c.receipt_number == receipt_number)
-        .values(**_plain(values), updated_at=uow.now())
+        .values(**_plain(change), updated_at=uow.now())
     )
 
 
-def _plain(values: Mapping[str, object]) -> dict[str, object]:
+def _plain(change: SubmissionChange) -> dict[str, object]:
     # Enums go in as their values, so both drivers store the same text.
-    return {k: (v.value if isinstance(v, SubmissionState | Work | InterviewDecision) else v) for k, v in values.items()}
+    return {k: (v.value if isinstance(v, SubmissionState | Work | InterviewDecision) else v) for k, v in change.items()}
 
 
 # --- reads (API) --------------------------------------------------------------------------------------
@@ -164,7 +193,9 @@ def _plain(values: Mapping[str, object]) -> dict[str, object]:
 async def get(uow: UnitOfWork, receipt_number: str) -> Submission | None:
     """One submission, or None."""
     conn = await _conn(uow)
-    row = (await conn.execute(select(submission).where(submission.c.receipt_number == receipt_number))).first()
+    row = (
+        (await conn.execute(select(submission).where(submission.c.receipt_number == receipt_number))).mappings().first()
+    )
     return _from_row(row) if row is not None else None
 
 
@@ -176,7 +207,7 @@ async def open_holds(uow: UnitOfWork, office: str) -> list[Submission]:
         .where(submission.c.office == office, submission.c.state == SubmissionState.HELD.value)
         .order_by(submission.c.held_at)
     )
-    return [_from_row(r) for r in rows]
+    return [_from_row(r) for r in rows.mappings()]
 
 
 # --- decisions and retries (API) ------------------------------------------------------------------------
@@ -254,12 +285,9 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
     return [_from_row(r) for r in rows]
 
 
-async def finish(uow: UnitOfWork, receipt_number: str, *, owner: str, doing: Work, **values: object) -> bool:
+async def finish(uow: UnitOfWork, receipt_number: str, change: SubmissionChange, *, owner: str, doing: Work) -> bool:
     """Record the outcome of the leased work ``doing`` and end the lease; False when the lease was lost meanwhile
     (another replica took over), in which case nothing is written and no event may be emitted."""
-    unknown = set(values) - _WRITABLE
-    if unknown:
-        raise ValueError(f"not submission columns: {sorted(unknown)}")
     conn = await _conn(uow)
     result = await conn.execute(
         update(submission)
@@ -268,7 +296,7 @@ async def finish(uow: UnitOfWork, receipt_number: str, *, owner: str, doing: Wor
             submission.c.lease_owner == owner,
             submission.c.work == doing.value,
         )
-        .values(**_plain(values), lease_owner=None, lease_until=None, updated_at=uow.now())
+        .values(**_plain(change), lease_owner=None, lease_until=None, updated_at=uow.now())
     )
     return bool(result.rowcount == 1)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, update
+from sqlalchemy import RowMapping, update
 
 from ..models import violation_report
 from . import leases
@@ -73,8 +73,7 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
     return [_from_row(r) for r in rows]
 
 
-def _from_row(row: Row[Any]) -> Violation:
-    m = row._mapping
+def _from_row(m: RowMapping) -> Violation:
     return Violation(
         id=m["id"],
         receipt_number=m["receipt_number"],
@@ -87,13 +86,23 @@ def _from_row(row: Row[Any]) -> Violation:
     )
 
 
-async def finish(uow: UnitOfWork, violation_id: str, *, owner: str, **values: object) -> bool:
+class ViolationChange(TypedDict, total=False):
+    """Columns the outcome of a forwarding try may write (``finish``)."""
+
+    attempts: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    deferred: bool
+    forwarded_at: dt.datetime | None
+
+
+async def finish(uow: UnitOfWork, violation_id: str, change: ViolationChange, *, owner: str) -> bool:
     """Record the outcome of a leased try and end the lease; False when the lease was lost meanwhile."""
     conn = await uow.session.connection()
     result = await conn.execute(
         update(violation_report)
         .where(violation_report.c.id == violation_id, violation_report.c.lease_owner == owner)
-        .values(**values, lease_owner=None, lease_until=None)
+        .values(**change, lease_owner=None, lease_until=None)
     )
     return bool(result.rowcount == 1)
 

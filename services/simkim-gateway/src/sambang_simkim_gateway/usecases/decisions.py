@@ -17,7 +17,7 @@ from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimC
 from ..context import context_of, context_of_runtime
 from ..domain import Breaker, Work
 from ..stores import submissions
-from ..stores.submissions import Submission
+from ..stores.submissions import Submission, SubmissionChange
 from .work import defer_work, record_work_failure
 
 log = get_logger(__name__)
@@ -64,23 +64,22 @@ async def _decided(uow: UnitOfWork, sub: Submission, *, release: bool, error: st
         return await submissions.finish(
             uow,
             sub.receipt_number,
+            SubmissionChange(
+                work=Work.POLL,
+                next_attempt_at=now + dt.timedelta(seconds=ctx.settings.issuance_poll_seconds),
+                work_failures=0,
+                last_error=error,
+                deferred=False,
+            ),
             owner=ctx.owner,
             doing=Work.DECIDE,
-            work=Work.POLL,
-            next_attempt_at=now + dt.timedelta(seconds=ctx.settings.issuance_poll_seconds),
-            work_failures=0,
-            last_error=error,
-            deferred=False,
         )
     return await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(
+            work=Work.NONE, next_attempt_at=None, work_failures=0, last_error=error, deferred=False, biodata_enc=None
+        ),
         owner=ctx.owner,
         doing=Work.DECIDE,
-        work=Work.NONE,
-        next_attempt_at=None,
-        work_failures=0,
-        last_error=error,
-        deferred=False,
-        biodata_enc=None,
     )

@@ -15,7 +15,7 @@ from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimC
 from ..context import context_of, context_of_runtime
 from ..domain import Breaker, SubmissionState, Work, local_day, pickup_from
 from ..stores import offices, submissions
-from ..stores.submissions import Submission
+from ..stores.submissions import Submission, SubmissionChange
 from .work import defer_work, record_work_failure
 
 log = get_logger(__name__)
@@ -57,22 +57,18 @@ async def record_poll_outcome(
         return await submissions.finish(
             uow,
             sub.receipt_number,
+            SubmissionChange(state=SubmissionState.DENIED, work=Work.NONE, next_attempt_at=None, biodata_enc=None),
             owner=ctx.owner,
             doing=Work.POLL,
-            state=SubmissionState.DENIED,
-            work=Work.NONE,
-            next_attempt_at=None,
-            biodata_enc=None,
         )
     return await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(
+            next_attempt_at=now + dt.timedelta(seconds=poll), work_failures=0, last_error=None, deferred=False
+        ),
         owner=ctx.owner,
         doing=Work.POLL,
-        next_attempt_at=now + dt.timedelta(seconds=poll),
-        work_failures=0,
-        last_error=None,
-        deferred=False,
     )
 
 
@@ -96,16 +92,18 @@ async def record_issued(uow: UnitOfWork, sub: Submission, record: ApplicationRec
     kept = await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(
+            state=SubmissionState.ISSUED,
+            work=Work.NONE,
+            next_attempt_at=None,
+            issued_at=record.passport.issued_at,
+            expires_at=record.passport.expires_at,
+            pickup_from=first_day,
+            biodata_enc=None,
+            last_error=None,
+        ),
         owner=ctx.owner,
         doing=Work.POLL,
-        state=SubmissionState.ISSUED,
-        work=Work.NONE,
-        next_attempt_at=None,
-        issued_at=record.passport.issued_at,
-        expires_at=record.passport.expires_at,
-        pickup_from=first_day,
-        biodata_enc=None,
-        last_error=None,
     )
     if not kept:
         return False

@@ -34,7 +34,7 @@ from ..context import GatewayContext, context_of, context_of_runtime
 from ..domain import Breaker, BundlePiece, SubmissionState, Work, bundle_mismatches, check_retryable, gives_up
 from ..handlers import biodata_context
 from ..stores import submissions
-from ..stores.submissions import Submission
+from ..stores.submissions import Submission, SubmissionChange
 from .work import backoff, defer_work
 
 log = get_logger(__name__)
@@ -118,13 +118,11 @@ async def record_submit_failure(
         kept = await submissions.finish(
             uow,
             sub.receipt_number,
+            SubmissionChange(
+                state=SubmissionState.FAILED, work=Work.NONE, next_attempt_at=None, attempts=attempts, last_error=reason
+            ),
             owner=owner,
             doing=Work.SUBMIT,
-            state=SubmissionState.FAILED,
-            work=Work.NONE,
-            next_attempt_at=None,
-            attempts=attempts,
-            last_error=reason,
         )
         if kept:
             uow.emit(
@@ -136,12 +134,9 @@ async def record_submit_failure(
     kept = await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(attempts=attempts, last_error=reason, next_attempt_at=now + delay, deferred=outage),
         owner=owner,
         doing=Work.SUBMIT,
-        attempts=attempts,
-        last_error=reason,
-        next_attempt_at=now + delay,
-        deferred=outage,
     )
     log.info(
         "submission.retry_scheduled",
@@ -159,39 +154,30 @@ async def record_accepted(
     """SIMKIM has the application: ACCEPTED (then poll for issuance) or HELD (the head of office decides)."""
     ctx = context_of(uow)
     held = record.status is ApplicationStatus.HELD and record.hold is not None
-    common: dict[str, object] = {
-        "attempts": attempts,
-        "last_error": None,
-        "deferred": False,
-        "simkim_reference": record.reference,
-        "accepted_at": now,
-    }
-    if held:
-        assert record.hold is not None
-        kept = await submissions.finish(
-            uow,
-            sub.receipt_number,
-            owner=ctx.owner,
-            doing=Work.SUBMIT,
-            state=SubmissionState.HELD,
-            work=Work.NONE,
-            next_attempt_at=None,
-            hold_kind=record.hold.kind.value,
-            hold_reference=record.hold.reference,
-            held_at=now,
-            **common,
+    change = SubmissionChange(
+        attempts=attempts, last_error=None, deferred=False, simkim_reference=record.reference, accepted_at=now
+    )
+    if record.hold is not None and held:
+        hold = record.hold
+        change.update(
+            {
+                "state": SubmissionState.HELD,
+                "work": Work.NONE,
+                "next_attempt_at": None,
+                "hold_kind": hold.kind.value,
+                "hold_reference": hold.reference,
+                "held_at": now,
+            }
         )
     else:
-        kept = await submissions.finish(
-            uow,
-            sub.receipt_number,
-            owner=ctx.owner,
-            doing=Work.SUBMIT,
-            state=SubmissionState.ACCEPTED,
-            work=Work.POLL,
-            next_attempt_at=now + dt.timedelta(seconds=ctx.settings.issuance_poll_seconds),
-            **common,
+        change.update(
+            {
+                "state": SubmissionState.ACCEPTED,
+                "work": Work.POLL,
+                "next_attempt_at": now + dt.timedelta(seconds=ctx.settings.issuance_poll_seconds),
+            }
         )
+    kept = await submissions.finish(uow, sub.receipt_number, change, owner=ctx.owner, doing=Work.SUBMIT)
     if not kept:
         log.warning("submission.lease_lost", receipt_number=sub.receipt_number)
         return False

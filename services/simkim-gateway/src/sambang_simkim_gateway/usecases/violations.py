@@ -15,7 +15,7 @@ from ..context import context_of, context_of_runtime
 from ..domain import Breaker
 from ..handlers import violation_context
 from ..stores import violations
-from ..stores.violations import Violation
+from ..stores.violations import Violation, ViolationChange
 from .work import backoff
 
 log = get_logger(__name__)
@@ -48,32 +48,35 @@ async def record_forward_outcome(
     """Forwarded, refused (kept with its error, not retried), or try again after a backoff."""
     owner = context_of(uow).owner
     if isinstance(outcome, BreakerOpen):
-        return await violations.finish(uow, v.id, owner=owner, next_attempt_at=outcome.until or now, deferred=True)
+        return await violations.finish(
+            uow, v.id, ViolationChange(next_attempt_at=outcome.until or now, deferred=True), owner=owner
+        )
     attempts = v.attempts + 1
     if isinstance(outcome, Answered):
         kept = await violations.finish(
             uow,
             v.id,
+            ViolationChange(attempts=attempts, last_error=None, next_attempt_at=None, forwarded_at=now, deferred=False),
             owner=owner,
-            attempts=attempts,
-            last_error=None,
-            next_attempt_at=None,
-            forwarded_at=now,
-            deferred=False,
         )
         log.info("violation.forwarded", receipt_number=v.receipt_number, attempts=attempts)
         return kept
     if isinstance(outcome, Permanent):
         log.error("violation.refused", receipt_number=v.receipt_number, error=outcome.detail)
         return await violations.finish(
-            uow, v.id, owner=owner, attempts=attempts, last_error=outcome.reason[:500], next_attempt_at=None
+            uow,
+            v.id,
+            ViolationChange(attempts=attempts, last_error=outcome.reason[:500], next_attempt_at=None),
+            owner=owner,
         )
     return await violations.finish(
         uow,
         v.id,
+        ViolationChange(
+            attempts=attempts,
+            last_error=outcome.reason[:500],
+            next_attempt_at=now + backoff(uow, attempts),
+            deferred=outcome.outage,
+        ),
         owner=owner,
-        attempts=attempts,
-        last_error=outcome.reason[:500],
-        next_attempt_at=now + backoff(uow, attempts),
-        deferred=outcome.outage,
     )

@@ -14,7 +14,7 @@ from ..context import context_of
 from ..domain import Breaker, backoff_seconds
 from ..stores import breaker as breaker_store
 from ..stores import submissions, violations
-from ..stores.submissions import Submission
+from ..stores.submissions import Submission, SubmissionChange
 from ..stores.violations import Violation
 
 
@@ -62,17 +62,16 @@ async def defer_work(uow: UnitOfWork, sub: Submission, until: dt.datetime | None
     return await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(next_attempt_at=until or now, deferred=True),
         owner=context_of(uow).owner,
         doing=sub.work,
-        next_attempt_at=until or now,
-        deferred=True,
     )
 
 
 async def drop_idle_work(uow: UnitOfWork, sub: Submission) -> bool:
     """A leased submission with nothing left to do (its work ended meanwhile): end the lease."""
     return await submissions.finish(
-        uow, sub.receipt_number, owner=context_of(uow).owner, doing=sub.work, next_attempt_at=None
+        uow, sub.receipt_number, SubmissionChange(next_attempt_at=None), owner=context_of(uow).owner, doing=sub.work
     )
 
 
@@ -84,10 +83,12 @@ async def record_work_failure(
     return await submissions.finish(
         uow,
         sub.receipt_number,
+        SubmissionChange(
+            work_failures=failures,
+            last_error=reason[:500],
+            next_attempt_at=now + backoff(uow, failures, floor=floor),
+            deferred=outage,
+        ),
         owner=context_of(uow).owner,
         doing=sub.work,
-        work_failures=failures,
-        last_error=reason[:500],
-        next_attempt_at=now + backoff(uow, failures, floor=floor),
-        deferred=outage,
     )

@@ -68,19 +68,21 @@ async def receive_application(
         biodata = body.applicant.model_dump_json()
         app = await applications.create(
             uow,
-            reference=f"SKM{uuid4().hex[:13].upper()}",
-            receipt_number=body.receipt_number,
-            office=body.office,
-            service_type=body.service_type.value,
-            passport_type=body.passport_type.value,
-            validity_years=body.validity_years,
-            nik_index=nik_index,
-            biodata_enc=uow.cipher.encrypt(biodata, context=f"simkim.biodata:{body.receipt_number}"),
-            biometric_sha256=[i.sha256 for i in body.biometrics],
-            status=(ApplicationStatus.HELD if hold else ApplicationStatus.ACCEPTED).value,
-            hold_kind=hold.value if hold else None,
-            hold_reference=f"HLD{uuid4().hex[:13].upper()}" if hold else None,
-            issue_after=None if hold else ctx.issue_after(uow.now()),
+            applications.NewApplication(
+                reference=f"SKM{uuid4().hex[:13].upper()}",
+                receipt_number=body.receipt_number,
+                office=body.office,
+                service_type=body.service_type.value,
+                passport_type=body.passport_type.value,
+                validity_years=body.validity_years,
+                nik_index=nik_index,
+                biodata_enc=uow.cipher.encrypt(biodata, context=f"simkim.biodata:{body.receipt_number}"),
+                biometric_sha256=[i.sha256 for i in body.biometrics],
+                status=(ApplicationStatus.HELD if hold else ApplicationStatus.ACCEPTED).value,
+                hold_kind=hold.value if hold else None,
+                hold_reference=f"HLD{uuid4().hex[:13].upper()}" if hold else None,
+                issue_after=None if hold else ctx.issue_after(uow.now()),
+            ),
         )
         if app is None:  # a concurrent repeat created it first
             app = await applications.receive_again(uow, body.receipt_number)

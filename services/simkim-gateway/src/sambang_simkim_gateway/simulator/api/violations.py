@@ -29,14 +29,16 @@ async def receive_violation(
         raise DomainError("idempotency_key_required")
     recorded = await violations.receive(
         uow,
+        violations.ReceivedReport(
+            violation_id=body.violation_id,
+            receipt_number=body.receipt_number,
+            office=body.office,
+            category=body.category,
+            detail_enc=uow.cipher.encrypt(body.detail, context=f"simkim.violation:{body.violation_id}"),
+            officer_id=body.officer_id,
+            flagged_at=body.flagged_at,
+        ),
         reference=f"VIO{uuid4().hex[:13].upper()}",
-        violation_id=body.violation_id,
-        receipt_number=body.receipt_number,
-        office=body.office,
-        category=body.category,
-        detail_enc=uow.cipher.encrypt(body.detail, context=f"simkim.violation:{body.violation_id}"),
-        officer_id=body.officer_id,
-        flagged_at=body.flagged_at,
     )
     await uow.commit()
     if recorded.received_count > 1:

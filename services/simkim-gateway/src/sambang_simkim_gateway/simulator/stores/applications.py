@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from sambang_contracts.enums import HoldDecision, HoldKind, PassportType
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, select, update
+from sqlalchemy import RowMapping, select, update
 
 from ...adapters.protocol import ApplicationStatus
 from ..models import simkim_application
@@ -35,8 +34,26 @@ class Application:
     expires_at: dt.datetime | None
 
 
-def _from_row(row: Row[Any]) -> Application:
-    m = row._mapping
+@dataclass(frozen=True, slots=True)
+class NewApplication:
+    """An application SIMKIM receives for the first time, screened."""
+
+    reference: str
+    receipt_number: str
+    office: str
+    service_type: str
+    passport_type: str
+    validity_years: int
+    nik_index: str
+    biodata_enc: str
+    biometric_sha256: list[str]
+    status: str
+    hold_kind: str | None
+    hold_reference: str | None
+    issue_after: dt.datetime | None
+
+
+def _from_row(m: RowMapping) -> Application:
     return Application(
         id=m["id"],
         reference=m["reference"],
@@ -59,34 +76,39 @@ async def receive_again(uow: UnitOfWork, receipt_number: str) -> Application | N
     """A repeat of a known application: count it and return the application (None when it is new)."""
     conn = await uow.session.connection()
     row = (
-        await conn.execute(
-            update(simkim_application)
-            .where(simkim_application.c.receipt_number == receipt_number)
-            .values(received_count=simkim_application.c.received_count + 1, last_received_at=uow.now())
-            .returning(*simkim_application.c)
+        (
+            await conn.execute(
+                update(simkim_application)
+                .where(simkim_application.c.receipt_number == receipt_number)
+                .values(received_count=simkim_application.c.received_count + 1, last_received_at=uow.now())
+                .returning(*simkim_application.c)
+            )
         )
-    ).first()
+        .mappings()
+        .first()
+    )
     return _from_row(row) if row is not None else None
 
 
-async def create(uow: UnitOfWork, **values: object) -> Application | None:
+async def create(uow: UnitOfWork, new: NewApplication) -> Application | None:
     """Record a new application; None when a concurrent request with the same receipt number won the race."""
     now = uow.now()
     result = await upsert(
         await uow.session.connection(),
         simkim_application,
-        {**values, "received_count": 1, "received_at": now, "last_received_at": now},
+        {**asdict(new), "received_count": 1, "received_at": now, "last_received_at": now},
         key=["receipt_number"],
         returning=list(simkim_application.c),
     )
-    row = result.first()
+    row = result.mappings().first()
     return _from_row(row) if row is not None else None
 
 
 async def by_reference(uow: UnitOfWork, reference: str) -> Application | None:
     """One application by SIMKIM reference."""
     conn = await uow.session.connection()
-    row = (await conn.execute(select(simkim_application).where(simkim_application.c.reference == reference))).first()
+    found = await conn.execute(select(simkim_application).where(simkim_application.c.reference == reference))
+    row = found.mappings().first()
     return _from_row(row) if row is not None else None
 
 

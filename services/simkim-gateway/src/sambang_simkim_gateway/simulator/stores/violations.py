@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
@@ -23,13 +23,26 @@ class Violation:
     received_count: int
 
 
-async def receive(uow: UnitOfWork, *, reference: str, **values: object) -> Violation:
+@dataclass(frozen=True, slots=True)
+class ReceivedReport:
+    """A violation report as received (its detail encrypted)."""
+
+    violation_id: str
+    receipt_number: str
+    office: str
+    category: str
+    detail_enc: str
+    officer_id: str
+    flagged_at: dt.datetime
+
+
+async def receive(uow: UnitOfWork, report: ReceivedReport, *, reference: str) -> Violation:
     """Record a violation report once per violation id; a repeat is counted and answered the same."""
     conn = await uow.session.connection()
     await upsert(
         conn,
         violation,
-        {**values, "reference": reference, "received_count": 1, "received_at": uow.now()},
+        {**asdict(report), "reference": reference, "received_count": 1, "received_at": uow.now()},
         key=["violation_id"],
         update={"received_count": violation.c.received_count + 1},
     )
@@ -37,7 +50,7 @@ async def receive(uow: UnitOfWork, *, reference: str, **values: object) -> Viola
         await conn.execute(
             select(
                 violation.c.violation_id, violation.c.reference, violation.c.received_at, violation.c.received_count
-            ).where(violation.c.violation_id == values["violation_id"])
+            ).where(violation.c.violation_id == report.violation_id)
         )
     ).one()
     return Violation(row.violation_id, row.reference, row.received_at, row.received_count)
