@@ -114,13 +114,16 @@ class CaptureHarness:
         if self._probe is not None:
             await self._probe.close()
 
-    async def publish(self, data: EventData, *, source: str = "sambang/queue", office: str | None = None) -> None:
-        """Put an event on the bus as another service would."""
+    async def publish(
+        self, data: EventData, *, source: str = "sambang/queue", office: str | None = None
+    ) -> CloudEvent[Any]:
+        """Put an event on the bus as another service would; the event (its id proves it handled)."""
         subject = getattr(data, "receipt_number", None)
         ev = new_event(data, source=source, subject=subject, office=office, time=self.clock())
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )
+        return ev
 
     def events(self, event_type: str, receipt: str | None = None) -> list[CloudEvent[Any]]:
         """Events of a type the service published (about one receipt)."""
@@ -167,9 +170,11 @@ class CaptureHarness:
 
         await eventually(kept, 15, f"rules of {office}")
 
-    async def office_rules_unawaited(self, office: str, *, threshold: int = 40, retention_days: int = 30) -> None:
+    async def office_rules_unawaited(
+        self, office: str, *, threshold: int = 40, retention_days: int = 30
+    ) -> CloudEvent[Any]:
         """queue.office.updated, without waiting."""
-        await self.publish(
+        return await self.publish(
             OfficeUpdated(
                 office=office,
                 name=f"Kantor Imigrasi {office}",

@@ -11,7 +11,7 @@ from sambang_capture.background.retention import purge_due_biometrics
 from sambang_capture.models import audit_entry, biometric_item, office_rule
 from sambang_contracts import Lane, PriorityCategory
 from sambang_contracts.values import generate_receipt_number
-from sambang_runtime.testing import eventually
+from sambang_runtime.testing import eventually, wait_handled
 from sqlalchemy import select
 
 
@@ -40,10 +40,8 @@ async def test_an_older_office_update_never_replaces_a_newer_one(capture: Captur
     office = unique_office()
     await capture.office_rules(office, threshold=55)
     capture.clock.set(T0 - dt.timedelta(hours=1))  # an update made earlier, delivered late
-    await capture.office_rules_unawaited(office, threshold=70)
-    later = unique_office()
-    capture.clock.set(T0)
-    await capture.office_rules(later, threshold=60)  # delivered after the late one
+    late = await capture.office_rules_unawaited(office, threshold=70)
+    await wait_handled(capture.runtime, late.id)  # handled and committed: whatever it did is visible
 
     async with capture.runtime.engine.connect() as conn:
         row = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).one()

@@ -8,11 +8,11 @@ from typing import Any
 
 from sambang_contracts import ApplicationRegistered, Lane, PriorityCategory, ServiceType, VisitCheckedIn
 from sambang_runtime.errors import DomainError
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, case, select, update
 
 from ..models import application
-from .upserts import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +98,17 @@ async def record_registration(uow: UnitOfWork, data: ApplicationRegistered, now:
         "registered_at": now,
         "updated_at": now,
     }
-    stmt = insert_for(conn, application).values(receipt_number=data.receipt_number, **values)
     # The officer at check-in may have set the priority category on sight: a late registration keeps it.
     keep_checked_in_category = case(
-        (application.c.checked_in_at.is_(None), stmt.excluded.priority_category),
+        (application.c.checked_in_at.is_(None), values["priority_category"]),
         else_=application.c.priority_category,
     )
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["receipt_number"], set_={**values, "priority_category": keep_checked_in_category}
-        )
+    await upsert(
+        conn,
+        application,
+        {"receipt_number": data.receipt_number, **values},
+        key=["receipt_number"],
+        update={**values, "priority_category": keep_checked_in_category},
     )
 
 
@@ -123,8 +124,8 @@ async def record_check_in(uow: UnitOfWork, data: VisitCheckedIn, office: str, no
         "checked_in_at": data.checked_in_at,
         "updated_at": now,
     }
-    stmt = insert_for(conn, application).values(receipt_number=data.receipt_number, office=office, **values)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number"], set_=values))
+    row = {"receipt_number": data.receipt_number, "office": office, **values}
+    await upsert(conn, application, row, key=["receipt_number"], update=list(values))
 
 
 async def record_completion(uow: UnitOfWork, receipt_number: str, manifest: dict[str, Any], at: dt.datetime) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sambang_contracts import DocumentKind, DocumentStatus
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.documents import DocumentKey, Holder
 from ..models import document_check, nonconformance
-from .upserts import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +82,8 @@ async def save_checks(
             else None
         )
         values = {"status": c.status.value, "note_enc": note_enc, "officer": officer, "checked_at": now}
-        stmt = insert_for(conn, document_check).values(
-            receipt_number=receipt_number, kind=c.kind.value, holder=c.holder.value, **values
-        )
-        await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number", "kind", "holder"], set_=values))
+        row = {"receipt_number": receipt_number, "kind": c.kind.value, "holder": c.holder.value, **values}
+        await upsert(conn, document_check, row, key=["receipt_number", "kind", "holder"], update=list(values))
     return changed
 
 
@@ -99,19 +97,16 @@ async def record_nonconformance(
     """Record a nonconformance; False when the same one (kind and detail) was already recorded."""
     conn = await uow.session.connection()
     detail_hash = uow.cipher.blind_index(f"{receipt_number}|{kind}|{detail}", purpose="nonconformance")
-    stmt = insert_for(conn, nonconformance).values(
-        receipt_number=receipt_number,
-        kind=kind,
-        detail_enc=uow.cipher.encrypt(detail, context=_detail_context(receipt_number)),
-        detail_hash=detail_hash,
-        officer=officer,
-        recorded_at=now,
-    )
-    result = await conn.execute(
-        stmt.on_conflict_do_nothing(index_elements=["receipt_number", "kind", "detail_hash"]).returning(
-            nonconformance.c.id
-        )
-    )
+    row = {
+        "receipt_number": receipt_number,
+        "kind": kind,
+        "detail_enc": uow.cipher.encrypt(detail, context=_detail_context(receipt_number)),
+        "detail_hash": detail_hash,
+        "officer": officer,
+        "recorded_at": now,
+    }
+    key = ["receipt_number", "kind", "detail_hash"]
+    result = await upsert(conn, nonconformance, row, key=key, returning=[nonconformance.c.id])
     return result.first() is not None
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts import CaptureItemKind
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import delete, select, update
 
 from ..models import NO_POSITION, biometric_item, capture_exception
-from .upserts import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,10 @@ class ExceptionRecord:
     recorded_by: str
     approved_by: str | None
     recorded_at: dt.datetime
+
+
+#: One item, and one exception, per slot: (application, kind, position).
+_SLOT = ("receipt_number", "kind", "position")
 
 
 def _position(position: int | None) -> int:
@@ -203,10 +207,8 @@ async def save_item(uow: UnitOfWork, receipt_number: str, item: NewItem, *, offi
         "captured_at": now,
         "purged_at": None,
     }
-    stmt = insert_for(conn, biometric_item).values(
-        receipt_number=receipt_number, kind=item.kind.value, position=position, **values
-    )
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number", "kind", "position"], set_=values))
+    row = {"receipt_number": receipt_number, "kind": item.kind.value, "position": position, **values}
+    await upsert(conn, biometric_item, row, key=_SLOT, update=list(values))
     await conn.execute(
         delete(capture_exception).where(
             capture_exception.c.receipt_number == receipt_number,
@@ -234,10 +236,8 @@ async def save_exception(
         "approved_by": exception.approved_by,
         "recorded_at": now,
     }
-    stmt = insert_for(conn, capture_exception).values(
-        receipt_number=receipt_number, kind=kind.value, position=pos, **values
-    )
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["receipt_number", "kind", "position"], set_=values))
+    row = {"receipt_number": receipt_number, "kind": kind.value, "position": pos, **values}
+    await upsert(conn, capture_exception, row, key=_SLOT, update=list(values))
     await conn.execute(
         delete(biometric_item).where(
             biometric_item.c.receipt_number == receipt_number,
