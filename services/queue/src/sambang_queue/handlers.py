@@ -34,14 +34,15 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
 from .domain.status import Status
-from .stores import Record, applications, trail, visits
+from .stores import applications, trail, visits
+from .stores.applications import NO_CHANGES, ApplicationRecord, ApplicationUpdate
 from .usecases.arrival import issue_arrival_link
 from .usecases.visits import close_visit
 
 log = get_logger(__name__)
 
 
-async def _application(uow: UnitOfWork, receipt_number: str) -> Record | None:
+async def _application(uow: UnitOfWork, receipt_number: str) -> ApplicationRecord | None:
     """The application an event is about, row-locked; None (and a warning) when it is not ours."""
     row = await applications.find(uow, receipt_number, lock=True)
     if row is None:
@@ -59,14 +60,14 @@ async def _note(
     status: Status | None = None,
     public: bool = True,
     detail: Mapping[str, Any] | None = None,
-    **values: Any,
+    changes: ApplicationUpdate = NO_CHANGES,
 ) -> None:
     """Add a step to the timeline of an application of ours, moving it forward (never back) to
     `status` when given."""
     if await _application(uow, receipt_number) is None:
         return
     if status is not None:
-        await applications.set_status(uow, receipt_number, status, uow.now(), **values)
+        await applications.set_status(uow, receipt_number, status, uow.now(), changes)
     await trail.add_timeline(uow, receipt_number, step, at, public=public, detail=detail)
 
 
@@ -79,11 +80,13 @@ async def when_bill_issued_record_bill_summary(event: CloudEvent[Any], uow: Unit
     await applications.update_application(
         uow,
         data.receipt_number,
-        billing_code=data.billing_code,
-        bill_amount=data.amount,
-        bill_expires_at=data.expires_at,
-        # payment.confirmed may have come first: a paid bill stays paid.
-        bill_status="PAID" if row.paid_at is not None else "ISSUED",
+        ApplicationUpdate(
+            billing_code=data.billing_code,
+            bill_amount=data.amount,
+            bill_expires_at=data.expires_at,
+            # payment.confirmed may have come first: a paid bill stays paid.
+            bill_status="PAID" if row.paid_at is not None else "ISSUED",
+        ),
     )
     await trail.add_timeline(
         uow,
@@ -104,12 +107,14 @@ async def when_payment_confirmed_issue_arrival_link(event: CloudEvent[Any], uow:
     await applications.update_application(
         uow,
         data.receipt_number,
-        paid_at=data.paid_at,
-        ntpn=data.ntpn,
-        billing_code=row.billing_code or data.billing_code,
-        bill_amount=row.bill_amount or data.amount,
-        bill_status="PAID",
-        updated_at=now,
+        ApplicationUpdate(
+            paid_at=data.paid_at,
+            ntpn=data.ntpn,
+            billing_code=row.billing_code or data.billing_code,
+            bill_amount=row.bill_amount or data.amount,
+            bill_status="PAID",
+            updated_at=now,
+        ),
     )
     # Regular lane visits waiting unpaid cannot exist; a priority visit paid after the interview is noted.
     await visits.mark_paid(uow, data.receipt_number)
@@ -126,13 +131,17 @@ async def when_bill_expired_cancel_application(event: CloudEvent[Any], uow: Unit
     row = await _application(uow, data.receipt_number)
     if row is None or row.paid_at is not None:
         return  # paid after all (events in any order): nothing expires
-    await applications.update_application(uow, data.receipt_number, bill_status="EXPIRED")
+    await applications.update_application(uow, data.receipt_number, ApplicationUpdate(bill_status="EXPIRED"))
     if Status(row.status) != Status.BOOKED:
         # A checked-in priority applicant may pay after the interview: the visit goes on.
         await trail.add_timeline(uow, data.receipt_number, "BILL_EXPIRED", data.expired_at)
         return
     await applications.set_status(
-        uow, data.receipt_number, Status.EXPIRED, uow.now(), close_reason=CancelReason.BILL_EXPIRED.value
+        uow,
+        data.receipt_number,
+        Status.EXPIRED,
+        uow.now(),
+        ApplicationUpdate(close_reason=CancelReason.BILL_EXPIRED.value),
     )
     await applications.give_place_back(uow, row.slot_id)
     await trail.add_timeline(uow, data.receipt_number, "EXPIRED", data.expired_at, detail={"reason": "BILL_EXPIRED"})
@@ -168,7 +177,9 @@ async def when_capture_completed_complete_sambang_visit(event: CloudEvent[Any], 
     data: CaptureCompleted = event.data
     if await _application(uow, data.receipt_number) is None:
         return
-    await applications.update_application(uow, data.receipt_number, capture_completed_at=data.completed_at)
+    await applications.update_application(
+        uow, data.receipt_number, ApplicationUpdate(capture_completed_at=data.completed_at)
+    )
     await trail.add_timeline(uow, data.receipt_number, "CAPTURE_COMPLETED", data.completed_at)
     await _complete_sambang_visit_if_done(uow, data.receipt_number)
 
@@ -181,8 +192,7 @@ async def when_interview_completed_complete_sambang_visit(event: CloudEvent[Any]
     await applications.update_application(
         uow,
         data.receipt_number,
-        interview_completed_at=data.completed_at,
-        interview_decision=data.decision.value,
+        ApplicationUpdate(interview_completed_at=data.completed_at, interview_decision=data.decision.value),
     )
     await trail.add_timeline(
         uow,
@@ -192,7 +202,9 @@ async def when_interview_completed_complete_sambang_visit(event: CloudEvent[Any]
         detail={"decision": data.decision.value},
     )
     if data.decision == InterviewDecision.REJECTED:
-        await applications.set_status(uow, data.receipt_number, Status.REJECTED, uow.now(), close_reason="INTERVIEW")
+        await applications.set_status(
+            uow, data.receipt_number, Status.REJECTED, uow.now(), ApplicationUpdate(close_reason="INTERVIEW")
+        )
     await _complete_sambang_visit_if_done(uow, data.receipt_number)
 
 
@@ -205,7 +217,7 @@ async def when_submission_accepted_show_in_process(event: CloudEvent[Any], uow: 
         "SUBMITTED",
         data.submitted_at,
         status=Status.IN_PROCESS,
-        simkim_reference=data.simkim_reference,
+        changes=ApplicationUpdate(simkim_reference=data.simkim_reference),
     )
 
 
@@ -253,7 +265,9 @@ async def when_hold_decided_resume_or_reject(event: CloudEvent[Any], uow: UnitOf
     if data.decision == HoldDecision.RELEASE:
         await applications.set_status(uow, data.receipt_number, Status.IN_PROCESS, now)
     else:
-        await applications.set_status(uow, data.receipt_number, Status.REJECTED, now, close_reason="HOLD_DENIED")
+        await applications.set_status(
+            uow, data.receipt_number, Status.REJECTED, now, ApplicationUpdate(close_reason="HOLD_DENIED")
+        )
         await trail.add_timeline(uow, data.receipt_number, "REJECTED", event.time)
 
 
@@ -267,11 +281,13 @@ async def when_passport_issued_open_pickup(event: CloudEvent[Any], uow: UnitOfWo
         data.issued_at,
         status=Status.ISSUED,
         detail={"pickup_from": data.pickup_from.isoformat()},
-        pickup_from=data.pickup_from,
-        passport_number_enc=applications.encrypted_passport_number(
-            uow.cipher, data.receipt_number, data.passport_number
+        changes=ApplicationUpdate(
+            pickup_from=data.pickup_from,
+            passport_number_enc=applications.encrypted_passport_number(
+                uow.cipher, data.receipt_number, data.passport_number
+            ),
+            issued_at=data.issued_at,
         ),
-        issued_at=data.issued_at,
     )
 
 

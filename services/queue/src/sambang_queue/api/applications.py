@@ -16,7 +16,8 @@ from sambang_runtime.uow import UnitOfWork
 
 from ..domain.lanes import lane_for
 from ..domain.status import NOT_YET_ARRIVED, Status, public_status
-from ..stores import Record, applications, trail, visits
+from ..stores import applications, trail, visits
+from ..stores.applications import ApplicationRecord
 from ..usecases import arrival
 from ..usecases.registration import register_applications
 from .deps import (
@@ -72,7 +73,7 @@ async def create_application(body: ApplicationIn, request: Request, key: Idempot
 
 async def _proven(
     uow: UnitOfWork, receipt: str, principal: Principal | None, birth_date: dt.date | None, *, lock: bool = False
-) -> Record:
+) -> ApplicationRecord:
     """The application, for an officer of its office or for whoever knows its birth date.
 
     An unknown receipt and a wrong birth date answer the same 404, so neither can be probed.

@@ -14,8 +14,10 @@ from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
 from ..context import QueueContext
-from ..stores import Record, applications, offices
+from ..stores import applications, offices
+from ..stores.applications import ApplicationRecord
 from ..stores.offices import OfficeInfo
+from ..stores.visits import VisitRecord
 from ..usecases import checkin
 from ..usecases.registration import register_walk_in
 from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office, valid_receipt
@@ -41,7 +43,7 @@ class _AtTheDesk:
     """The office, the application shown at its desk or kiosk, and whether a kiosk asks."""
 
     info: OfficeInfo
-    app: Record
+    app: ApplicationRecord
     at_kiosk: bool
 
 
@@ -135,7 +137,7 @@ class PickupTicketView(TicketView):
     pickup_id: str
 
     @classmethod
-    def of_pickup(cls, v: Record, position: int | None) -> PickupTicketView:
+    def of_pickup(cls, v: VisitRecord, position: int | None) -> PickupTicketView:
         """The view of a pickup visit row."""
         return cls(pickup_id=v.id, **TicketView.of(v, position).model_dump())
 

@@ -44,7 +44,7 @@ async def call_next(
     today = local_today(now, info.timezone)
     busy = await visits.called_at_counter(uow, info.code, today, counter)
     if busy is not None:
-        raise DomainError("counter_busy", ticket_id=busy.id, ticket=busy.ticket)
+        raise DomainError("counter_busy", ticket_id=busy.visit_id, ticket=busy.ticket)
     taken = await visits.call_next(uow, info.code, today, body.stage.value, counter, now)
     if taken is None:
         return Response(status_code=204)

@@ -75,9 +75,7 @@ async def hand_over(pickup_id: str, body: HandOverIn, principal: CustomerCare, u
         proxy_nik=proxy.nik if proxy else None,
         proxy_letter_reference=proxy.letter_reference if proxy else None,
     )
-    await applications.update_application(
-        uow, row.receipt_number, status=Status.COLLECTED.value, active=False, collected_at=now, updated_at=now
-    )
+    await applications.collect(uow, row.receipt_number, now)
     await visits.hand_over_done(uow, pickup_id, now)
     await trail.add_timeline(
         uow, row.receipt_number, "COLLECTED", now, detail={"collected_by": body.collected_by.value}

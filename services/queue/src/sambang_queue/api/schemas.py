@@ -10,7 +10,7 @@ from sambang_contracts import Language, PassportType, PriorityCategory, ServiceT
 from sambang_contracts.values import Nik
 
 from ..domain.booking import ApplicantData, Booking
-from ..stores import Record
+from ..stores.visits import VisitRecord
 
 # Any printable text: quotes, SQL or HTML are a name like any other (stored and returned verbatim).
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
@@ -114,7 +114,7 @@ class TicketView(BaseModel):
     position: int | None
 
     @classmethod
-    def of(cls, v: Record, position: int | None = None) -> TicketView:
+    def of(cls, v: VisitRecord, position: int | None = None) -> TicketView:
         """The view of a visit row."""
         return cls(
             visit_id=v.id,

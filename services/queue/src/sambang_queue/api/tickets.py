@@ -11,7 +11,8 @@ from sambang_runtime.uow import UnitOfWork
 
 from ..domain.lanes import DONE_STAGE, next_stage, transfer_allowed
 from ..domain.visits import CALLED, WAITING
-from ..stores import Record, offices, trail, visits
+from ..stores import offices, trail, visits
+from ..stores.visits import VisitRecord
 from ..usecases.lines import announce_near_turn, record_no_show
 from ..usecases.visits import close_visit
 from .deps import ContextDep, CounterOfficer, officer_of_office
@@ -20,7 +21,7 @@ from .schemas import StageIn, TicketView
 router = APIRouter(prefix="/v1/tickets", tags=["counters"])
 
 
-async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> Record:
+async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> VisitRecord:
     v = await visits.find(uow, ticket_id, lock=True)
     if v is None:
         raise DomainError("visit_not_found")

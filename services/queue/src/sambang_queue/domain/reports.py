@@ -22,20 +22,59 @@ CANCEL_REASONS = ("APPLICANT", "OFFICER", "BILL_EXPIRED")
 
 
 @dataclass(frozen=True, slots=True)
-class ReportFacts:
-    """What the queue's tables say about one office and period (stores/reports.py reads them; rows
-    are read by attribute name)."""
+class ApplicationFact:
+    """An application whose appointment day falls in the period."""
 
-    #: priority_category, service_type, passport_type, walk_in, status, slot_date
-    applications: Sequence[Any]
+    priority_category: str
+    service_type: str
+    passport_type: str
+    walk_in: bool
+    status: str
+    slot_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class VisitFact:
+    """A visit of the period."""
+
+    purpose: str
+    lane: str
+    channel: str
+    state: str
+    checked_in_at: dt.datetime
+    first_called_at: dt.datetime | None
+    claimed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StageFact:
+    """A stage of a visit completed in the period."""
+
+    stage: str
+    officer: str
+    started_at: dt.datetime
+    ended_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedFact:
+    """A passport issued in the period."""
+
+    receipt_number: str
+    issued_at: dt.datetime
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    """What the queue's tables say about one office and period (stores/reports.py reads them)."""
+
+    applications: Sequence[ApplicationFact]
     #: close_reason of the applications closed in the period by a cancellation
     cancel_reasons: Sequence[str]
-    #: visits of the period: purpose, lane, channel, state, checked_in_at, first_called_at, claimed_at
-    visits: Sequence[Any]
-    #: completed stages of the period: stage, officer, started_at, ended_at
-    completed_stages: Sequence[Any]
-    #: passports issued in the period: receipt_number, issued_at, created_at
-    issued: Sequence[Any]
+    visits: Sequence[VisitFact]
+    completed_stages: Sequence[StageFact]
+    issued: Sequence[IssuedFact]
     #: the first day each issued application was served at the office
     served_on: Mapping[str, dt.date]
     #: pickup_from of each passport ready and not collected by the end of the period

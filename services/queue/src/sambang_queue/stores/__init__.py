@@ -1,19 +1,14 @@
 """Every SQL statement of the queue service, one module per aggregate: offices (and their slots),
 applications, visits (tickets, seats, stages), pickups, the trail (timeline and audit) and the
-reports' reads. Stores take the unit of work, return rows, dataclasses or plain values, and raise
-DomainError; nothing else in the service writes SQL.
+reports' reads. Stores take the unit of work and typed arguments, return frozen dataclasses
+(``ApplicationRecord``, ``VisitRecord``, ...) or plain values, and raise DomainError; no SQLAlchemy
+row leaves a store, and nothing else in the service writes SQL.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-#: A row a store read, its columns by attribute name (``v.ticket``).
-Record: TypeAlias = Row[Any]
 
 
 async def connection_of(uow: UnitOfWork) -> AsyncConnection:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from sambang_runtime.crypto import DecryptionError, PiiCipher
 from sambang_runtime.errors import DomainError
@@ -30,6 +30,94 @@ from . import connection_of
 
 class ReceiptTaken(Exception):
     """A freshly drawn receipt number is already taken (nothing was written): draw new ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRecord:
+    """One application as stored: every column of `application` (personal data as encrypted tokens:
+    read them with `decrypt`, `birth_date_of`, `passport_number_of`)."""
+
+    receipt_number: str
+    office: str
+    slot_id: int | None
+    group_id: str | None
+    slot_date: dt.date
+    slot_start: dt.time
+    slot_end: dt.time
+    service_type: str
+    passport_type: str
+    priority_category: str
+    walk_in: bool
+    status: str
+    active: bool
+    nik_hash: str
+    birth_hash: str
+    nik_enc: str
+    full_name_enc: str
+    birth_date_enc: str
+    email_enc: str | None
+    phone_enc: str | None
+    language: str
+    validity_years: int | None
+    express: bool
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    billing_code: str | None
+    bill_amount: int | None
+    bill_expires_at: dt.datetime | None
+    bill_status: str | None
+    paid_at: dt.datetime | None
+    ntpn: str | None
+    arrival_expires_at: dt.datetime | None
+    arrival_confirmed_at: dt.datetime | None
+    capture_completed_at: dt.datetime | None
+    interview_completed_at: dt.datetime | None
+    interview_decision: str | None
+    simkim_reference: str | None
+    pickup_from: dt.date | None
+    passport_number_enc: str | None
+    issued_at: dt.datetime | None
+    collected_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    close_reason: str | None
+
+
+def _record(row: Row[Any]) -> ApplicationRecord:
+    """A row of `select(application)` (the record's fields are the table's columns: a unit test holds it)."""
+    return ApplicationRecord(**row._mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationUpdate:
+    """Columns of an application to set, from what payment, capture, SIMKIM and the office report;
+    None leaves a column as it is (none of these is ever set back to NULL)."""
+
+    billing_code: str | None = None
+    bill_amount: int | None = None
+    bill_expires_at: dt.datetime | None = None
+    bill_status: str | None = None
+    paid_at: dt.datetime | None = None
+    ntpn: str | None = None
+    arrival_expires_at: dt.datetime | None = None
+    arrival_confirmed_at: dt.datetime | None = None
+    capture_completed_at: dt.datetime | None = None
+    interview_completed_at: dt.datetime | None = None
+    interview_decision: str | None = None
+    simkim_reference: str | None = None
+    priority_category: str | None = None
+    pickup_from: dt.date | None = None
+    passport_number_enc: str | None = None
+    issued_at: dt.datetime | None = None
+    close_reason: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+NO_CHANGES = ApplicationUpdate()
+
+
+def _columns(changes: ApplicationUpdate) -> dict[str, Any]:
+    """The columns an update sets."""
+    return {f.name: v for f in fields(changes) if (v := getattr(changes, f.name)) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +146,9 @@ def birth_hash(cipher: PiiCipher, receipt_number: str, birth_date: dt.date) -> s
     return cipher.blind_index(f"{receipt_number}|{birth_date.isoformat()}", purpose="birth_date")
 
 
-def born_on(cipher: PiiCipher, app: Row[Any], birth_date: dt.date) -> bool:
+def born_on(cipher: PiiCipher, app: ApplicationRecord, birth_date: dt.date) -> bool:
     """Whether the applicant of this application was born on that day (the applicant's proof)."""
-    return bool(app.birth_hash == birth_hash(cipher, app.receipt_number, birth_date))
+    return app.birth_hash == birth_hash(cipher, app.receipt_number, birth_date)
 
 
 def _encrypt(cipher: PiiCipher, receipt_number: str, field: str, value: str | None) -> str | None:
@@ -68,28 +156,39 @@ def _encrypt(cipher: PiiCipher, receipt_number: str, field: str, value: str | No
     return None if value is None else cipher.encrypt(value, context=f"application.{field}:{receipt_number}")
 
 
-def decrypt(cipher: PiiCipher, row: Row[Any], field: str) -> str | None:
-    """A personal field of an application row in clear, None if absent or unreadable."""
-    token = getattr(row, f"{field}_enc")
+PersonalField = Literal["nik", "full_name", "birth_date", "email", "phone"]
+
+
+def decrypt(cipher: PiiCipher, app: ApplicationRecord, field: PersonalField) -> str | None:
+    """A personal field of an application in clear, None if absent or unreadable."""
+    token = {
+        "nik": app.nik_enc,
+        "full_name": app.full_name_enc,
+        "birth_date": app.birth_date_enc,
+        "email": app.email_enc,
+        "phone": app.phone_enc,
+    }[field]
     if token is None:
         return None
     try:
-        return cipher.decrypt(token, context=f"application.{field}:{row.receipt_number}")
+        return cipher.decrypt(token, context=f"application.{field}:{app.receipt_number}")
     except DecryptionError:
         return None
 
 
-def birth_date_of(cipher: PiiCipher, row: Row[Any]) -> dt.date:
+def birth_date_of(cipher: PiiCipher, app: ApplicationRecord) -> dt.date:
     """The applicant's birth date (only with a lost key unreadable: then as if unknown)."""
-    text = decrypt(cipher, row, "birth_date")
+    text = decrypt(cipher, app, "birth_date")
     if text is None:  # pragma: no cover - only with a lost key
         raise DomainError("application_not_found")
     return dt.date.fromisoformat(text)
 
 
-def passport_number_of(cipher: PiiCipher, row: Row[Any]) -> str:
-    """The issued passport's number."""
-    return cipher.decrypt(row.passport_number_enc, context=f"application.passport_number:{row.receipt_number}")
+def passport_number_of(cipher: PiiCipher, app: ApplicationRecord) -> str:
+    """The issued passport's number (only asked once the passport is issued)."""
+    if app.passport_number_enc is None:
+        raise DomainError("not_ready")
+    return cipher.decrypt(app.passport_number_enc, context=f"application.passport_number:{app.receipt_number}")
 
 
 def encrypted_passport_number(cipher: PiiCipher, receipt_number: str, passport_number: str) -> str:
@@ -362,23 +461,32 @@ async def insert_walk_in(
 # --- one application ------------------------------------------------------------------------------
 
 
-async def find(uow: UnitOfWork, receipt_number: str, *, lock: bool = False) -> Row[Any] | None:
+async def find(uow: UnitOfWork, receipt_number: str, *, lock: bool = False) -> ApplicationRecord | None:
     """An application by receipt (row-locked on PostgreSQL when asked)."""
     conn = await connection_of(uow)
     stmt = select(application).where(application.c.receipt_number == receipt_number)
     if lock:
         stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else _record(row)
 
 
-async def update_application(uow: UnitOfWork, receipt_number: str, **values: Any) -> None:
-    """Set columns of an application."""
-    conn = await connection_of(uow)
+async def _set(conn: AsyncConnection, receipt_number: str, values: dict[str, Any]) -> None:
     await conn.execute(update(application).where(application.c.receipt_number == receipt_number).values(**values))
 
 
-async def set_status(uow: UnitOfWork, receipt_number: str, new: Status, now: dt.datetime, **values: Any) -> Status:
-    """Move an application forward (never back, events come in any order); returns the status kept."""
+async def update_application(uow: UnitOfWork, receipt_number: str, changes: ApplicationUpdate) -> None:
+    """Set columns of an application (its status moves only through `set_status`, `close`, `collect`)."""
+    values = _columns(changes)
+    if values:
+        await _set(await connection_of(uow), receipt_number, values)
+
+
+async def set_status(
+    uow: UnitOfWork, receipt_number: str, new: Status, now: dt.datetime, changes: ApplicationUpdate = NO_CHANGES
+) -> Status:
+    """Move an application forward (never back, events come in any order), with other columns to set;
+    returns the status kept."""
     conn = await connection_of(uow)
     row = (
         await conn.execute(select(application.c.status).where(application.c.receipt_number == receipt_number))
@@ -387,23 +495,28 @@ async def set_status(uow: UnitOfWork, receipt_number: str, new: Status, now: dt.
         return new
     current = Status(row.status)
     target = advanced(current, new)
-    changes: dict[str, Any] = dict(values)
+    values = _columns(changes)
     if target != current:
-        changes["status"] = target.value
-        changes["active"] = is_active(target)
+        values["status"] = target.value
+        values["active"] = is_active(target)
         if not is_active(target) and target != Status.COLLECTED:
-            changes.setdefault("closed_at", now)
-    if changes:
-        changes["updated_at"] = now
-        await conn.execute(update(application).where(application.c.receipt_number == receipt_number).values(**changes))
+            values.setdefault("closed_at", now)
+    if values:
+        values["updated_at"] = now
+        await _set(conn, receipt_number, values)
     return target
 
 
 async def close(uow: UnitOfWork, receipt_number: str, status: Status, reason: str, now: dt.datetime) -> None:
     """Close an application (cancelled by the applicant or an officer): inactive, with its reason."""
-    await update_application(
-        uow, receipt_number, status=status.value, active=False, closed_at=now, close_reason=reason, updated_at=now
-    )
+    values = {"status": status.value, "active": False, "closed_at": now, "close_reason": reason, "updated_at": now}
+    await _set(await connection_of(uow), receipt_number, values)
+
+
+async def collect(uow: UnitOfWork, receipt_number: str, now: dt.datetime) -> None:
+    """The passport was handed over: the application is COLLECTED, and no longer active."""
+    values = {"status": Status.COLLECTED.value, "active": False, "collected_at": now, "updated_at": now}
+    await _set(await connection_of(uow), receipt_number, values)
 
 
 async def give_place_back(uow: UnitOfWork, slot_id: int | None) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sambang_contracts import OfficeSettings
 from sambang_runtime.errors import DomainError
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from ..models import office, slot
 from . import connection_of
@@ -117,12 +116,20 @@ async def find_slot(uow: UnitOfWork, cache: OfficeCache, slot_id: int) -> SlotIn
     return info
 
 
-async def all_offices(uow: UnitOfWork) -> list[Row[Any, Any, Any]]:
+@dataclass(frozen=True, slots=True)
+class OfficeListing:
+    """An office as the public list shows it."""
+
+    code: str
+    name: str
+    timezone: str
+
+
+async def all_offices(uow: UnitOfWork) -> list[OfficeListing]:
     """Every office's code, name and time zone, by code."""
     conn = await connection_of(uow)
-    return list(
-        (await conn.execute(select(office.c.code, office.c.name, office.c.timezone).order_by(office.c.code))).all()
-    )
+    rows = await conn.execute(select(office.c.code, office.c.name, office.c.timezone).order_by(office.c.code))
+    return [OfficeListing(r.code, r.name, r.timezone) for r in rows]
 
 
 async def timezone_of(uow: UnitOfWork, code: str) -> str:

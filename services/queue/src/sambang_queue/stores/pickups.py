@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
 
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 
 from ..models import pickup
 from . import connection_of
+
+
+@dataclass(frozen=True, slots=True)
+class PickupRecord:
+    """A pickup of an issued passport (what the hand-over needs of it; the proxy's data stays at rest)."""
+
+    id: str
+    receipt_number: str
+    office: str
+    created_at: dt.datetime
+    handed_over_at: dt.datetime | None
 
 
 async def add(uow: UnitOfWork, pickup_id: str, receipt_number: str, office: str, now: dt.datetime) -> None:
@@ -20,10 +31,21 @@ async def add(uow: UnitOfWork, pickup_id: str, receipt_number: str, office: str,
     )
 
 
-async def find_locked(uow: UnitOfWork, pickup_id: str) -> Row[Any] | None:
+async def find_locked(uow: UnitOfWork, pickup_id: str) -> PickupRecord | None:
     """A pickup, row-locked (two desks never hand one passport over twice)."""
     conn = await connection_of(uow)
-    return (await conn.execute(select(pickup).where(pickup.c.id == pickup_id).with_for_update())).first()
+    row = (
+        await conn.execute(
+            select(pickup.c.id, pickup.c.receipt_number, pickup.c.office, pickup.c.created_at, pickup.c.handed_over_at)
+            .where(pickup.c.id == pickup_id)
+            .with_for_update()
+        )
+    ).first()
+    return (
+        None
+        if row is None
+        else PickupRecord(row.id, row.receipt_number, row.office, row.created_at, row.handed_over_at)
+    )
 
 
 async def hand_over(

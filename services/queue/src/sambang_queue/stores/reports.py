@@ -24,7 +24,14 @@ import datetime as dt
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
-from ..domain.reports import CANCEL_REASONS, ReportFacts
+from ..domain.reports import (
+    CANCEL_REASONS,
+    ApplicationFact,
+    IssuedFact,
+    ReportFacts,
+    StageFact,
+    VisitFact,
+)
 from ..domain.status import Status
 from ..domain.times import day_bounds
 from ..domain.visits import SERVICE
@@ -37,66 +44,65 @@ async def report_facts(uow: UnitOfWork, office: str, tz: str, first: dt.date, la
     conn = await connection_of(uow)
     start_utc = day_bounds(first, tz)[0]
     end_utc = day_bounds(last, tz)[1]
-    apps = (
-        await conn.execute(
-            select(
-                application.c.priority_category,
-                application.c.service_type,
-                application.c.passport_type,
-                application.c.walk_in,
-                application.c.status,
-                application.c.slot_date,
-            ).where(application.c.office == office, application.c.slot_date.between(first, last))
+    a, v, s = application.c, visit.c, visit_stage.c
+    apps = [
+        ApplicationFact(r.priority_category, r.service_type, r.passport_type, r.walk_in, r.status, r.slot_date)
+        for r in await conn.execute(
+            select(a.priority_category, a.service_type, a.passport_type, a.walk_in, a.status, a.slot_date).where(
+                a.office == office, a.slot_date.between(first, last)
+            )
         )
-    ).all()
+    ]
     closed = (
         await conn.execute(
-            select(application.c.close_reason).where(
-                application.c.office == office,
-                application.c.closed_at >= start_utc,
-                application.c.closed_at < end_utc,
-                application.c.close_reason.in_(CANCEL_REASONS),
+            select(a.close_reason).where(
+                a.office == office,
+                a.closed_at >= start_utc,
+                a.closed_at < end_utc,
+                a.close_reason.in_(CANCEL_REASONS),
             )
         )
     ).scalars()
-    visits = (await conn.execute(select(visit).where(visit.c.office == office, visit.c.day.between(first, last)))).all()
-    stages = (
-        await conn.execute(
-            select(visit_stage).where(
-                visit_stage.c.office == office,
-                visit_stage.c.day.between(first, last),
-                visit_stage.c.outcome == "COMPLETED",
+    visits = [
+        VisitFact(r.purpose, r.lane, r.channel, r.state, r.checked_in_at, r.first_called_at, r.claimed_at)
+        for r in await conn.execute(
+            select(v.purpose, v.lane, v.channel, v.state, v.checked_in_at, v.first_called_at, v.claimed_at).where(
+                v.office == office, v.day.between(first, last)
             )
         )
-    ).all()
-    issued = (
-        await conn.execute(
-            select(application.c.receipt_number, application.c.issued_at, application.c.created_at).where(
-                application.c.office == office,
-                application.c.issued_at >= start_utc,
-                application.c.issued_at < end_utc,
+    ]
+    stages = [
+        StageFact(r.stage, r.officer, r.started_at, r.ended_at)
+        for r in await conn.execute(
+            select(s.stage, s.officer, s.started_at, s.ended_at).where(
+                s.office == office,
+                s.day.between(first, last),
+                s.outcome == "COMPLETED",
+                s.ended_at.is_not(None),
             )
         )
-    ).all()
+    ]
+    issued = [
+        IssuedFact(r.receipt_number, r.issued_at, r.created_at)
+        for r in await conn.execute(
+            select(a.receipt_number, a.issued_at, a.created_at).where(
+                a.office == office, a.issued_at >= start_utc, a.issued_at < end_utc
+            )
+        )
+    ]
     served_on: dict[str, dt.date] = {}
     if issued:
-        rows = (
-            await conn.execute(
-                select(visit.c.receipt_number, visit.c.day).where(
-                    visit.c.receipt_number.in_([i.receipt_number for i in issued]), visit.c.purpose == SERVICE
-                )
+        rows = await conn.execute(
+            select(v.receipt_number, v.day).where(
+                v.receipt_number.in_([i.receipt_number for i in issued]), v.purpose == SERVICE
             )
-        ).all()
+        )
         for r in rows:
             served_on[r.receipt_number] = min(r.day, served_on.get(r.receipt_number, r.day))
     pending = (
         (
             await conn.execute(
-                select(application.c.pickup_from).where(
-                    application.c.office == office,
-                    application.c.status == Status.ISSUED.value,
-                    application.c.pickup_from <= last,
-                )
+                select(a.pickup_from).where(a.office == office, a.status == Status.ISSUED.value, a.pickup_from <= last)
             )
         )
         .scalars()

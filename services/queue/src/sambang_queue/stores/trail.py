@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sambang_runtime.auth import Principal
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, insert, select
+from sqlalchemy import insert, select
 
 from ..models import audit_entry, timeline_entry
 from . import connection_of
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One step of an applicant's journey."""
+
+    at: dt.datetime
+    kind: str
+    #: False for what the applicant must not see (a hold, its decision, a failed submission).
+    public: bool
+    detail: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what, when, on which receipt."""
+
+    at: dt.datetime
+    officer: str
+    office: str
+    action: str
+    receipt_number: str | None
+    detail: dict[str, Any] | None
 
 
 async def add_timeline(
@@ -32,18 +56,14 @@ async def add_timeline(
     )
 
 
-async def timeline_of(uow: UnitOfWork, receipt_number: str) -> list[Row[Any]]:
+async def timeline_of(uow: UnitOfWork, receipt_number: str) -> list[TimelineEntry]:
     """The steps of one application's journey, in order (public and officers-only alike)."""
     conn = await connection_of(uow)
-    return list(
-        (
-            await conn.execute(
-                select(timeline_entry)
-                .where(timeline_entry.c.receipt_number == receipt_number)
-                .order_by(timeline_entry.c.at, timeline_entry.c.id)
-            )
-        ).all()
+    t = timeline_entry.c
+    rows = await conn.execute(
+        select(t.at, t.kind, t.public, t.detail).where(t.receipt_number == receipt_number).order_by(t.at, t.id)
     )
+    return [TimelineEntry(r.at, r.kind, r.public, r.detail) for r in rows]
 
 
 async def add_audit(
@@ -69,15 +89,13 @@ async def add_audit(
     )
 
 
-async def audit_of(uow: UnitOfWork, receipt_number: str, office: str) -> list[Row[Any]]:
+async def audit_of(uow: UnitOfWork, receipt_number: str, office: str) -> list[AuditEntry]:
     """The officers' actions on one receipt within an office, in order."""
     conn = await connection_of(uow)
-    return list(
-        (
-            await conn.execute(
-                select(audit_entry)
-                .where(audit_entry.c.receipt_number == receipt_number, audit_entry.c.office == office)
-                .order_by(audit_entry.c.at, audit_entry.c.id)
-            )
-        ).all()
+    a = audit_entry.c
+    rows = await conn.execute(
+        select(a.at, a.officer, a.office, a.action, a.receipt_number, a.detail)
+        .where(a.receipt_number == receipt_number, a.office == office)
+        .order_by(a.at, a.id)
     )
+    return [AuditEntry(r.at, r.officer, r.office, r.action, r.receipt_number, r.detail) for r in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts import Lane
@@ -26,6 +27,55 @@ from ..domain.status import Status
 from ..domain.visits import CALLED, DONE, IN_SERVICE, NO_SHOW, SERVICE, WAITING
 from ..models import near_turn_notice, seat_assignment, ticket_sequence, visit, visit_stage
 from . import applications, connection_of, trail
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """One visit and its ticket: every column of `visit`."""
+
+    id: str
+    receipt_number: str
+    office: str
+    day: dt.date
+    #: SERVICE or PICKUP
+    purpose: str
+    lane: str
+    ticket: str
+    seat: str | None
+    priority_category: str
+    #: KIOSK, CUSTOMER_CARE, WALK_IN
+    channel: str
+    paid: bool
+    stage: str
+    #: WAITING, CALLED, IN_SERVICE, DONE, NO_SHOW
+    state: str
+    counter: str | None
+    calls: int
+    called_at: dt.datetime | None
+    first_called_at: dt.datetime | None
+    claimed_by: str | None
+    claimed_at: dt.datetime | None
+    checked_in_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRef:
+    """A ticket named: its visit, its receipt and its number."""
+
+    visit_id: str
+    receipt_number: str
+    ticket: str
+
+
+def _record(row: Row[Any]) -> VisitRecord:
+    """A row of `select(visit)` or `RETURNING *visit.c` (the record's fields are the table's columns:
+    a unit test holds it)."""
+    return VisitRecord(**row._mapping)
+
+
+def _maybe(row: Row[Any] | None) -> VisitRecord | None:
+    return None if row is None else _record(row)
 
 
 def _insert(conn: AsyncConnection) -> Any:
@@ -76,16 +126,71 @@ async def _free_seat(conn: AsyncConnection, visit_id: str) -> None:
     await conn.execute(delete(seat_assignment).where(seat_assignment.c.visit_id == visit_id))
 
 
-async def add(uow: UnitOfWork, **values: Any) -> Row[Any]:
-    """Queue a new visit; returns its row."""
+async def add(
+    uow: UnitOfWork,
+    *,
+    id: str,
+    receipt_number: str,
+    office: str,
+    day: dt.date,
+    purpose: str,
+    lane: str,
+    ticket: str,
+    seat: str | None,
+    priority_category: str,
+    channel: str,
+    paid: bool,
+    stage: str,
+    now: dt.datetime,
+) -> VisitRecord:
+    """Queue a new visit, waiting at its first stage since `now`; returns it."""
+    v = VisitRecord(
+        id=id,
+        receipt_number=receipt_number,
+        office=office,
+        day=day,
+        purpose=purpose,
+        lane=lane,
+        ticket=ticket,
+        seat=seat,
+        priority_category=priority_category,
+        channel=channel,
+        paid=paid,
+        stage=stage,
+        state=WAITING,
+        counter=None,
+        calls=0,
+        called_at=None,
+        first_called_at=None,
+        claimed_by=None,
+        claimed_at=None,
+        checked_in_at=now,
+        completed_at=None,
+    )
     conn = await connection_of(uow)
-    await conn.execute(insert(visit).values(**values))
-    row = (await conn.execute(select(visit).where(visit.c.id == values["id"]))).first()
-    assert row is not None
-    return row
+    await conn.execute(
+        insert(visit).values(
+            id=v.id,
+            receipt_number=v.receipt_number,
+            office=v.office,
+            day=v.day,
+            purpose=v.purpose,
+            lane=v.lane,
+            ticket=v.ticket,
+            seat=v.seat,
+            priority_category=v.priority_category,
+            channel=v.channel,
+            paid=v.paid,
+            stage=v.stage,
+            state=v.state,
+            calls=v.calls,
+            checked_in_at=v.checked_in_at,
+        )
+    )
+    return v
 
 
-async def position_of(uow: UnitOfWork, v: Row[Any]) -> int:
+async def position_of(uow: UnitOfWork, v: VisitRecord) -> int:
     """1-based place among the visits waiting at the same stage, first come first served (0: not waiting)."""
     if v.state != WAITING:
         return 0
@@ -107,43 +212,32 @@ async def position_of(uow: UnitOfWork, v: Row[Any]) -> int:
     return int(ahead.scalar_one()) + 1
 
 
-async def find(uow: UnitOfWork, visit_id: str, *, lock: bool = False) -> Row[Any] | None:
+async def find(uow: UnitOfWork, visit_id: str, *, lock: bool = False) -> VisitRecord | None:
     """A visit by id (row-locked on PostgreSQL when asked)."""
     conn = await connection_of(uow)
     stmt = select(visit).where(visit.c.id == visit_id)
     if lock:
         stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return _maybe((await conn.execute(stmt)).first())
 
 
-async def of_the_day(uow: UnitOfWork, receipt_number: str, purpose: str, day: dt.date) -> Row[Any] | None:
+async def of_the_day(uow: UnitOfWork, receipt_number: str, purpose: str, day: dt.date) -> VisitRecord | None:
     """The applicant's visit of a purpose on a day, if there is one."""
     conn = await connection_of(uow)
-    return (
-        await conn.execute(
-            select(visit).where(
-                visit.c.receipt_number == receipt_number, visit.c.purpose == purpose, visit.c.day == day
-            )
-        )
-    ).first()
+    stmt = select(visit).where(visit.c.receipt_number == receipt_number, visit.c.purpose == purpose, visit.c.day == day)
+    return _maybe((await conn.execute(stmt)).first())
 
 
-async def latest_of(uow: UnitOfWork, receipt_number: str) -> Row[Any] | None:
+async def latest_of(uow: UnitOfWork, receipt_number: str) -> VisitRecord | None:
     """The applicant's most recent visit."""
     conn = await connection_of(uow)
-    return (
-        await conn.execute(
-            select(visit)
-            .where(visit.c.receipt_number == receipt_number)
-            .order_by(visit.c.checked_in_at.desc())
-            .limit(1)
-        )
-    ).first()
+    stmt = select(visit).where(visit.c.receipt_number == receipt_number).order_by(visit.c.checked_in_at.desc())
+    return _maybe((await conn.execute(stmt.limit(1))).first())
 
 
 async def note_near_turn(
     uow: UnitOfWork, office: str, day: dt.date, stage: str, position: int, now: dt.datetime
-) -> Row[Any, Any, Any] | None:
+) -> TicketRef | None:
     """The ticket waiting at `position` of a stage's line today, if it has not been told its turn is
     near at this stage yet (now noted, so never twice: the primary key decides between racing
     counters); else None."""
@@ -165,11 +259,11 @@ async def note_near_turn(
         .on_conflict_do_nothing()
         .returning(near_turn_notice.c.visit_id)
     )
-    return at if noted.first() is not None else None
+    return TicketRef(at.id, at.receipt_number, at.ticket) if noted.first() is not None else None
 
 
 async def start_stage(
-    uow: UnitOfWork, v: Row[Any], stage: str, officer: str, counter: str | None, now: dt.datetime
+    uow: UnitOfWork, v: VisitRecord, stage: str, officer: str, counter: str | None, now: dt.datetime
 ) -> None:
     """Service of a stage began (first call at a counter, or a sambang claim)."""
     conn = await connection_of(uow)
@@ -190,21 +284,22 @@ async def end_stage(uow: UnitOfWork, visit_id: str, outcome: str, now: dt.dateti
     )
 
 
-async def called_at_counter(uow: UnitOfWork, office: str, day: dt.date, counter: str) -> Row[Any, Any] | None:
-    """The ticket a counter is calling now, if any (id and ticket)."""
+async def called_at_counter(uow: UnitOfWork, office: str, day: dt.date, counter: str) -> TicketRef | None:
+    """The ticket a counter is calling now, if any."""
     conn = await connection_of(uow)
-    return (
+    row = (
         await conn.execute(
-            select(visit.c.id, visit.c.ticket).where(
+            select(visit.c.id, visit.c.receipt_number, visit.c.ticket).where(
                 visit.c.office == office, visit.c.day == day, visit.c.counter == counter, visit.c.state == CALLED
             )
         )
     ).first()
+    return None if row is None else TicketRef(row.id, row.receipt_number, row.ticket)
 
 
 async def call_next(
     uow: UnitOfWork, office: str, day: dt.date, stage: str, counter: str, now: dt.datetime
-) -> Row[Any] | None:
+) -> VisitRecord | None:
     """Take the first waiting ticket of a stage for a counter (by check-in), or None when none waits.
 
     Under any concurrency each ticket goes to exactly one counter: the row is taken with
@@ -219,23 +314,25 @@ async def call_next(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    return (
-        await conn.execute(
-            update(visit)
-            .where(visit.c.id == candidate, visit.c.state == WAITING)
-            .values(
-                state=CALLED,
-                counter=counter,
-                calls=1,
-                called_at=now,
-                first_called_at=func.coalesce(visit.c.first_called_at, _utc(now)),
+    return _maybe(
+        (
+            await conn.execute(
+                update(visit)
+                .where(visit.c.id == candidate, visit.c.state == WAITING)
+                .values(
+                    state=CALLED,
+                    counter=counter,
+                    calls=1,
+                    called_at=now,
+                    first_called_at=func.coalesce(visit.c.first_called_at, _utc(now)),
+                )
+                .returning(*visit.c)
             )
-            .returning(*visit.c)
-        )
-    ).first()
+        ).first()
+    )
 
 
-async def recall(uow: UnitOfWork, v: Row[Any], now: dt.datetime) -> None:
+async def recall(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> None:
     """One more call of a called ticket."""
     conn = await connection_of(uow)
     await conn.execute(update(visit).where(visit.c.id == v.id).values(calls=v.calls + 1, called_at=now))
@@ -251,7 +348,7 @@ async def wait_at(uow: UnitOfWork, visit_id: str, stage: str) -> None:
     )
 
 
-async def complete(uow: UnitOfWork, v: Row[Any], now: dt.datetime) -> None:
+async def complete(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> None:
     """The visit is over: free the seat, close the stage, the application goes on in process."""
     conn = await connection_of(uow)
     await conn.execute(
@@ -264,7 +361,7 @@ async def complete(uow: UnitOfWork, v: Row[Any], now: dt.datetime) -> None:
     await trail.add_timeline(uow, v.receipt_number, "VISIT_COMPLETED", now, detail={"ticket": v.ticket})
 
 
-async def mark_no_show(uow: UnitOfWork, v: Row[Any], now: dt.datetime) -> bool:
+async def mark_no_show(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> bool:
     """The applicant did not answer the calls: the visit ends; for a service visit the application
     closes as NO_SHOW and its place goes back to the slot. True when the application was closed so."""
     conn = await connection_of(uow)
@@ -277,7 +374,9 @@ async def mark_no_show(uow: UnitOfWork, v: Row[Any], now: dt.datetime) -> bool:
     app = await applications.find(uow, v.receipt_number)
     if app is None or Status(app.status) in {Status.NO_SHOW, Status.CANCELLED, Status.EXPIRED}:
         return False
-    await applications.set_status(uow, v.receipt_number, Status.NO_SHOW, now, close_reason="NO_SHOW")
+    await applications.set_status(
+        uow, v.receipt_number, Status.NO_SHOW, now, applications.ApplicationUpdate(close_reason="NO_SHOW")
+    )
     await applications.give_place_back(uow, app.slot_id)
     return True
 
@@ -292,7 +391,7 @@ async def hand_over_done(uow: UnitOfWork, visit_id: str, now: dt.datetime) -> No
     await conn.execute(update(visit).where(visit.c.id == v.id).values(state=DONE, completed_at=now, counter=None))
 
 
-async def queue_of(uow: UnitOfWork, office: str, day: dt.date, stage: str | None) -> list[Row[Any]]:
+async def queue_of(uow: UnitOfWork, office: str, day: dt.date, stage: str | None) -> list[VisitRecord]:
     """Tickets waiting or called today, first come first served: of a stage, else of the counter lanes."""
     conn = await connection_of(uow)
     conditions = [visit.c.office == office, visit.c.day == day, visit.c.state.in_((WAITING, CALLED))]
@@ -300,62 +399,62 @@ async def queue_of(uow: UnitOfWork, office: str, day: dt.date, stage: str | None
         conditions.append(visit.c.stage == stage)
     else:
         conditions.append(visit.c.lane != Lane.PRIORITY.value)
-    return list(
-        (await conn.execute(select(visit).where(*conditions).order_by(visit.c.checked_in_at, visit.c.id))).all()
-    )
+    rows = await conn.execute(select(visit).where(*conditions).order_by(visit.c.checked_in_at, visit.c.id))
+    return [_record(r) for r in rows]
 
 
-async def worklist(uow: UnitOfWork, office: str, day: dt.date) -> list[Row[Any]]:
+async def worklist(uow: UnitOfWork, office: str, day: dt.date) -> list[VisitRecord]:
     """Priority visits of the day waiting or being served, first come first served."""
     conn = await connection_of(uow)
-    return list(
-        (
-            await conn.execute(
-                select(visit)
-                .where(
-                    visit.c.office == office,
-                    visit.c.day == day,
-                    visit.c.lane == Lane.PRIORITY.value,
-                    visit.c.state.in_((WAITING, IN_SERVICE)),
-                )
-                .order_by(visit.c.checked_in_at, visit.c.id)
-            )
-        ).all()
+    rows = await conn.execute(
+        select(visit)
+        .where(
+            visit.c.office == office,
+            visit.c.day == day,
+            visit.c.lane == Lane.PRIORITY.value,
+            visit.c.state.in_((WAITING, IN_SERVICE)),
+        )
+        .order_by(visit.c.checked_in_at, visit.c.id)
     )
+    return [_record(r) for r in rows]
 
 
-async def claim(uow: UnitOfWork, visit_id: str, officer: str, now: dt.datetime) -> Row[Any] | None:
+async def claim(uow: UnitOfWork, visit_id: str, officer: str, now: dt.datetime) -> VisitRecord | None:
     """The officer takes a waiting visit, or None when it is not waiting unclaimed.
 
     Conditional update: of two officers claiming at once, exactly one changes the row.
     """
     conn = await connection_of(uow)
-    return (
-        await conn.execute(
-            update(visit)
-            .where(visit.c.id == visit_id, visit.c.claimed_by.is_(None), visit.c.state == WAITING)
-            .values(
-                claimed_by=officer,
-                claimed_at=now,
-                state=IN_SERVICE,
-                first_called_at=func.coalesce(visit.c.first_called_at, _utc(now)),
+    return _maybe(
+        (
+            await conn.execute(
+                update(visit)
+                .where(visit.c.id == visit_id, visit.c.claimed_by.is_(None), visit.c.state == WAITING)
+                .values(
+                    claimed_by=officer,
+                    claimed_at=now,
+                    state=IN_SERVICE,
+                    first_called_at=func.coalesce(visit.c.first_called_at, _utc(now)),
+                )
+                .returning(*visit.c)
             )
-            .returning(*visit.c)
-        )
-    ).first()
+        ).first()
+    )
 
 
-async def release(uow: UnitOfWork, visit_id: str, officer: str) -> Row[Any] | None:
+async def release(uow: UnitOfWork, visit_id: str, officer: str) -> VisitRecord | None:
     """The officer gives a claimed visit back (it waits again in its place), or None when not theirs."""
     conn = await connection_of(uow)
-    return (
-        await conn.execute(
-            update(visit)
-            .where(visit.c.id == visit_id, visit.c.claimed_by == officer, visit.c.state == IN_SERVICE)
-            .values(claimed_by=None, claimed_at=None, state=WAITING)
-            .returning(*visit.c)
-        )
-    ).first()
+    return _maybe(
+        (
+            await conn.execute(
+                update(visit)
+                .where(visit.c.id == visit_id, visit.c.claimed_by == officer, visit.c.state == IN_SERVICE)
+                .values(claimed_by=None, claimed_at=None, state=WAITING)
+                .returning(*visit.c)
+            )
+        ).first()
+    )
 
 
 async def mark_paid(uow: UnitOfWork, receipt_number: str) -> None:
@@ -364,18 +463,20 @@ async def mark_paid(uow: UnitOfWork, receipt_number: str) -> None:
     await conn.execute(update(visit).where(visit.c.receipt_number == receipt_number).values(paid=True))
 
 
-async def open_sambang_visit(uow: UnitOfWork, receipt_number: str) -> Row[Any] | None:
+async def open_sambang_visit(uow: UnitOfWork, receipt_number: str) -> VisitRecord | None:
     """The applicant's priority service visit still waiting or being served (row-locked)."""
     conn = await connection_of(uow)
-    return (
-        await conn.execute(
-            select(visit)
-            .where(
-                visit.c.receipt_number == receipt_number,
-                visit.c.purpose == SERVICE,
-                visit.c.lane == Lane.PRIORITY.value,
-                visit.c.state.in_((WAITING, IN_SERVICE)),
+    return _maybe(
+        (
+            await conn.execute(
+                select(visit)
+                .where(
+                    visit.c.receipt_number == receipt_number,
+                    visit.c.purpose == SERVICE,
+                    visit.c.lane == Lane.PRIORITY.value,
+                    visit.c.state.in_((WAITING, IN_SERVICE)),
+                )
+                .with_for_update()
             )
-            .with_for_update()
-        )
-    ).first()
+        ).first()
+    )

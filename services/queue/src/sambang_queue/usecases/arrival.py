@@ -13,7 +13,8 @@ from sambang_runtime.uow import UnitOfWork
 from ..context import context_of
 from ..domain.arrival import Mac, arrival_link_expiry, sign_arrival_token, verify_arrival_token
 from ..domain.status import NOT_YET_ARRIVED, Status
-from ..stores import Record, applications, offices, trail
+from ..stores import applications, offices, trail
+from ..stores.applications import ApplicationRecord, ApplicationUpdate
 
 
 def arrival_mac(cipher: PiiCipher) -> Mac:
@@ -25,7 +26,7 @@ def arrival_mac(cipher: PiiCipher) -> Mac:
     return sign
 
 
-async def issue_arrival_link(uow: UnitOfWork, app: Record, status: Status, now: dt.datetime) -> None:
+async def issue_arrival_link(uow: UnitOfWork, app: ApplicationRecord, status: Status, now: dt.datetime) -> None:
     """Once paid and not yet arrived: a link valid until the end of the appointment day (at most once;
     never for a walk-in, who is already there)."""
     if status not in NOT_YET_ARRIVED or app.walk_in or app.arrival_expires_at is not None:
@@ -36,7 +37,7 @@ async def issue_arrival_link(uow: UnitOfWork, app: Record, status: Status, now: 
     receipt = app.receipt_number
     token = sign_arrival_token(receipt, expires_at, arrival_mac(uow.cipher))
     url = f"{context_of(uow).public_base_url}/arrival?receipt={receipt}&token={token}"
-    await applications.update_application(uow, receipt, arrival_expires_at=expires_at)
+    await applications.update_application(uow, receipt, ApplicationUpdate(arrival_expires_at=expires_at))
     await trail.add_timeline(uow, receipt, "ARRIVAL_LINK_ISSUED", now, detail={"expires_at": expires_at.isoformat()})
     uow.emit(ArrivalLinkIssued(receipt_number=receipt, url=url, token=token, expires_at=expires_at))
 
@@ -49,13 +50,14 @@ async def confirm_arrival(uow: UnitOfWork, receipt_number: str, token: str, now:
     app = await applications.find(uow, receipt_number, lock=True)
     if app is None:
         raise DomainError("invalid_token")
-    confirmed_at: dt.datetime | None = app.arrival_confirmed_at
-    if confirmed_at is not None:
-        return confirmed_at
+    if app.arrival_confirmed_at is not None:
+        return app.arrival_confirmed_at
     status = Status(app.status)
     if status not in NOT_YET_ARRIVED and status not in {Status.CHECKED_IN, Status.IN_SERVICE}:
         raise DomainError("application_closed")
-    await applications.update_application(uow, receipt_number, arrival_confirmed_at=now, updated_at=now)
+    await applications.update_application(
+        uow, receipt_number, ApplicationUpdate(arrival_confirmed_at=now, updated_at=now)
+    )
     if status in NOT_YET_ARRIVED:
         await applications.set_status(uow, receipt_number, Status.ARRIVAL_CONFIRMED, now)
     await trail.add_timeline(uow, receipt_number, "ARRIVAL_CONFIRMED", now)

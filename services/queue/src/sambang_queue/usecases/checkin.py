@@ -16,9 +16,11 @@ from sambang_runtime.uow import UnitOfWork
 from ..domain.lanes import check_priority_category, first_stage, lane_for
 from ..domain.status import FINAL, NOT_YET_ARRIVED, Status
 from ..domain.times import check_checkin_time, local_today
-from ..domain.visits import PICKUP, SERVICE, WAITING
-from ..stores import Record, applications, pickups, trail, visits
+from ..domain.visits import PICKUP, SERVICE
+from ..stores import applications, pickups, trail, visits
+from ..stores.applications import ApplicationRecord, ApplicationUpdate
 from ..stores.offices import OfficeInfo
+from ..stores.visits import VisitRecord
 from .lines import announce_near_turn
 
 
@@ -26,7 +28,7 @@ from .lines import announce_near_turn
 class Admitted:
     """A visit and its place in its stage's line; `repeated` when it was taken earlier today."""
 
-    visit: Record
+    visit: VisitRecord
     position: int
     repeated: bool = False
 
@@ -66,11 +68,11 @@ async def admit(
         channel=channel,
         paid=paid,
         stage=first_stage(lane),
-        state=WAITING,
-        calls=0,
-        checked_in_at=now,
+        now=now,
     )
-    await applications.set_status(uow, receipt_number, Status.CHECKED_IN, now, priority_category=category.value)
+    await applications.set_status(
+        uow, receipt_number, Status.CHECKED_IN, now, ApplicationUpdate(priority_category=category.value)
+    )
     await trail.add_timeline(
         uow, receipt_number, "CHECKED_IN", now, detail={"ticket": ticket, "lane": lane.value, "seat": seat}
     )
@@ -98,7 +100,7 @@ async def admit(
     return await _queued(uow, v, now)
 
 
-async def _queued(uow: UnitOfWork, v: Record, now: dt.datetime) -> Admitted:
+async def _queued(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> Admitted:
     """The new visit's place; the line it joined may now owe someone the near-turn notice."""
     position = await visits.position_of(uow, v)
     await announce_near_turn(uow, v.office, v.day, v.stage, now)
@@ -116,7 +118,7 @@ async def _of_the_day(uow: UnitOfWork, receipt_number: str, purpose: str, day: d
 async def check_in(
     uow: UnitOfWork,
     info: OfficeInfo,
-    app: Record,
+    app: ApplicationRecord,
     *,
     category: PriorityCategory | None,
     at_kiosk: bool,
@@ -154,7 +156,7 @@ async def check_in(
 
 
 async def take_pickup_ticket(
-    uow: UnitOfWork, info: OfficeInfo, app: Record, *, at_kiosk: bool, principal: Principal, now: dt.datetime
+    uow: UnitOfWork, info: OfficeInfo, app: ApplicationRecord, *, at_kiosk: bool, principal: Principal, now: dt.datetime
 ) -> Admitted:
     """A pickup ticket (C) once the passport is issued and `pickup_from` has come."""
     status = Status(app.status)
@@ -185,9 +187,7 @@ async def take_pickup_ticket(
         channel="KIOSK" if at_kiosk else "CUSTOMER_CARE",
         paid=app.paid_at is not None,
         stage=PICKUP,
-        state=WAITING,
-        calls=0,
-        checked_in_at=now,
+        now=now,
     )
     await pickups.add(uow, visit_id, receipt, info.code, now)
     await trail.add_timeline(uow, receipt, "PICKUP_TICKET", now, detail={"ticket": ticket})

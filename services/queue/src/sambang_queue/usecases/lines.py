@@ -9,7 +9,8 @@ from sambang_runtime.uow import UnitOfWork
 
 from ..context import context_of
 from ..domain.visits import no_show_stage
-from ..stores import Record, offices, visits
+from ..stores import offices, visits
+from ..stores.visits import VisitRecord
 
 
 async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: str, now: dt.datetime) -> None:
@@ -26,7 +27,7 @@ async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: 
         )
 
 
-async def record_no_show(uow: UnitOfWork, v: Record, now: dt.datetime) -> None:
+async def record_no_show(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> None:
     """Mark the visit a no-show and say so: the ticket (at its stage: SAMBANG when the claimed
     applicant was not at the seat), and the application closed as NO_SHOW."""
     closed = await visits.mark_no_show(uow, v, now)

@@ -8,10 +8,11 @@ import datetime as dt
 from sambang_runtime.uow import UnitOfWork
 
 from ..domain.visits import visit_completed
-from ..stores import Record, visits
+from ..stores import visits
+from ..stores.visits import VisitRecord
 
 
-async def close_visit(uow: UnitOfWork, v: Record, now: dt.datetime) -> None:
+async def close_visit(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> None:
     """The visit is over (seat freed, stage closed, application in process): `queue.visit.completed`."""
     await visits.complete(uow, v, now)
     uow.emit(
