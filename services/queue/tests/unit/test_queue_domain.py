@@ -7,6 +7,7 @@ import random
 
 import pytest
 from sambang_contracts import Lane, Language, OfficeSettings, PassportType, PriorityCategory, ServiceType, Stage
+from sambang_contracts.values import add_working_days, age_on, is_working_day, working_days_between
 from sambang_queue.domain.arrival import arrival_link_expiry, sign_arrival_token, verify_arrival_token
 from sambang_queue.domain.booking import (
     ApplicantData,
@@ -16,16 +17,8 @@ from sambang_queue.domain.booking import (
     settle_validity,
     walk_in_appointment,
 )
-from sambang_queue.domain.calendar import (
-    SessionPlan,
-    add_working_days,
-    is_public_holiday,
-    is_working_day,
-    plan_dates,
-    working_days_between,
-)
+from sambang_queue.domain.calendar import PUBLIC_HOLIDAYS, SessionPlan, plan_dates
 from sambang_queue.domain.lanes import (
-    age_on,
     check_birth_date,
     check_priority_category,
     first_stage,
@@ -221,28 +214,28 @@ def test_only_open_applications_block_a_new_one_for_the_nik() -> None:
 # --- working days -------------------------------------------------------------------------------------------
 
 
-def test_indonesian_public_holidays_are_known() -> None:
-    assert is_public_holiday(dt.date(2026, 8, 17))  # Hari Kemerdekaan
-    assert is_public_holiday(dt.date(2026, 12, 25))
-    assert not is_public_holiday(dt.date(2026, 12, 1))
+def test_the_queues_calendar_knows_indonesian_public_holidays() -> None:
+    assert PUBLIC_HOLIDAYS(dt.date(2026, 8, 17))  # Hari Kemerdekaan
+    assert PUBLIC_HOLIDAYS(dt.date(2026, 12, 25))
+    assert not PUBLIC_HOLIDAYS(dt.date(2026, 12, 1))
 
 
-def test_weekends_and_holidays_are_not_working_days() -> None:
-    assert is_working_day(dt.date(2026, 12, 1))  # Tuesday
-    assert not is_working_day(dt.date(2026, 12, 5))  # Saturday
-    assert not is_working_day(dt.date(2026, 8, 17))  # Monday, Independence Day
+def test_on_the_queues_calendar_weekends_and_holidays_are_not_working_days() -> None:
+    assert is_working_day(dt.date(2026, 12, 1), PUBLIC_HOLIDAYS)  # Tuesday
+    assert not is_working_day(dt.date(2026, 12, 5), PUBLIC_HOLIDAYS)  # Saturday
+    assert not is_working_day(dt.date(2026, 8, 17), PUBLIC_HOLIDAYS)  # Monday, Independence Day
 
 
-def test_five_working_days_skip_the_weekend_and_christmas() -> None:
+def test_on_the_queues_calendar_five_working_days_skip_the_weekend_and_christmas() -> None:
     # Tue 22 Dec 2026 + 5 working days: 23, 24, (25 holiday), 28, 29, 30.
-    assert add_working_days(dt.date(2026, 12, 22), 5) == dt.date(2026, 12, 30)
-    assert add_working_days(dt.date(2026, 12, 1), 0) == dt.date(2026, 12, 1)
+    assert add_working_days(dt.date(2026, 12, 22), 5, PUBLIC_HOLIDAYS) == dt.date(2026, 12, 30)
+    assert add_working_days(dt.date(2026, 12, 1), 0, PUBLIC_HOLIDAYS) == dt.date(2026, 12, 1)
 
 
-def test_working_days_between_counts_after_the_start_day() -> None:
-    assert working_days_between(dt.date(2026, 12, 1), dt.date(2026, 12, 1)) == 0
-    assert working_days_between(dt.date(2026, 12, 4), dt.date(2026, 12, 7)) == 1  # Fri -> Mon
-    assert working_days_between(dt.date(2026, 12, 22), dt.date(2026, 12, 30)) == 5
+def test_on_the_queues_calendar_working_days_between_counts_after_the_start_day() -> None:
+    assert working_days_between(dt.date(2026, 12, 1), dt.date(2026, 12, 1), PUBLIC_HOLIDAYS) == 0
+    assert working_days_between(dt.date(2026, 12, 4), dt.date(2026, 12, 7), PUBLIC_HOLIDAYS) == 1  # Fri -> Mon
+    assert working_days_between(dt.date(2026, 12, 22), dt.date(2026, 12, 30), PUBLIC_HOLIDAYS) == 5
 
 
 def test_issued_within_target_counts_working_days_from_the_day_of_service() -> None:

@@ -17,10 +17,15 @@ from sambang_contracts import (
     ServiceType,
 )
 from sambang_contracts import Slot as SlotValue
-from sambang_contracts.values import generate_receipt_number
+from sambang_contracts.values import (
+    TEN_YEARS_FROM_AGE,
+    generate_receipt_number,
+    ten_years_allowed,
+    validity_years,
+)
 from sambang_runtime.errors import DomainError
 
-from .lanes import age_on, check_birth_date, check_priority_category
+from .lanes import check_birth_date, check_priority_category
 from .times import check_bookable, zone
 
 
@@ -66,17 +71,14 @@ class Appointment:
         return SlotValue(date=self.date, start=self.start, end=self.end)
 
 
-#: A 10-year passport from this age (or for a married applicant of any age).
-TEN_YEARS_FROM_AGE = 17
-
-
 def settle_validity(booking: Booking, on: dt.date) -> Booking:
-    """The booking with its passport validity decided for the day of the application: 10 years by
-    default from age 17 or when married, else 5; 10 asked below 17 unmarried is refused."""
-    grown = age_on(booking.applicant.birth_date, on) >= TEN_YEARS_FROM_AGE or booking.applicant.married
+    """The booking with its passport validity decided for the day of the application (the contracts'
+    rule: 10 years by default from age 17 or when married, else 5); 10 asked below 17 unmarried is
+    refused."""
+    a = booking.applicant
     if booking.validity_years is None:
-        return replace(booking, validity_years=10 if grown else 5)
-    if booking.validity_years == 10 and not grown:
+        return replace(booking, validity_years=validity_years(None, a.birth_date, on, married=a.married))
+    if booking.validity_years == 10 and not ten_years_allowed(a.birth_date, on, married=a.married):
         raise DomainError("validity_years_not_allowed", min_age=TEN_YEARS_FROM_AGE)
     return booking
 

@@ -1,4 +1,4 @@
-"""Working days (weekends and Indonesian public holidays skipped) and slot plans."""
+"""The queue's calendar (Indonesian public holidays) and slot plans, which skip those holidays."""
 
 from __future__ import annotations
 
@@ -6,47 +6,14 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-import holidays
+from sambang_contracts.values import IsHoliday, indonesian_public_holidays
 from sambang_runtime.errors import DomainError
 
-
-@lru_cache(maxsize=64)
-def _indonesian_holidays(year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.country_holidays("ID", years=year).keys())
-
-
-def is_public_holiday(day: dt.date) -> bool:
-    """An Indonesian public holiday (hari libur nasional), from the `holidays` package."""
-    return day in _indonesian_holidays(day.year)
-
-
-def is_working_day(day: dt.date) -> bool:
-    """Monday to Friday and not a public holiday."""
-    return day.isoweekday() <= 5 and not is_public_holiday(day)
-
-
-def add_working_days(day: dt.date, n: int) -> dt.date:
-    """The n-th working day after `day` (n = 0 gives `day` itself)."""
-    current = day
-    left = n
-    while left > 0:
-        current += dt.timedelta(days=1)
-        if is_working_day(current):
-            left -= 1
-    return current
-
-
-def working_days_between(start: dt.date, end: dt.date) -> int:
-    """Working days after `start` up to and including `end` (0 when end <= start)."""
-    count = 0
-    current = start
-    while current < end:
-        current += dt.timedelta(days=1)
-        if is_working_day(current):
-            count += 1
-    return count
+#: The queue's calendar: its offices are in Indonesia, so Indonesian public holidays (hari libur
+#: nasional). Working days are counted with it by the contracts' one calendar rule
+#: (``sambang_contracts.values.working_days_between(start, end, PUBLIC_HOLIDAYS)``).
+PUBLIC_HOLIDAYS: IsHoliday = indonesian_public_holidays()
 
 
 @dataclass(frozen=True)
@@ -82,6 +49,6 @@ def plan_dates(
     current = date_from
     while current <= date_to:
         if current.isoweekday() in days:
-            (skipped if is_public_holiday(current) else dates).append(current)
+            (skipped if PUBLIC_HOLIDAYS(current) else dates).append(current)
         current += dt.timedelta(days=1)
     return dates, skipped

@@ -6,18 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sambang_contracts import Lane, PriorityCategory, Stage
+from sambang_contracts.values import age_on
 from sambang_runtime.errors import DomainError
 
 ELDERLY_FROM_AGE = 60
 CHILD_UNDER_AGE = 5
-
-
-def age_on(birth_date: dt.date, on: dt.date) -> int:
-    """Age in whole years on a day."""
-    years = on.year - birth_date.year
-    if (on.month, on.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
 
 
 def check_priority_category(category: PriorityCategory, birth_date: dt.date, on: dt.date, *, by_officer: bool) -> None:

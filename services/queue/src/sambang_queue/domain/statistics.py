@@ -6,7 +6,9 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 
-from .calendar import working_days_between
+from sambang_contracts.values import working_days_between
+
+from .calendar import PUBLIC_HOLIDAYS
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -38,4 +40,4 @@ def duration_summary(seconds: Sequence[float]) -> dict[str, float | int | None]:
 def within_target(service_day: dt.date, issued_day: dt.date, target_working_days: int) -> bool:
     """Whether a passport was issued within the office's target counted in working days after the
     day of service (the check-in, i.e. when the application was complete at the office)."""
-    return working_days_between(service_day, issued_day) <= target_working_days
+    return working_days_between(service_day, issued_day, PUBLIC_HOLIDAYS) <= target_working_days
