@@ -12,7 +12,6 @@ NAME = "capture"
 #: code -> (status, English, Indonesian). The codes are part of the API: never rename one.
 ERRORS = ErrorCatalogue(
     {
-        "invalid_receipt_number": (422, "Invalid receipt number", "Nomor tanda terima tidak valid"),
         "application_not_found": (
             404,
             "This receipt number is not known to capture (yet); if it was just registered, try again shortly",
@@ -22,11 +21,6 @@ ERRORS = ErrorCatalogue(
             422,
             "The finger position must be 1 to 10 (ISO/IEC 19794-4 order)",
             "Posisi jari harus 1 sampai 10 (urutan ISO/IEC 19794-4)",
-        ),
-        "payload_too_large": (
-            413,
-            "The image is larger than the allowed size",
-            "Ukuran gambar melebihi batas yang diizinkan",
         ),
         "unsupported_media_type": (
             415,

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sambang_contracts import CaptureItemKind
-from sambang_runtime.auth import Principal
+from sambang_runtime.auth import Principal, ensure_office
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import ReceiptPath, read_limited_body
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
@@ -31,7 +32,7 @@ from ..domain.quality import Verdict, judge_fingerprint, judge_photo, judge_sign
 from ..stores import applications
 from ..stores.items import NewException, NewItem
 from ..usecases.biometrics import Kept, fingerprint_subject, keep_item, record_exception
-from .deps import ApprovalDep, CaptureOfficer, ContextDep, Upload, image_upload, read_body, receipt_in_office
+from .deps import ApprovalDep, CaptureOfficer, ContextDep, Upload, image_upload
 from .schemas import ExceptionOut, QualityOut, exception_out, quality_out, rejection
 
 log = get_logger(__name__)
@@ -119,12 +120,12 @@ def _stored(kept: Kept, image: Sanitised, quality: QualityOut) -> dict[str, Any]
     }
 
 
-@router.put("/{receipt}/photo", response_model=StoredImageOut, openapi_extra=IMAGE_BODY, responses=_IMAGE_ERRORS)
+@router.put("/{receipt_number}/photo", response_model=StoredImageOut, openapi_extra=IMAGE_BODY, responses=_IMAGE_ERRORS)
 async def put_photo(
-    receipt: str, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+    officer: CaptureOfficer, receipt: ReceiptPath, request: Request, uow: UowDep, ctx: ContextDep
 ) -> StoredImageOut:
     """Store the passport photo if every quality check passes; else 422 `photo_rejected` naming each failed one."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     upload = await image_upload(request, ctx)
     analysis = await ctx.analyse(analyse_photo, upload.data, upload.header, jpeg_quality=ctx.settings.jpeg_quality)
     verdict = judge_photo(analysis.measures, ctx.photo_rules)
@@ -140,16 +141,16 @@ async def put_photo(
 
 
 @router.put(
-    "/{receipt}/fingerprints/{position}",
+    "/{receipt_number}/fingerprints/{position}",
     response_model=FingerprintOut,
     openapi_extra=IMAGE_BODY,
     responses=_IMAGE_ERRORS,
 )
 async def put_fingerprint(
-    receipt: str, position: int, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+    officer: CaptureOfficer, receipt: ReceiptPath, position: int, request: Request, uow: UowDep, ctx: ContextDep
 ) -> FingerprintOut:
     """Store one finger (1-10, ISO/IEC 19794-4) if grayscale, big enough and at or above the office's threshold."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     position = finger_position(position)
     upload = await image_upload(request, ctx)
     analysis = await ctx.analyse(analyse_fingerprint, upload.data, upload.header)
@@ -176,21 +177,21 @@ async def put_fingerprint(
 
 
 @router.put(
-    "/{receipt}/fingerprints/{position}/exception",
+    "/{receipt_number}/fingerprints/{position}/exception",
     response_model=ExceptionOut,
     responses={403: {"description": "No (valid) supervisor approval, or another office's receipt"}},
 )
 async def put_fingerprint_exception(
-    receipt: str,
+    officer: CaptureOfficer,
+    receipt: ReceiptPath,
     position: int,
     body: FingerprintExceptionIn,
-    officer: CaptureOfficer,
     approval: ApprovalDep,
     uow: UowDep,
     ctx: ContextDep,
 ) -> ExceptionOut:
     """Record why a finger cannot be taken, approved by a supervisor of the office (X-Supervisor-Approval)."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     position = finger_position(position)
     if approval is None:
         raise DomainError("supervisor_approval_required")
@@ -208,7 +209,7 @@ async def put_fingerprint_exception(
 
 
 @router.put(
-    "/{receipt}/signature",
+    "/{receipt_number}/signature",
     response_model=SignatureOut,
     openapi_extra={
         "requestBody": {
@@ -223,12 +224,12 @@ async def put_fingerprint_exception(
     responses=_IMAGE_ERRORS,
 )
 async def put_signature(
-    receipt: str, request: Request, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+    officer: CaptureOfficer, receipt: ReceiptPath, request: Request, uow: UowDep, ctx: ContextDep
 ) -> SignatureOut:
     """Store the signature image, or record with {"exception": "CANNOT_SIGN"} that the applicant cannot sign."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json":
-        raw = await read_body(request, 64 * 1024)
+        raw = await read_limited_body(request, 64 * 1024)
         try:
             body = SignatureExceptionIn.model_validate_json(raw)
         except ValidationError as exc:

@@ -7,8 +7,8 @@ import hashlib
 
 from fastapi import APIRouter, Response
 from sambang_contracts import bundles as contract
-from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import UowDep
 
@@ -39,7 +39,7 @@ class Bundle(contract.CaptureBundle):
 
 
 @router.get(
-    "/{receipt}/bundle",
+    "/{receipt_number}/bundle",
     response_model=Bundle,
     responses={
         403: {"description": "Any token without the service role"},
@@ -47,14 +47,10 @@ class Bundle(contract.CaptureBundle):
         410: {"description": "Purged after the retention period"},
     },
 )
-async def biometric_bundle(receipt: str, caller: ServiceCaller, uow: UowDep, response: Response) -> Bundle:
+async def biometric_bundle(caller: ServiceCaller, receipt: ReceiptPath, uow: UowDep, response: Response) -> Bundle:
     """The biometric items of a completed capture for a service token (the gateway); nobody else."""
     # A service acts for every office (the gateway submits them all), so no office check; the
     # receipt's own office is written into the audit trail with the caller.
-    try:
-        parse_receipt_number(receipt)
-    except InvalidValue as exc:
-        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
     app = await applications.registered(uow, receipt)
     if app.completed_at is None:
         raise DomainError("capture_not_completed")

@@ -9,13 +9,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sambang_contracts import CaptureMode, InterviewDecision, PriorityCategory, ServiceType
 from sambang_contracts import Lane as LaneKind
+from sambang_runtime.auth import ensure_office
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
 
 from ..domain.capture import missing
 from ..stores import applications, audit, documents, interviews
 from ..stores.audit import AuditEntry
 from ..usecases import captures as usecase
-from .deps import CaptureOfficer, ContextDep, Officer, Supervisor, receipt_in_office
+from .deps import CaptureOfficer, ContextDep, Officer, Supervisor
 from .schemas import DocumentsOut, ExceptionOut, ItemOut, Manifest, documents_out, exception_out, item_out
 
 router = APIRouter(prefix="/v1/captures", tags=["captures"])
@@ -30,15 +32,15 @@ class CompleteIn(BaseModel):
 
 
 @router.post(
-    "/{receipt}/complete",
+    "/{receipt_number}/complete",
     response_model=Manifest,
     responses={409: {"description": "capture_incomplete: `missing` lists exactly what is missing"}},
 )
 async def complete_capture(
-    receipt: str, body: CompleteIn, officer: CaptureOfficer, uow: UowDep, ctx: ContextDep
+    officer: CaptureOfficer, receipt: ReceiptPath, body: CompleteIn, uow: UowDep, ctx: ContextDep
 ) -> Manifest:
     """Close the capture and emit capture.completed with the manifest (hashes, sizes, quality; no bytes)."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     app = await applications.registered(uow, receipt, lock=True)
     where = usecase.Completion(body.mode, body.device_id, body.seat)
     rules = ctx.default_office_rules
@@ -88,10 +90,10 @@ class CaptureSummary(BaseModel):
     purged: bool
 
 
-@router.get("/{receipt}", response_model=CaptureSummary)
-async def capture_summary(receipt: str, officer: Officer, uow: UowDep, ctx: ContextDep) -> CaptureSummary:
+@router.get("/{receipt_number}", response_model=CaptureSummary)
+async def capture_summary(officer: Officer, receipt: ReceiptPath, uow: UowDep, ctx: ContextDep) -> CaptureSummary:
     """The capture of one application for the office's officers: documents, items, exceptions, interview."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     app = await applications.registered(uow, receipt)
     assert app.service_type is not None
     capture = await usecase.read_capture(uow, app, ctx.default_office_rules)
@@ -127,8 +129,8 @@ async def capture_summary(receipt: str, officer: Officer, uow: UowDep, ctx: Cont
     )
 
 
-@router.get("/{receipt}/audit", response_model=list[AuditEntry])
-async def capture_audit(receipt: str, supervisor: Supervisor, uow: UowDep) -> list[AuditEntry]:
+@router.get("/{receipt_number}/audit", response_model=list[AuditEntry])
+async def capture_audit(supervisor: Supervisor, receipt: ReceiptPath, uow: UowDep) -> list[AuditEntry]:
     """The audit trail of one application's capture, for the office's supervisor: who, what, when."""
-    receipt = receipt_in_office(receipt, supervisor)
+    ensure_office(supervisor, receipt[:3])
     return await audit.trail(uow, receipt)

@@ -1,4 +1,4 @@
-"""Dependencies of the capture routes: principals by role, the context, receipts, uploads, approvals."""
+"""Dependencies of the capture routes: principals by role, the context, uploads, approvals."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Header, Request
-from sambang_contracts.values import InvalidValue, parse_receipt_number
-from sambang_runtime.auth import Principal, TokenVerifier, ensure_office, require_roles
+from sambang_runtime.auth import Principal, TokenVerifier, require_roles
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import read_limited_body
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
 
@@ -38,20 +38,6 @@ async def get_context(uow: UowDep) -> CaptureContext:
 ContextDep = Annotated[CaptureContext, Depends(get_context)]
 
 
-def receipt_in_office(receipt: str, principal: Principal) -> str:
-    """A well-formed receipt number of the principal's own office (422, 403 otherwise).
-
-    The office code opens the receipt number, so another office's officer is refused before any
-    look-up, whether or not the receipt exists.
-    """
-    try:
-        parse_receipt_number(receipt)
-    except InvalidValue as exc:
-        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
-    ensure_office(principal, receipt[:3])
-    return receipt
-
-
 @dataclass(frozen=True, slots=True)
 class Upload:
     """An uploaded image that passed the checks made before decoding."""
@@ -65,22 +51,9 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise DomainError("payload_too_large", max_bytes=limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise DomainError("payload_too_large", max_bytes=limit)
-    return bytes(body)
-
-
 async def image_upload(request: Request, ctx: CaptureContext) -> Upload:
     """Size (413), declared and real type (415), completeness and pixel count (422), in that order."""
-    data = await read_body(request, ctx.settings.max_upload_bytes)
+    data = await read_limited_body(request, ctx.settings.max_upload_bytes)
     fmt = checked_format(request.headers.get("content-type"), data)
     header = read_header(data, fmt)
     check_pixels(header, max_pixels=ctx.settings.max_pixels, max_side=ctx.settings.max_side)

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 from sambang_contracts import DocumentKind, DocumentStatus
+from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
 
 from ..domain.documents import Holder
@@ -15,7 +17,7 @@ from ..stores import applications, audit, documents
 from ..stores.documents import DocumentCheckInput
 from ..usecases import documents as usecase
 from ..usecases.captures import checklist_of
-from .deps import ContextDep, DocumentOfficer, Officer, receipt_in_office
+from .deps import ContextDep, DocumentOfficer, Officer
 from .schemas import DocumentsOut, documents_out
 
 router = APIRouter(prefix="/v1/captures", tags=["documents"])
@@ -44,16 +46,16 @@ class NonconformanceOut(BaseModel):
     recorded: bool
 
 
-@router.post("/{receipt}/documents", response_model=DocumentsOut)
+@router.post("/{receipt_number}/documents", response_model=DocumentsOut)
 async def check_documents(
-    receipt: str,
-    body: Annotated[list[DocumentIn], Body(min_length=1, max_length=40)],
     officer: DocumentOfficer,
+    receipt: ReceiptPath,
+    body: Annotated[list[DocumentIn], Body(min_length=1, max_length=40)],
     uow: UowDep,
     ctx: ContextDep,
 ) -> DocumentsOut:
     """Record each document as OK, MISSING or MISMATCH; a MISMATCH records a nonconformance."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     keys = [(d.kind, d.holder) for d in body]
     if len(set(keys)) != len(keys):
         raise DomainError("duplicate_document")
@@ -66,12 +68,12 @@ async def check_documents(
     return documents_out(await documents.checked(uow, receipt), requirements, recorded or 0)
 
 
-@router.post("/{receipt}/nonconformances", response_model=NonconformanceOut)
+@router.post("/{receipt_number}/nonconformances", response_model=NonconformanceOut)
 async def record_nonconformance(
-    receipt: str, body: NonconformanceIn, officer: Officer, uow: UowDep
+    officer: Officer, receipt: ReceiptPath, body: NonconformanceIn, uow: UowDep
 ) -> NonconformanceOut:
     """Record a nonconformance (ketidaksesuaian) seen by any officer; the same one again records nothing."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     app = await applications.registered(uow, receipt)
     now = uow.now()
     recorded = await usecase.record_nonconformance(uow, app, body.kind, body.detail, officer=officer.sub, now=now)

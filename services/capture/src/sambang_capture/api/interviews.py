@@ -8,12 +8,14 @@ import json
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sambang_contracts import CaptureMode, InterviewDecision
+from sambang_runtime.auth import ensure_office
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
 
 from ..domain.capture import ViolationCategory
 from ..stores import applications
 from ..usecases import interviews as usecase
-from .deps import CaptureOfficer, receipt_in_office
+from .deps import CaptureOfficer
 
 router = APIRouter(prefix="/v1/captures", tags=["interview"])
 
@@ -45,10 +47,12 @@ class InterviewOut(BaseModel):
     unchanged: bool = Field(description="True when this very interview was already recorded (a resend)")
 
 
-@router.post("/{receipt}/interview", response_model=InterviewOut)
-async def decide_interview(receipt: str, body: InterviewIn, officer: CaptureOfficer, uow: UowDep) -> InterviewOut:
+@router.post("/{receipt_number}/interview", response_model=InterviewOut)
+async def decide_interview(
+    officer: CaptureOfficer, receipt: ReceiptPath, body: InterviewIn, uow: UowDep
+) -> InterviewOut:
     """Record the decision (capture.interview.completed) and a violation (capture.violation.flagged) at once."""
-    receipt = receipt_in_office(receipt, officer)
+    ensure_office(officer, receipt[:3])
     app = await applications.registered(uow, receipt, lock=True)
     seen = body.violation
     interview = usecase.Interview(
