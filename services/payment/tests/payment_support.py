@@ -130,9 +130,9 @@ class PaymentHarness:
         token = issue_dev_token(self.settings.auth_hs256_secret, sub=sub, office=office, roles=list(roles))
         return {"Authorization": f"Bearer {token}"}
 
-    async def publish(self, data: EventData) -> CloudEvent[Any]:
-        """Put an event on the bus as the queue service would."""
-        ev = new_event(data, source="sambang/queue")
+    async def publish(self, data: EventData, *, time: dt.datetime | None = None) -> CloudEvent[Any]:
+        """Put an event on the bus as the queue service would (``time``: the envelope's, else now)."""
+        ev = new_event(data, source="sambang/queue", time=time)
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )
@@ -210,10 +210,13 @@ class PaymentHarness:
         """Publish ``queue.application.cancelled``."""
         await self.publish(ApplicationCancelled(receipt_number=receipt, reason=reason))
 
-    async def office_updated(self, office: str = "BLT", **settings: Any) -> None:
-        """Publish ``queue.office.updated`` with some settings changed."""
-        await self.publish(
-            OfficeUpdated(office=office, name="Blitar", timezone="Asia/Jakarta", settings=OfficeSettings(**settings))
+    async def office_updated(
+        self, office: str = "BLT", *, time: dt.datetime | None = None, **settings: Any
+    ) -> CloudEvent[Any]:
+        """Publish ``queue.office.updated`` with some settings changed (``time``: the event's)."""
+        return await self.publish(
+            OfficeUpdated(office=office, name="Blitar", timezone="Asia/Jakarta", settings=OfficeSettings(**settings)),
+            time=time,
         )
 
     async def bill(self, receipt: str) -> Any:

@@ -81,6 +81,20 @@ async def test_office_rules_apply_to_bills_issued_after_the_change(payment_harne
     assert as_utc((await h.bill(priority)).expires_at) == now + dt.timedelta(seconds=3600)
 
 
+async def test_a_late_older_office_update_does_not_overwrite_a_newer_one(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    sent = h.clock()
+    newer = await h.office_updated(bill_validity_seconds=600, priority_bill_validity_seconds=3600, time=sent)
+    await h.handled(newer)
+    # Sent before the newer one, delivered after it (a retry, a replay): the newer rules stay.
+    late = await h.office_updated(
+        bill_validity_seconds=900, priority_bill_validity_seconds=7200, time=sent - dt.timedelta(minutes=5)
+    )
+    await h.handled(late)
+    receipt = await h.register()
+    assert as_utc((await h.bill(receipt)).expires_at) == h.clock() + dt.timedelta(seconds=600)
+
+
 async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     receipt = await h.register()

@@ -9,7 +9,7 @@ from typing import Any
 
 from sambang_contracts.values import generate_billing_code
 from sambang_runtime.crypto import PiiCipher
-from sambang_runtime.logs import get_logger
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
@@ -17,11 +17,6 @@ from ..domain.bills import BillDraft, BillStatus
 from ..domain.offices import as_utc
 from ..domain.payments import BillState
 from ..models import BILL, CANCELLED
-from .dialects import insert_ignoring_conflicts, is_pg, locking
-
-log = get_logger(__name__)
-
-_CODE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -87,8 +82,9 @@ async def insert_bill(
 ) -> str | None:
     """Store a bill under a fresh billing code; returns the code, or None if a twin billed it first.
 
-    The unique constraints decide: a taken billing code inserts nothing and another is drawn; a twin
-    registration handled at the same time by another replica inserts nothing either.
+    The unique receipt number decides: a twin registration handled at the same time by another
+    replica inserts nothing. A billing code drawn twice (one in 10^14) breaks the other unique rule:
+    the handler fails and its retry draws another.
     """
     conn = await uow.session.connection()
     cipher = uow.cipher
@@ -106,17 +102,10 @@ async def insert_bill(
         "birth_date_enc": cipher.encrypt(birth_date.isoformat(), context=f"bill.birth_date:{receipt_number}"),
         "birth_date_index": _birth_date_index(cipher, receipt_number, birth_date),
     }
-    for _ in range(_CODE_ATTEMPTS):
-        code = generate_billing_code()
-        inserted = await conn.execute(
-            insert_ignoring_conflicts(conn, BILL, {**values, "billing_code": code}).returning(BILL.c.id)
-        )
-        if inserted.first() is not None:
-            return code
-        if await has_bill(uow, receipt_number):
-            return None
-        log.warning("bill.billing_code_collision", receipt_number=receipt_number)
-    raise RuntimeError("no free billing code after several draws")
+    code = generate_billing_code()
+    values["billing_code"] = code
+    inserted = await upsert(conn, BILL, values, key=("receipt_number",), returning=(BILL.c.id,))
+    return code if inserted.first() is not None else None
 
 
 async def bill_by_receipt(uow: UnitOfWork, receipt_number: str) -> BillView | None:
@@ -159,7 +148,7 @@ async def lock_for_payment(uow: UnitOfWork, billing_code: str) -> LockedBill | N
     stmt = select(
         BILL.c.id, BILL.c.receipt_number, BILL.c.office, BILL.c.status, BILL.c.amount, BILL.c.expires_at
     ).where(BILL.c.billing_code == billing_code)
-    row = (await conn.execute(locking(conn, stmt))).first()
+    row = (await conn.execute(stmt.with_for_update())).first()
     if row is None:
         return None
     state = BillState(billing_code, BillStatus(row.status), row.amount, as_utc(row.expires_at))
@@ -181,11 +170,8 @@ async def mark_paid(uow: UnitOfWork, bill_id: int, *, paid_at: dt.datetime, ntpn
 async def remember_cancellation(uow: UnitOfWork, receipt_number: str, *, reason: str, at: dt.datetime) -> None:
     """Remember a cancelled receipt, so a registration arriving after it bills nothing."""
     conn = await uow.session.connection()
-    await conn.execute(
-        insert_ignoring_conflicts(
-            conn, CANCELLED, {"receipt_number": receipt_number, "reason": reason, "cancelled_at": at}
-        )
-    )
+    values = {"receipt_number": receipt_number, "reason": reason, "cancelled_at": at}
+    await upsert(conn, CANCELLED, values, key=("receipt_number",))
 
 
 async def void_unpaid(uow: UnitOfWork, receipt_number: str, *, at: dt.datetime) -> ClosedBill | None:
@@ -219,9 +205,8 @@ async def expire_due(uow: UnitOfWork, *, now: dt.datetime, batch: int) -> list[C
         .where(BILL.c.status == BillStatus.UNPAID.value, BILL.c.expires_at < now)
         .order_by(BILL.c.expires_at)
         .limit(batch)
+        .with_for_update(skip_locked=True)  # SQLite has one writer at a time: it leaves the clause out
     )
-    if is_pg(conn):
-        pick = pick.with_for_update(skip_locked=True)
     rows = (
         await conn.execute(
             update(BILL)

@@ -6,13 +6,13 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from sambang_contracts import DiscrepancyKind, PaymentSource
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.offices import as_utc
 from ..domain.payments import Discrepancy
 from ..models import DISCREPANCY
-from .dialects import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ async def add_discrepancy(uow: UnitOfWork, discrepancy: Discrepancy, *, now: dt.
         "source": discrepancy.source.value,
         "detected_at": now,
     }
-    inserted = await conn.execute(insert_ignoring_conflicts(conn, DISCREPANCY, values))
+    inserted = await upsert(conn, DISCREPANCY, values, key=("dedupe_key",))
     return bool(inserted.rowcount)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sambang_contracts import OfficeSettings
+from sambang_runtime.sql import keep_latest
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from ..domain.offices import OfficeRules, as_utc, zone
+from ..domain.offices import OfficeRules, zone
 from ..models import OFFICE_RULE
-from .dialects import insert_ignoring_conflicts, locking
 
 
 async def office_rules(uow: UnitOfWork, office: str, default_timezone: str) -> OfficeRules:
@@ -36,10 +36,8 @@ async def keep_office_rules(
     priority_bill_validity_seconds: int,
     event_time: dt.datetime,
 ) -> bool:
-    """Keep an office's rules unless a newer event already set them; returns whether they changed.
-
-    The row is locked while compared, so two updates of one office handled at once keep the newer.
-    """
+    """Keep an office's rules as of the event that carried them: an older event arriving late (a
+    retry, a replay) leaves a newer copy alone. Returns whether the copy was written."""
     conn = await uow.session.connection()
     values = {
         "office": office,
@@ -48,16 +46,4 @@ async def keep_office_rules(
         "priority_bill_validity_seconds": priority_bill_validity_seconds,
         "event_time": event_time,
     }
-    current_time = select(OFFICE_RULE.c.event_time).where(OFFICE_RULE.c.office == office)
-    current = (await conn.execute(locking(conn, current_time))).first()
-    if current is None:
-        inserted = await conn.execute(insert_ignoring_conflicts(conn, OFFICE_RULE, values))
-        if inserted.rowcount:
-            return True
-        # A twin inserted first and committed: compare with it under its lock.
-        current = (await conn.execute(locking(conn, current_time))).first()
-        assert current is not None
-    if as_utc(current.event_time) > event_time:
-        return False
-    await conn.execute(update(OFFICE_RULE).where(OFFICE_RULE.c.office == office).values(values))
-    return True
+    return await keep_latest(conn, OFFICE_RULE, values, key=("office",), version="event_time")

@@ -7,12 +7,12 @@ import secrets
 from dataclasses import dataclass
 
 from sambang_runtime.crypto import DecryptionError
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import or_, select, update
 
 from ..domain.offices import as_utc
 from ..models import PARTNER, PARTNER_KEY
-from .dialects import insert_ignoring_conflicts
 
 # Development only (embedded mode demo): recognisable, never seeded in test or production.
 DEV_PARTNER_ID = "BANKDEMO"
@@ -79,9 +79,8 @@ async def partner_exists(uow: UnitOfWork, partner_id: str) -> bool:
 async def add_partner(uow: UnitOfWork, partner_id: str, name: str, *, now: dt.datetime) -> bool:
     """Register a partner; False if the id is taken."""
     conn = await uow.session.connection()
-    inserted = await conn.execute(
-        insert_ignoring_conflicts(conn, PARTNER, {"partner_id": partner_id, "name": name, "created_at": now})
-    )
+    values = {"partner_id": partner_id, "name": name, "created_at": now}
+    inserted = await upsert(conn, PARTNER, values, key=("partner_id",))
     return bool(inserted.rowcount)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.notifications import SignedNotification
 from ..domain.payments import IncomingPayment, KnownPayment, LedgerPayment, Verdict
 from ..models import NOTIFICATION, PAYMENT
-from .dialects import insert_ignoring_conflicts
 
 
 async def known_payment(uow: UnitOfWork, ntpn: str) -> KnownPayment | None:
@@ -52,7 +52,7 @@ async def claim_ntpn(
         "discrepancy_kind": verdict.kind.value if verdict.kind else None,
         "recorded_at": now,
     }
-    result = await conn.execute(insert_ignoring_conflicts(conn, PAYMENT, values))
+    result = await upsert(conn, PAYMENT, values, key=("ntpn",))
     return bool(result.rowcount)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
 from ..domain.settlement import ReconciliationResult
 from ..models import RECONCILIATION
-from .dialects import insert_ignoring_conflicts
 
 
 async def claim_file(
@@ -20,19 +20,16 @@ async def claim_file(
     A concurrent upload of the same bytes waits for the first to commit, then claims nothing.
     """
     conn = await uow.session.connection()
-    claim = await conn.execute(
-        insert_ignoring_conflicts(
-            conn,
-            RECONCILIATION,
-            {
-                "partner_id": partner_id,
-                "office": office,
-                "file_sha256": sha256,
-                "uploaded_at": now,
-                "uploaded_by": uploaded_by,
-                "result": {},
-            },
-        ).returning(RECONCILIATION.c.id)
+    values = {
+        "partner_id": partner_id,
+        "office": office,
+        "file_sha256": sha256,
+        "uploaded_at": now,
+        "uploaded_by": uploaded_by,
+        "result": {},
+    }
+    claim = await upsert(
+        conn, RECONCILIATION, values, key=("partner_id", "office", "file_sha256"), returning=(RECONCILIATION.c.id,)
     )
     claimed = claim.first()
     return None if claimed is None else int(claimed[0])

@@ -7,12 +7,12 @@ import json
 from importlib import resources
 from typing import Any
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import func, select
 
 from ..domain.fees import FeeScheduleDocument
 from ..models import FEE_SCHEDULE
-from .dialects import insert_ignoring_conflicts
 
 SHIPPED_SCHEDULE = "pp45-2024.json"
 
@@ -43,9 +43,7 @@ def _row(doc: FeeScheduleDocument, *, loaded_by: str, now: dt.datetime) -> dict[
 async def add_schedule(uow: UnitOfWork, doc: FeeScheduleDocument, *, loaded_by: str, now: dt.datetime) -> bool:
     """Add a schedule; False when one already takes effect on its date (the unique date decides)."""
     conn = await uow.session.connection()
-    inserted = await conn.execute(
-        insert_ignoring_conflicts(conn, FEE_SCHEDULE, _row(doc, loaded_by=loaded_by, now=now))
-    )
+    inserted = await upsert(conn, FEE_SCHEDULE, _row(doc, loaded_by=loaded_by, now=now), key=("effective_from",))
     return bool(inserted.rowcount)
 
 
