@@ -72,7 +72,6 @@ ERRORS = ErrorCatalogue(
             "The Idempotency-Key must be 1-200 visible characters",
             "Idempotency-Key harus 1-200 karakter yang terlihat",
         ),
-        "invalid_receipt_number": (422, "Invalid receipt number", "Nomor tanda terima tidak valid"),
         "invalid_timezone": (422, "Unknown time zone", "Zona waktu tidak dikenal"),
         "office_name_required": (
             422,

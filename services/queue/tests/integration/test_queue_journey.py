@@ -236,6 +236,10 @@ async def test_wrong_birth_date_and_unknown_receipt_answer_the_same_404(queue: Q
         app["receipt_number"][:-1] + str((int(app["receipt_number"][-1]) + 3) % 10), app["birth_date"]
     )
     assert typo.status_code == 422 and typo.json()["code"] == "invalid_receipt_number"
+    typo_receipt = typo.request.url.path.rsplit("/", 1)[-1]
+    for path, body in (("cancel", {"birth_date": app["birth_date"]}), ("arrival-confirmation", {"token": "1.x"})):
+        refused = await queue.client.post(f"/v1/applications/{typo_receipt}/{path}", json=body)
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_receipt_number", path
     other = await queue.status(app["receipt_number"], headers=queue.auth("supervisor", office="BLT"))
     assert other.status_code == 403
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sambang_contracts import ApplicationCancelled, CancelReason, PriorityCategory
 from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep, request_uow
 from sambang_runtime.uow import UnitOfWork
 
@@ -27,7 +28,6 @@ from .deps import (
     is_officer,
     officer_of_office,
     registered_response,
-    valid_receipt,
 )
 from .schemas import Instant, MemberIn, SlotView, Strict
 
@@ -127,7 +127,7 @@ class TimelineStep(BaseModel):
 
 
 class ApplicationView(BaseModel):
-    """`GET /v1/applications/{receipt}`: status, slot, bill, ticket, pickup date and the timeline."""
+    """`GET /v1/applications/{receipt_number}`: status, slot, bill, ticket, pickup date and the timeline."""
 
     receipt_number: str
     office: str
@@ -150,9 +150,9 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineStep]
 
 
-@router.get("/{receipt}", dependencies=[RateLimited])
+@router.get("/{receipt_number}", dependencies=[RateLimited])
 async def get_application(
-    receipt: str,
+    receipt: ReceiptPath,
     uow: UowDep,
     principal: OptionalPrincipal,
     birth_date: dt.date | None = Query(default=None),
@@ -161,7 +161,6 @@ async def get_application(
 
     The applicant never sees a hold: it reads IN_PROCESS and its steps are left out.
     """
-    valid_receipt(receipt)
     row = await _proven(uow, receipt, principal, birth_date)
     officer = is_officer(principal) and birth_date is None
     status = Status(row.status)
@@ -218,7 +217,7 @@ async def get_application(
 
 
 class CancelIn(Strict):
-    """`POST /v1/applications/{receipt}/cancel`: the applicant proves the receipt by birth date."""
+    """`POST /v1/applications/{receipt_number}/cancel`: the applicant proves the receipt by birth date."""
 
     birth_date: dt.date | None = None
     detail: str | None = Field(default=None, max_length=500)
@@ -231,10 +230,11 @@ class StatusView(BaseModel):
     status: str
 
 
-@router.post("/{receipt}/cancel", dependencies=[RateLimited])
-async def cancel_application(receipt: str, body: CancelIn, uow: UowDep, principal: OptionalPrincipal) -> StatusView:
+@router.post("/{receipt_number}/cancel", dependencies=[RateLimited])
+async def cancel_application(
+    receipt: ReceiptPath, body: CancelIn, uow: UowDep, principal: OptionalPrincipal
+) -> StatusView:
     """Cancel before check-in and give the place back (officers cancel with reason OFFICER)."""
-    valid_receipt(receipt)
     row = await _proven(uow, receipt, principal, body.birth_date, lock=True)
     status = Status(row.status)
     if status == Status.CANCELLED:
@@ -256,7 +256,7 @@ async def cancel_application(receipt: str, body: CancelIn, uow: UowDep, principa
 
 
 class ArrivalIn(Strict):
-    """`POST /v1/applications/{receipt}/arrival-confirmation`."""
+    """`POST /v1/applications/{receipt_number}/arrival-confirmation`."""
 
     token: str = Field(min_length=1, max_length=200)
 
@@ -268,10 +268,9 @@ class ArrivalView(BaseModel):
     confirmed_at: Instant
 
 
-@router.post("/{receipt}/arrival-confirmation", dependencies=[RateLimited])
-async def confirm_arrival(receipt: str, body: ArrivalIn, uow: UowDep) -> ArrivalView:
+@router.post("/{receipt_number}/arrival-confirmation", dependencies=[RateLimited])
+async def confirm_arrival(receipt: ReceiptPath, body: ArrivalIn, uow: UowDep) -> ArrivalView:
     """The applicant confirms they will come; idempotent. Bad token 403, expired 410."""
-    valid_receipt(receipt)
     confirmed_at = await arrival.confirm_arrival(uow, receipt, body.token, uow.now())
     await uow.commit()
     return ArrivalView(receipt_number=receipt, confirmed_at=confirmed_at)

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sambang_runtime.auth import ensure_office
+from sambang_runtime.http import valid_receipt
 from sambang_runtime.service import UowDep
 
 from ..stores import trail
-from .deps import Supervisor, valid_receipt
+from .deps import Supervisor
 from .schemas import Instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

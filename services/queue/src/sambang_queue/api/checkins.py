@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from sambang_contracts import PriorityCategory
 from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import valid_receipt
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
@@ -20,7 +21,7 @@ from ..stores.offices import OfficeInfo
 from ..stores.visits import VisitRecord
 from ..usecases import checkin
 from ..usecases.registration import register_walk_in
-from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office, valid_receipt
+from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office
 from .schemas import MemberIn, Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["check-in"])

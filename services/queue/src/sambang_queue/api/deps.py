@@ -1,21 +1,18 @@
 """Dependencies shared by the queue's routers: principals by role, the unit of work, the context,
-the public look-up limit, receipt parsing, the Idempotency-Key of bookings."""
+the public look-up limit, the Idempotency-Key of bookings (receipt numbers: sambang_runtime.http)."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-import time
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.auth import Principal, ensure_office, require_roles
-from sambang_runtime.clientaddr import client_address
 from sambang_runtime.errors import DomainError
-from sambang_runtime.problems import ProblemError
+from sambang_runtime.http import client_rate_limit
+from sambang_runtime.ratelimit import RateLimiter
 from sambang_runtime.service import UowDep
 
 from ..context import QueueContext, context_of
@@ -41,26 +38,15 @@ CounterOfficer = Annotated[Principal, Depends(require_roles("verifier", "intervi
 SambangOfficer = Annotated[Principal, Depends(require_roles("sambang_officer"))]
 
 
-async def public_lookup_limit(request: Request, ctx: ContextDep) -> None:
-    """Public look-ups by receipt and birth date are rate limited per client (guessing birth dates)."""
-    if request.headers.get("authorization"):
-        return  # officers are authenticated and audited instead
-    # A monotonic clock for the bucket: a refill rate, not domain time.
-    wait = ctx.limiter.take(client_address(request), time.monotonic())
-    if wait > 0:
-        raise ProblemError.common(429, "rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))})
+def _lookup_limiter(context: object) -> RateLimiter:
+    if not isinstance(context, QueueContext):
+        raise RuntimeError("this unit of work is not the queue service's")
+    return context.limiter
 
 
-RateLimited = Depends(public_lookup_limit)
-
-
-def valid_receipt(receipt: str) -> str:
-    """A well-formed receipt number (a typo is caught by the check digit before any look-up)."""
-    try:
-        parse_receipt_number(receipt)
-    except InvalidValue as exc:
-        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
-    return receipt
+#: Public look-ups by receipt and birth date are rate limited per client (guessing birth dates);
+#: officers are authenticated and audited instead.
+RateLimited = Depends(client_rate_limit(_lookup_limiter, officers_exempt=True))
 
 
 def officer_of_office(principal: Principal, office: str) -> None:

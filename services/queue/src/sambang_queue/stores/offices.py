@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sambang_contracts import OfficeSettings
 from sambang_runtime.errors import DomainError
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
@@ -143,12 +144,14 @@ async def save_office(
 ) -> None:
     """Create or replace an office's name, time zone and rules."""
     conn = await connection_of(uow)
-    exists = (await conn.execute(select(office.c.code).where(office.c.code == code))).first() is not None
-    values = {"name": name, "timezone": timezone, "settings": settings.model_dump(mode="json"), "updated_at": now}
-    if exists:
-        await conn.execute(office.update().where(office.c.code == code).values(**values))
-    else:
-        await conn.execute(office.insert().values(code=code, **values))
+    values = {
+        "code": code,
+        "name": name,
+        "timezone": timezone,
+        "settings": settings.model_dump(mode="json"),
+        "updated_at": now,
+    }
+    await upsert(conn, office, values, key=("code",), update=("name", "timezone", "settings", "updated_at"))
 
 
 @dataclass(frozen=True, slots=True)

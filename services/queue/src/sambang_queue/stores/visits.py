@@ -16,10 +16,9 @@ from sambang_contracts import Lane
 from sambang_contracts.values import format_ticket
 from sambang_runtime.db import UtcDateTime
 from sambang_runtime.errors import DomainError
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.lanes import DONE_STAGE, pick_seat
@@ -78,10 +77,6 @@ def _maybe(row: Row[Any] | None) -> VisitRecord | None:
     return None if row is None else _record(row)
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
 def _utc(value: dt.datetime) -> Any:
     """A bind parameter of an instant that keeps its UTC type inside SQL expressions."""
     return literal(value, UtcDateTime())
@@ -90,11 +85,15 @@ def _utc(value: dt.datetime) -> Any:
 async def next_ticket(uow: UnitOfWork, office: str, day: dt.date, letter: str) -> str:
     """The next ticket of a lane today: one atomic upsert, so two kiosks never print the same number."""
     conn = await connection_of(uow)
-    ins = _insert(conn)(ticket_sequence).values(office=office, day=day, letter=letter, n=1)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["office", "day", "letter"], set_={"n": ticket_sequence.c.n + 1}
-    ).returning(ticket_sequence.c.n)
-    n = int((await conn.execute(stmt)).scalar_one())
+    taken = await upsert(
+        conn,
+        ticket_sequence,
+        {"office": office, "day": day, "letter": letter, "n": 1},
+        key=("office", "day", "letter"),
+        update={"n": ticket_sequence.c.n + 1},
+        returning=(ticket_sequence.c.n,),
+    )
+    n = int(taken.scalar_one())
     if n > 999:
         raise DomainError("tickets_exhausted")
     return format_ticket(letter, n)
@@ -110,13 +109,14 @@ async def allocate_seat(uow: UnitOfWork, office: str, day: dt.date, seats: Seque
     ).scalars()
     for seat in pick_seat(seats, taken):
         # Two check-ins may race for the same seat: the primary key lets exactly one have it.
-        stmt = (
-            _insert(conn)(seat_assignment)
-            .values(office=office, day=day, seat=seat, visit_id=visit_id)
-            .on_conflict_do_nothing()
-            .returning(seat_assignment.c.seat)
+        won = await upsert(
+            conn,
+            seat_assignment,
+            {"office": office, "day": day, "seat": seat, "visit_id": visit_id},
+            key=("office", "day", "seat"),
+            returning=(seat_assignment.c.seat,),
         )
-        if (await conn.execute(stmt)).first() is not None:
+        if won.first() is not None:
             return seat
     return None
 
@@ -253,11 +253,12 @@ async def note_near_turn(
     ).first()
     if at is None:
         return None
-    noted = await conn.execute(
-        _insert(conn)(near_turn_notice)
-        .values(visit_id=at.id, stage=stage, position=position, sent_at=now)
-        .on_conflict_do_nothing()
-        .returning(near_turn_notice.c.visit_id)
+    noted = await upsert(
+        conn,
+        near_turn_notice,
+        {"visit_id": at.id, "stage": stage, "position": position, "sent_at": now},
+        key=("visit_id", "stage"),
+        returning=(near_turn_notice.c.visit_id,),
     )
     return TicketRef(at.id, at.receipt_number, at.ticket) if noted.first() is not None else None
 
