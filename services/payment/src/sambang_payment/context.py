@@ -27,6 +27,13 @@ class PaymentContext:
         return self.settings.default_timezone
 
 
+def lookup_limiter_of(context: object) -> RateLimiter:
+    """The public look-up limiter of a payment context (for ``sambang_runtime.http.client_rate_limit``)."""
+    if not isinstance(context, PaymentContext):
+        raise RuntimeError("not a payment context (ServiceSpec.context)")
+    return context.lookup_limiter
+
+
 def context_of(uow: UnitOfWork) -> PaymentContext:
     """The payment context of the app this unit of work belongs to."""
     context = uow.context

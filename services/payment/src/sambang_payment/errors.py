@@ -1,9 +1,9 @@
 """Every problem code the payment service answers with, and its words (STYLE.md rule 7).
 
 Routes, stores and the domain raise ``DomainError(code)``; the runtime renders it through ``ERRORS``.
-The codes are API: never rename one. Numbers that depend on settings (a size limit, the signature
-window) travel as members of the problem (``limit_bytes``, ``max_rows``, ``window_seconds``), so
-the words stay fixed. The runtime's common codes (``not_found``, ``rate_limited``,
+The codes are API: never rename one. Numbers that depend on settings (a row limit, the signature
+window) travel as members of the problem (``max_rows``, ``window_seconds``), so the words stay
+fixed. The runtime's common codes (``not_found``, ``rate_limited``, ``payload_too_large``,
 ``validation_failed``, ``wrong_office``) keep the runtime's words.
 """
 
@@ -53,11 +53,6 @@ ERRORS = ErrorCatalogue(
             401,
             "The signature timestamp is outside the accepted window",
             "Waktu tanda tangan di luar batas waktu yang diterima",
-        ),
-        "payload_too_large": (
-            413,
-            "The request body is larger than the accepted size",
-            "Isi permintaan lebih besar dari ukuran yang diterima",
         ),
         # --- settlement reconciliation
         "unsupported_media_type": (

@@ -227,6 +227,17 @@ async def test_signed_non_json_body_gets_422_in_the_callers_language(payment_har
     await assert_nothing_changed(h, bill.receipt_number)
 
 
+async def test_a_signed_notification_over_the_size_limit_gets_413_and_changes_nothing(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness()
+    key_id, secret, bill = await paid_bill(h)
+    padded = {**h.payment_body(bill, "NTPN0000000000L1"), "note": "x" * (16 * 1024)}  # extra fields are ignored
+    r = await h.notify(key_id, secret, padded)
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large" and r.json()["max_bytes"] == 16 * 1024
+    await assert_nothing_changed(h, bill.receipt_number)
+
+
 # --- partner keys ----------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.models import DISCREPANCY, PAYMENT, RECONCILIATION
+from sambang_payment.settings import PaymentSettings
 
 HEADER = "billing_code,ntpn,amount,paid_at,channel,bank_reference"
 
@@ -173,6 +174,18 @@ async def test_empty_file_wrong_header_and_wrong_type_are_refused_and_change_not
     assert json_body.status_code == 415
     unknown = await upload(h, HEADER + "\n", partner="NOBANK")
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_partner"
+    assert await h.count(RECONCILIATION) == 0 and await h.count(PAYMENT) == 0
+    assert (await h.bill(bill.receipt_number)).status == "UNPAID"
+
+
+async def test_a_settlement_file_over_the_size_limit_gets_413_and_changes_nothing(
+    payment_harness: HarnessFactory,
+) -> None:
+    h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=3600, settlement_max_bytes=1024))
+    _, _, (bill,) = await setup(h, 1)
+    lines = [row(h, bill, "NTPN0000000000Z1")] + [row(h, bill, f"NTPN00000000Z{i:03d}") for i in range(20)]
+    r = await upload(h, HEADER + "\n" + "\n".join(lines) + "\n")
+    assert r.status_code == 413 and r.json()["code"] == "payload_too_large" and r.json()["max_bytes"] == 1024
     assert await h.count(RECONCILIATION) == 0 and await h.count(PAYMENT) == 0
     assert (await h.bill(bill.receipt_number)).status == "UNPAID"
 

@@ -35,7 +35,6 @@ def test_catalogue_keeps_the_codes_and_statuses_of_the_api() -> None:
         "missing_signature": 401,
         "invalid_signature": 401,
         "stale_signature": 401,
-        "payload_too_large": 413,
         "unsupported_media_type": 415,
         "empty_settlement_file": 422,
         "settlement_not_utf8": 422,

@@ -12,7 +12,7 @@ from sambang_runtime.errors import DomainError
 from sambang_runtime.problems import ProblemError
 
 from ..stores import bills
-from .deps import OFFICER_ROLES, ContextDep, OptionalPrincipal, UowDep, public_lookup_limit
+from .deps import OFFICER_ROLES, OptionalPrincipal, UowDep, public_lookup_limit
 
 router = APIRouter(prefix="/v1/bills", tags=["bills"])
 
@@ -54,7 +54,6 @@ async def read_bill(
     receipt_number: str,
     request: Request,
     uow: UowDep,
-    context: ContextDep,
     principal: OptionalPrincipal,
     birth_date: Annotated[dt.date | None, Query(description="The applicant's birth date (public callers)")] = None,
 ) -> BillOut:
@@ -62,7 +61,7 @@ async def read_bill(
     officer = principal is not None and principal.has_any(*OFFICER_ROLES) and birth_date is None
     if not officer:
         # Counted before any lookup, so guessing birth dates is slow whatever the answers are.
-        public_lookup_limit(request, context)
+        await public_lookup_limit(request, uow)
         if birth_date is None:
             raise DomainError("birth_date_required")
     bill = await bills.bill_by_receipt(uow, receipt_number)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
+from sambang_runtime.http import read_limited_body
 
 from ..domain.notifications import NotificationBody, SignatureError, missing_signature, parse_notification
 from ..errors import signature_refused
 from ..usecases.payments import authenticate_notification, record_notification
-from .deps import ContextDep, UowDep, read_body
+from .deps import ContextDep, UowDep
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
@@ -48,7 +49,7 @@ async def receive_bank_notification(request: Request, uow: UowDep, context: Cont
     header = request.headers.get("x-signature")
     if not key_id or not header:
         raise signature_refused(missing_signature())
-    body = await read_body(request, context.settings.notification_max_bytes)
+    body = await read_limited_body(request, context.settings.notification_max_bytes)
     now = uow.now()
     try:
         signed = await authenticate_notification(uow, key_id=key_id, header=header, body=body, now=now)

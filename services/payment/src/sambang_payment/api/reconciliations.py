@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sambang_runtime.errors import DomainError
+from sambang_runtime.http import read_limited_body
 
 from ..domain.settlement import ReconciliationResult
 from ..usecases.reconciliation import reconcile_settlement
-from .deps import ContextDep, SupervisorDep, UowDep, read_body
+from .deps import ContextDep, SupervisorDep, UowDep
 
 router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliations"])
 
@@ -44,7 +45,7 @@ async def upload_settlement(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("text/csv", "application/csv"):
         raise DomainError("unsupported_media_type")
-    raw = await read_body(request, context.settings.settlement_max_bytes)
+    raw = await read_limited_body(request, context.settings.settlement_max_bytes)
     now = uow.now()
     result = await reconcile_settlement(uow, raw, partner_id=partner, uploader=principal, settlement_date=date, now=now)
     await uow.commit()
