@@ -15,13 +15,7 @@ const STATE_KEY = 'sambang.tablet.steps';
 const DEVICE_KEY = 'sambang.tablet.device';
 const FINGERS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const STEPS = ['documents', 'photo', 'fingerprints', 'signature', 'interview', 'complete'];
-const DEFAULT_CHECKLIST = [
-  { requirement: 'KTP', kinds: ['KTP'], holder: 'APPLICANT' },
-  { requirement: 'KK', kinds: ['KK'], holder: 'APPLICANT' },
-  { requirement: 'CIVIL_RECORD', kinds: ['BIRTH_CERTIFICATE', 'MARRIAGE_CERTIFICATE', 'DIPLOMA'], holder: 'APPLICANT' },
-  { requirement: 'PERDIM_11', kinds: ['PERDIM_11'], holder: 'APPLICANT' },
-  { requirement: 'STATEMENT_LETTER', kinds: ['STATEMENT_LETTER'], holder: 'APPLICANT' },
-];
+const CHECKLIST_KEY = 'sambang.tablet.checklist';
 
 const $ = (id) => document.getElementById(id);
 let officer = null; // { token, sub, office, exp }
@@ -53,6 +47,20 @@ function signedIn(token) {
   return { token, sub: c.sub, office: c.office, exp: c.exp };
 }
 
+// The checklist of an application capture has not heard of yet (a walk-in registered moments ago):
+// capture's own for a new passport of an adult, asked once signed in and kept for when the tablet is
+// offline. An application capture knows comes with its own checklist in the capture summary.
+async function loadChecklist() {
+  try {
+    const list = await api('/v1/captures/checklists/NEW', { token: officer.token });
+    sessionStorage.setItem(CHECKLIST_KEY, JSON.stringify(list));
+  } catch { /* offline: the one kept before, if any */ }
+}
+
+function keptChecklist() {
+  return JSON.parse(sessionStorage.getItem(CHECKLIST_KEY) || '[]');
+}
+
 function show(section) {
   for (const name of ['signin', 'worklist', 'capture']) $(name).hidden = name !== section;
   $('sign-out').hidden = section === 'signin';
@@ -62,6 +70,7 @@ function signOut() {
   closeStream?.();
   closeStream = null;
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(CHECKLIST_KEY);
   officer = null;
   $('who').textContent = '';
   $('stream-state').hidden = true;
@@ -94,6 +103,7 @@ async function signIn(event) {
 function start(who) {
   officer = who;
   $('who').textContent = `${who.sub} · ${who.office}`;
+  loadChecklist();
   closeStream = follow({
     stream: 'officers',
     office: who.office,
@@ -217,7 +227,8 @@ async function openCapture(c) {
   summary = null;
   try {
     summary = await api(`/v1/captures/${c.receipt}`, { token: officer.token });
-  } catch { /* offline, or capture has not heard of it yet: the default checklist */ }
+  } catch { /* offline, or capture has not heard of it yet: capture's checklist kept at sign-in */ }
+  if (!summary && !keptChecklist().length) await loadChecklist();
   goTo(items.complete?.state === 'done' ? 'complete' : 'documents');
 }
 
@@ -355,7 +366,7 @@ function missingText(missing) {
 
 // -- step 1: documents
 function documents() {
-  const list = summary?.documents?.checklist?.length ? summary.documents.checklist : DEFAULT_CHECKLIST;
+  const list = summary?.documents?.checklist?.length ? summary.documents.checklist : keptChecklist();
   const form = el('form', { novalidate: true });
   list.forEach((r, i) => {
     const name = `doc${i}`;

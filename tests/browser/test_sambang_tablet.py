@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +18,7 @@ import pytest
 import pytest_asyncio
 from browser_support import CHROMIUM_ARGS, Stack, accessible, bearer, installed, shot, token, until, write_y4m
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 pytestmark = pytest.mark.skipif(
     not (installed("notifier") and installed("capture")), reason="the tablet needs the notifier's stream and capture"
@@ -197,3 +199,31 @@ async def test_the_tablet_going_offline_mid_capture_and_back_loses_nothing(
     assert sum(1 for i in held["items"] if i["kind"] == "FINGERPRINT") == 9
     assert {i["kind"] for i in held["items"]} == {"PHOTO", "FINGERPRINT", "SIGNATURE"}
     assert held["interview"]["decision"] == "APPROVED" and held["missing"] == []
+
+
+async def test_a_capture_not_yet_known_to_capture_shows_the_checklist_capture_served(
+    tablet: tuple[BrowserContext, Page], stack: Stack
+) -> None:
+    """The tablet keeps no checklist of its own: before capture has heard of an application (a walk-in
+    registered moments ago), the documents step lists what capture's checklist endpoint served."""
+    context, page = tablet
+    served = [{"requirement": "KK", "kinds": ["KK"], "holder": "APPLICANT"}]
+    asked: list[str] = []
+
+    async def checklist(route: Route) -> None:
+        asked.append(route.request.url)
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(served))
+
+    async def not_known_yet(route: Route) -> None:
+        problem = {"type": "about:blank", "title": "Not found", "status": 404, "code": "application_not_found"}
+        await route.fulfill(status=404, content_type="application/problem+json", body=json.dumps(problem))
+
+    await context.route("**/v1/captures/checklists/NEW", checklist)
+    await context.route(re.compile(r".*/v1/captures/[A-Z]{3}[0-9]{13}$"), not_known_yet)
+    await page.reload()  # signed in again from the session: the checklist is asked anew
+    await expect(page.locator("#worklist")).to_be_visible()
+    await claim_new_walk_in(page, stack)
+    await expect(page.locator("#panel h2")).to_have_text("Dokumen")
+    await expect(page.locator("#panel .doc-row")).to_have_count(1)
+    await expect(page.locator("#panel .doc-row h3")).to_have_text("Kartu Keluarga")
+    assert asked, "the tablet never asked capture for the checklist"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import ALL_OK_ADULT, CHILD_BIRTH, CaptureHarness
+from conftest import ALL_OK_ADULT, CHILD_BIRTH, CaptureHarness, unique_office
 from sambang_capture.models import audit_entry, document_check, violation
 from sambang_contracts import Lane, ServiceType
 
@@ -50,6 +50,34 @@ async def test_a_childs_checklist_asks_for_the_parents_documents(capture: Captur
         "PARENTS_MARRIAGE_CERTIFICATE",
         "OLD_PASSPORT",
     }
+
+
+async def test_the_checklist_of_a_service_type_is_served_before_capture_knows_the_application(
+    capture: CaptureHarness,
+) -> None:
+    office = unique_office()
+    headers = capture.auth("sambang_officer", office=office)
+    r = await capture.client.get("/v1/captures/checklists/REPLACEMENT_LOST", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()[2] == {
+        "requirement": "CIVIL_RECORD",
+        "kinds": ["BIRTH_CERTIFICATE", "MARRIAGE_CERTIFICATE", "DIPLOMA"],
+        "holder": "APPLICANT",
+    }
+    assert [line["requirement"] for line in r.json()] == [
+        "KTP",
+        "KK",
+        "CIVIL_RECORD",
+        "POLICE_REPORT",
+        "PERDIM_11",
+        "STATEMENT_LETTER",
+    ]
+    child = await capture.client.get("/v1/captures/checklists/NEW", params={"age": 11}, headers=headers)
+    assert [(line["requirement"], line["holder"]) for line in child.json()][2:4] == [
+        ("FATHER_KTP", "FATHER"),
+        ("MOTHER_KTP", "MOTHER"),
+    ]
+    assert (await capture.client.get("/v1/captures/checklists/NEW")).status_code == 401
 
 
 async def test_a_mismatch_records_a_nonconformance_and_both_events_go_out(capture: CaptureHarness) -> None:

@@ -1,26 +1,28 @@
-"""Document check (verifikasi berkas) against the checklist, and nonconformances (ketidaksesuaian)."""
+"""The checklist, the document check (verifikasi berkas) against it, and nonconformances (ketidaksesuaian)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
-from sambang_contracts import DocumentKind, DocumentStatus
+from sambang_contracts import DocumentKind, DocumentStatus, ServiceType
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
 
-from ..domain.documents import Holder
+from ..domain.documents import ADULT_AGE, Holder, checklist
 from ..stores import applications, audit, documents
 from ..stores.documents import DocumentCheckInput
 from ..usecases import documents as usecase
 from ..usecases.captures import checklist_of
 from .deps import ContextDep, DocumentOfficer, Officer
-from .schemas import DocumentsOut, documents_out
+from .schemas import ChecklistLine, DocumentsOut, checklist_out, documents_out
 
 router = APIRouter(prefix="/v1/captures", tags=["documents"])
+
+AgeQuery = Annotated[int, Query(ge=0, le=150, description="The applicant's age in years (an adult's by default)")]
 
 
 class DocumentIn(BaseModel):
@@ -44,6 +46,15 @@ class NonconformanceOut(BaseModel):
 
     kind: str
     recorded: bool
+
+
+@router.get("/checklists/{service_type}", response_model=list[ChecklistLine])
+async def service_checklist(
+    _officer: Officer, service_type: ServiceType, age: AgeQuery = ADULT_AGE
+) -> list[ChecklistLine]:
+    """The documents an applicant of this service type and age shows: what a tablet asks before capture has
+    heard of the application (a walk-in registered moments ago), or keeps for when it is offline."""
+    return checklist_out(checklist(service_type, age))
 
 
 @router.post("/{receipt_number}/documents", response_model=DocumentsOut)

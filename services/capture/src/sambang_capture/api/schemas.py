@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -147,12 +148,22 @@ class DocumentOut(BaseModel):
     officer: str
 
 
-class RequirementOut(BaseModel):
-    """One checklist line: any one of ``kinds``, held by ``holder``; met when shown (OK or MISMATCH)."""
+class ChecklistLine(BaseModel):
+    """One checklist line: any one of ``kinds``, held by ``holder``."""
 
     requirement: str
     kinds: list[DocumentKind]
     holder: Holder
+
+
+def checklist_out(requirements: Iterable[Requirement]) -> list[ChecklistLine]:
+    """The response form of a checklist."""
+    return [ChecklistLine(requirement=r.key, kinds=list(r.kinds), holder=r.holder) for r in requirements]
+
+
+class RequirementOut(ChecklistLine):
+    """One line of an applicant's checklist; met when shown (OK or MISMATCH)."""
+
     met: bool
 
 
