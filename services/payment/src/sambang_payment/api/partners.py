@@ -12,7 +12,7 @@ from sambang_runtime.logs import get_logger
 
 from ..domain.partners import PARTNER_ID, KeyState, grace_until, key_state
 from ..stores import partners
-from ..stores.audit import AuditAction, add_audit
+from ..stores.audit import AuditAction, AuditDetail, add_audit
 from .deps import AdminDep, ContextDep, UowDep
 
 log = get_logger(__name__)
@@ -141,7 +141,7 @@ async def rotate_partner_key(
     until = grace_until(now, grace)
     await partners.end_open_keys(uow, partner_id, until=until)
     issued = await partners.add_key(uow, partner_id, now=now)
-    rotated = {"key_id": issued.key_id, "grace_seconds": grace}
+    rotated: AuditDetail = {"key_id": issued.key_id, "grace_seconds": grace}
     await add_audit(uow, principal, AuditAction.PARTNER_KEY_ROTATED, at=now, partner_id=partner_id, detail=rotated)
     await uow.commit()
     log.info("partner.key_rotated", partner=partner_id, key_id=issued.key_id, grace_seconds=grace, by=principal.sub)

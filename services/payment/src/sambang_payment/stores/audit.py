@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import TypeAlias
 
 from sambang_runtime.auth import Principal
 from sambang_runtime.uow import UnitOfWork
 
 from ..models import AUDIT
+
+#: Counts, dates and ids that say what an action touched (never a secret or personal data).
+AuditDetail: TypeAlias = Mapping[str, str | int | bool]
 
 
 class AuditAction(enum.StrEnum):
@@ -31,7 +34,7 @@ async def add_audit(
     at: dt.datetime,
     partner_id: str | None = None,
     file_sha256: str | None = None,
-    detail: Mapping[str, Any] | None = None,
+    detail: AuditDetail | None = None,
 ) -> None:
     """One audit row of what ``by`` did, from their office (append-only: nothing updates or deletes these rows)."""
     conn = await uow.session.connection()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sambang_contracts.values import generate_billing_code
@@ -14,12 +14,13 @@ from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select, update
 
 from ..domain.bills import BillDraft, BillStatus
+from ..domain.fees import BillLine
 from ..domain.offices import as_utc
 from ..domain.payments import BillState
 from ..models import BILL, CANCELLED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BillView:
     """A bill as its applicant or an officer reads it."""
 
@@ -27,8 +28,8 @@ class BillView:
     office: str
     billing_code: str
     amount: int
-    items: list[dict[str, Any]]
-    status: str
+    items: tuple[BillLine, ...]
+    status: BillStatus
     issued_at: dt.datetime
     expires_at: dt.datetime
     paid_at: dt.datetime | None
@@ -39,7 +40,7 @@ class BillView:
     birth_date_index: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockedBill:
     """A bill row locked for judging a payment, with the state the verdict depends on."""
 
@@ -49,7 +50,7 @@ class LockedBill:
     state: BillState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClosedBill:
     """A bill that just expired or was voided: what its event says."""
 
@@ -92,7 +93,7 @@ async def insert_bill(
         "receipt_number": receipt_number,
         "office": office,
         "amount": draft.amount,
-        "items": [{"code": x.code, "description": x.description, "amount": x.amount} for x in draft.lines],
+        "items": [asdict(line) for line in draft.lines],
         "schedule_name": draft.schedule_name,
         "validity_years": draft.validity_years,
         "priority": draft.priority,
@@ -119,8 +120,8 @@ async def bill_by_receipt(uow: UnitOfWork, receipt_number: str) -> BillView | No
         office=row.office,
         billing_code=row.billing_code,
         amount=row.amount,
-        items=row.items,
-        status=row.status,
+        items=tuple(BillLine(i["code"], i["description"], i["amount"]) for i in row.items),
+        status=BillStatus(row.status),
         issued_at=as_utc(row.issued_at),
         expires_at=as_utc(row.expires_at),
         paid_at=as_utc(row.paid_at) if row.paid_at else None,

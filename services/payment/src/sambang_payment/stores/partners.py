@@ -20,7 +20,7 @@ DEV_PARTNER_KEY_ID = "BANKDEMO-dev"
 DEV_PARTNER_SECRET = "sambang-dev-bank-secret-not-for-production"  # noqa: S105 - public dev secret
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IssuedKey:
     """A new key: the secret is returned this once and stored only encrypted."""
 
@@ -29,7 +29,7 @@ class IssuedKey:
     secret: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigningKey:
     """A key as a notification is checked against it; ``secret`` None if it cannot be decrypted."""
 
@@ -40,7 +40,7 @@ class SigningKey:
     revoked_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyView:
     """A key as an admin lists it: never its secret."""
 
@@ -50,7 +50,7 @@ class KeyView:
     revoked_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartnerView:
     """A partner and its keys, oldest key first."""
 
