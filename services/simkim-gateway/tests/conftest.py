@@ -10,17 +10,22 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_support import BusProbe, FakeCapture, Gateway, Simkim, fast_gateway_settings, serve
+from gateway_support import FakeCapture, Gateway, Simkim, fast_gateway_settings, gateway_probe, serve
 from sambang_runtime.auth import DEV_HS256_SECRET
 from sambang_runtime.clock import Clock
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, SettingsFactory
+from sambang_runtime.testing import BusProbe, FakeClock, SettingsFactory
 from sambang_simkim_gateway.app import create_app
 from sambang_simkim_gateway.settings import GatewaySettings
 from sambang_simkim_gateway.simulator.app import create_app as create_simulator
 from sambang_simkim_gateway.simulator.settings import SimulatorSettings
 
 GatewayFactory = Callable[..., Awaitable[Gateway]]
+ProbeFactory = Callable[[RuntimeSettings], Awaitable[BusProbe]]
+#: A gateway and a probe on its exchange: ``gw, probe = await probed(**gateway_settings)``.
+ProbedFactory = Callable[..., Awaitable[tuple[Gateway, BusProbe]]]
+#: The capture stand-in and its base URL.
+Capture = tuple[FakeCapture, str]
 SIMKIM_NOW = dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.UTC)
 
 
@@ -50,19 +55,29 @@ async def capture() -> AsyncIterator[tuple[FakeCapture, str]]:
 
 
 @pytest.fixture
-async def probe_factory() -> AsyncIterator[Callable[[RuntimeSettings], Awaitable[BusProbe]]]:
-    """Probes on the test's exchange, closed afterwards."""
+async def probe_factory() -> AsyncIterator[ProbeFactory]:
+    """The runtime's probes on ``simkim.#`` of a gateway's exchange, closed afterwards."""
     probes: list[BusProbe] = []
 
     async def start(settings: RuntimeSettings) -> BusProbe:
-        probe = BusProbe()
-        await probe.start(settings)
+        probe = await gateway_probe(settings)
         probes.append(probe)
         return probe
 
     yield start
     for p in probes:
         await p.close()
+
+
+@pytest.fixture
+def probed(gateways: GatewayFactory, probe_factory: ProbeFactory) -> ProbedFactory:
+    """Start a gateway (with these settings) and a probe on its exchange."""
+
+    async def start(**gateway: Any) -> tuple[Gateway, BusProbe]:
+        gw = await gateways(**gateway)
+        return gw, await probe_factory(gw.settings)
+
+    return start
 
 
 @pytest.fixture

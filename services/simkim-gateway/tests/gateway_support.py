@@ -11,12 +11,11 @@ import random
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-import aio_pika
 import httpx
 import uvicorn
-from sambang_contracts import CloudEvent, EventData, dump_event, new_event, parse_event
+from sambang_contracts import CloudEvent, EventData, dump_event, new_event
 from sambang_contracts.bundles import BundleItem, CaptureBundle
 from sambang_contracts.enums import (
     CaptureItemKind,
@@ -44,8 +43,11 @@ from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, eventually
+from sambang_runtime.testing import BusProbe, FakeClock, eventually
+from sambang_simkim_gateway.context import context_of_runtime
+from sambang_simkim_gateway.models import submission, violation_report
 from sambang_simkim_gateway.settings import GatewaySettings
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -179,6 +181,75 @@ def random_nik(rng: random.Random) -> str:
     return f"3505{rng.randrange(10**12):012d}"
 
 
+class Readiness(NamedTuple):
+    """The four events that make an application ready, in the order their services usually send them."""
+
+    registered: ApplicationRegistered
+    paid: PaymentConfirmed
+    captured: CaptureCompleted
+    interviewed: InterviewCompleted
+
+
+def readiness_events(
+    receipt: str,
+    bundle: CaptureBundle,
+    *,
+    nik: str,
+    interview_at: dt.datetime,
+    decision: InterviewDecision = InterviewDecision.APPROVED,
+    service_type: ServiceType = ServiceType.NEW,
+    priority_category: PriorityCategory = PriorityCategory.ELDERLY,
+    full_name: str = "Siti Aminah",
+    birth_date: dt.date = dt.date(1950, 5, 17),
+    mode: CaptureMode = CaptureMode.SAMBANG,
+    officer_id: str = INTERVIEWER,
+    interview_minutes: int = 5,
+) -> Readiness:
+    """queue.application.registered, payment.confirmed, capture.completed (the manifest of ``bundle``) and
+    capture.interview.completed of one application interviewed at ``interview_at`` (the interview decided
+    ``interview_minutes`` later). Stable API: ``bench/gateway.py`` builds its applications with it too."""
+    return Readiness(
+        registered=ApplicationRegistered(
+            receipt_number=receipt,
+            office=receipt[:3],
+            slot=Slot(date=interview_at.date(), start=dt.time(8), end=dt.time(12)),
+            service_type=service_type,
+            passport_type=PassportType.ELECTRONIC,
+            priority_category=priority_category,
+            walk_in=False,
+            applicant=Applicant(full_name=full_name, nik=nik, birth_date=birth_date, language=Language.ID),
+        ),
+        paid=PaymentConfirmed(
+            receipt_number=receipt,
+            billing_code=generate_billing_code(),
+            amount=650_000,
+            ntpn="0F1E2D3C4B5A6978",
+            bank_reference="BRI-0001",
+            channel=PaymentChannel.BANK,
+            paid_at=interview_at,
+            source=PaymentSource.WEBHOOK,
+        ),
+        captured=CaptureCompleted(
+            receipt_number=receipt,
+            mode=mode,
+            officer_id=officer_id,
+            seat="P3" if mode is CaptureMode.SAMBANG else None,
+            items=[
+                CaptureItem(kind=i.kind, position=i.position, sha256=i.sha256, bytes=len(i.data), quality=80)
+                for i in bundle.items
+            ],
+            completed_at=interview_at,
+        ),
+        interviewed=InterviewCompleted(
+            receipt_number=receipt,
+            decision=decision,
+            officer_id=officer_id,
+            mode=mode,
+            completed_at=interview_at + dt.timedelta(minutes=interview_minutes),
+        ),
+    )
+
+
 @dataclass
 class Application:
     """One applicant's application and the four events that make it ready."""
@@ -194,66 +265,37 @@ class Application:
         """The office code."""
         return self.receipt[:3]
 
+    def events(self, decision: InterviewDecision = InterviewDecision.APPROVED) -> Readiness:
+        """The four readiness events."""
+        return readiness_events(
+            self.receipt,
+            self.bundle,
+            nik=self.nik,
+            interview_at=self.interview_at,
+            decision=decision,
+            service_type=self.service_type,
+        )
+
     def registered(self) -> ApplicationRegistered:
         """queue.application.registered."""
-        return ApplicationRegistered(
-            receipt_number=self.receipt,
-            office=self.office,
-            slot=Slot(date=self.interview_at.date(), start=dt.time(8), end=dt.time(12)),
-            service_type=self.service_type,
-            passport_type=PassportType.ELECTRONIC,
-            priority_category=PriorityCategory.ELDERLY,
-            walk_in=False,
-            applicant=Applicant(
-                full_name="Siti Aminah", nik=self.nik, birth_date=dt.date(1950, 5, 17), language=Language.ID
-            ),
-        )
+        return self.events().registered
 
     def paid(self) -> PaymentConfirmed:
         """payment.confirmed."""
-        return PaymentConfirmed(
-            receipt_number=self.receipt,
-            billing_code=generate_billing_code(),
-            amount=650_000,
-            ntpn="0F1E2D3C4B5A6978",
-            bank_reference="BRI-0001",
-            channel=PaymentChannel.BANK,
-            paid_at=self.interview_at,
-            source=PaymentSource.WEBHOOK,
-        )
+        return self.events().paid
 
     def captured(self) -> CaptureCompleted:
         """capture.completed with the manifest of the bundle."""
-        return CaptureCompleted(
-            receipt_number=self.receipt,
-            mode=CaptureMode.SAMBANG,
-            officer_id=INTERVIEWER,
-            seat="P3",
-            items=[
-                CaptureItem(kind=i.kind, position=i.position, sha256=i.sha256, bytes=len(i.data), quality=80)
-                for i in self.bundle.items
-            ],
-            completed_at=self.interview_at,
-        )
+        return self.events().captured
 
     def interviewed(self, decision: InterviewDecision = InterviewDecision.APPROVED) -> InterviewCompleted:
         """capture.interview.completed."""
-        return InterviewCompleted(
-            receipt_number=self.receipt,
-            decision=decision,
-            officer_id=INTERVIEWER,
-            mode=CaptureMode.SAMBANG,
-            completed_at=self.interview_at + dt.timedelta(minutes=5),
-        )
+        return self.events(decision).interviewed
 
     def readiness(self) -> dict[str, EventData]:
         """The four readiness events by name."""
-        return {
-            "registered": self.registered(),
-            "paid": self.paid(),
-            "captured": self.captured(),
-            "approved": self.interviewed(),
-        }
+        registered, paid, captured, approved = self.events()
+        return {"registered": registered, "paid": paid, "captured": captured, "approved": approved}
 
 
 def _item(kind: CaptureItemKind, position: int | None, data: bytes, content_type: str) -> BundleItem:
@@ -281,49 +323,14 @@ def new_application(
     return Application(receipt, random_nik(rng), CaptureBundle(receipt_number=receipt, items=items), at, service_type)
 
 
-# --- the bus ------------------------------------------------------------------------------------------------
+# --- the bus ---------------------------------------------------------------------------------------------
 
 
-class BusProbe:
-    """A queue bound to ``simkim.#`` on the test's exchange: every event the gateway publishes."""
-
-    def __init__(self) -> None:
-        self.events: list[CloudEvent[Any]] = []
-        self._conn: aio_pika.abc.AbstractRobustConnection | None = None
-
-    async def start(self, settings: RuntimeSettings) -> None:
-        """Bind the probe queue (after the service declared the exchange)."""
-        self._conn = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self._conn.channel()
-        exchange = await channel.get_exchange(settings.exchange)
-        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(exchange, "simkim.#")
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                self.events.append(parse_event(message.body))
-
-        await queue.consume(on_message)
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self._conn is not None:
-            await self._conn.close()
-
-    def of(self, event_type: str, subject: str | None = None) -> list[CloudEvent[Any]]:
-        """Events of one type (and receipt)."""
-        return [e for e in self.events if e.type == event_type and (subject is None or e.subject == subject)]
-
-    async def wait_for(
-        self, event_type: str, count: int = 1, *, subject: str | None = None, timeout: float = 30
-    ) -> list[CloudEvent[Any]]:
-        """Wait until at least ``count`` events of a type arrived; returns them."""
-
-        async def enough() -> bool:
-            return len(self.of(event_type, subject)) >= count
-
-        await eventually(enough, timeout, f"{count} x {event_type}")
-        return self.of(event_type, subject)
+async def gateway_probe(settings: RuntimeSettings) -> BusProbe:
+    """The runtime's probe on ``simkim.#`` of the test's exchange: every event the gateway publishes."""
+    probe = BusProbe(settings, keys=("simkim.#",))
+    await probe.start()
+    return probe
 
 
 # --- the gateway ------------------------------------------------------------------------------------------
@@ -380,6 +387,54 @@ class Gateway:
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office) for ev in wrapped]
         )
         return wrapped
+
+    async def worker_rounds(self, count: int = 2, timeout: float = 15) -> None:
+        """Wait until this replica's worker completed ``count`` more rounds of claiming due work (the last one
+        began after this call): the proof that work not claimed by then was not due."""
+        await asyncio.wait_for(context_of_runtime(self.runtime).rounds(count), timeout)
+
+    async def settled(self, probe: BusProbe, timeout: float = 30) -> None:
+        """Everything the gateway committed so far is published (its outbox is empty) and has reached
+        ``probe`` (a barrier). What a test then finds missing on the probe was never emitted."""
+        outbox = self.runtime.spec.tables.outbox
+
+        async def drained() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                return bool((await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 0)
+
+        await eventually(drained, timeout, "the gateway's outbox published")
+        await probe.barrier()
+
+    async def wait_idle(self, receipt: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the submission waits for no call to SIMKIM (nothing is due for it, nor leased): from
+        then on the worker never touches it again unless an event or a supervisor starts new work."""
+        last: dict[str, Any] = {}
+
+        async def idle() -> bool:
+            nonlocal last
+            last = await self.submission(receipt)
+            return last["next_attempt_at"] is None
+
+        await eventually(idle, timeout, f"{receipt} with no work left")
+        return last
+
+    async def leased(self, receipt: str) -> bool:
+        """Whether a replica holds the submission's lease (is working on it)."""
+        async with self.runtime.engine.connect() as conn:
+            owner = await conn.scalar(select(submission.c.lease_owner).where(submission.c.receipt_number == receipt))
+        return owner is not None
+
+    async def violation_done(self, violation_id: str) -> bool:
+        """Whether a violation report has no work left: forwarded (or refused), nothing more due."""
+        async with self.runtime.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(violation_report.c.forwarded_at, violation_report.c.next_attempt_at).where(
+                        violation_report.c.id == violation_id
+                    )
+                )
+            ).first()
+        return row is not None and row.forwarded_at is not None and row.next_attempt_at is None
 
     async def submission(self, receipt: str) -> dict[str, Any]:
         """GET /v1/submissions/{receipt} as a supervisor of its office."""

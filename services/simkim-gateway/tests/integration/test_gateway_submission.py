@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
-from conftest import GatewayFactory
-from gateway_support import Application, BusProbe, FakeCapture, Gateway, Simkim, new_application
+from conftest import Capture, ProbedFactory
+from gateway_support import Application, Gateway, Simkim, new_application
 from sambang_contracts.enums import InterviewDecision
 from sambang_contracts.events import OfficeSettings, OfficeUpdated
-from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import eventually
+from sambang_runtime.testing import eventually, wait_handled
+from sambang_simkim_gateway.stores import offices
 
-ProbeFactory = Callable[[RuntimeSettings], Awaitable[BusProbe]]
 SOURCES = {
     "registered": "sambang/queue",
     "paid": "sambang/payment",
@@ -37,14 +36,9 @@ async def make_ready(gw: Gateway, app: Application, order: Sequence[str], *, twi
 
 
 async def test_readiness_in_any_order_each_event_delivered_twice_submits_once_and_issues_once(
-    gateways: GatewayFactory,
-    simkim: Simkim,
-    capture: tuple[FakeCapture, str],
-    probe_factory: ProbeFactory,
-    rng: random.Random,
+    probed: ProbedFactory, simkim: Simkim, capture: Capture, rng: random.Random
 ) -> None:
-    gw = await gateways()
-    probe = await probe_factory(gw.settings)
+    gw, probe = await probed()
     orders = [
         ("registered", "paid", "captured", "approved"),
         ("approved", "captured", "paid", "registered"),
@@ -78,14 +72,9 @@ async def test_readiness_in_any_order_each_event_delivered_twice_submits_once_an
 
 
 async def test_rejected_at_interview_is_never_submitted(
-    gateways: GatewayFactory,
-    simkim: Simkim,
-    capture: tuple[FakeCapture, str],
-    probe_factory: ProbeFactory,
-    rng: random.Random,
+    probed: ProbedFactory, simkim: Simkim, capture: Capture, rng: random.Random
 ) -> None:
-    gw = await gateways()
-    probe = await probe_factory(gw.settings)
+    gw, probe = await probed()
     rejected, approved = new_application(rng), new_application(rng)
     for app in (rejected, approved):
         capture[0].bundles[app.receipt] = app.bundle
@@ -99,22 +88,18 @@ async def test_rejected_at_interview_is_never_submitted(
     assert body["interview_decision"] == "REJECTED"
     # A later approval (a second interview) changes nothing: REJECTED ended it.
     later = rejected.interviewed()
-    await gw.publish(later.model_copy(update={"completed_at": later.completed_at + dt.timedelta(hours=1)}))
+    [second] = await gw.publish(later.model_copy(update={"completed_at": later.completed_at + dt.timedelta(hours=1)}))
     await gw.wait_state(approved.receipt, "ISSUED")
+    await wait_handled(gw.runtime, second.id)  # handled and committed: had it changed anything, it would show
     assert (await gw.submission(rejected.receipt))["state"] == "DENIED"
     assert rejected.receipt not in (await simkim.stats())["received_by_receipt"]
     assert probe.of("simkim.submission.accepted", rejected.receipt) == []
 
 
 async def test_the_pickup_day_follows_the_offices_working_day_target_and_skips_christmas(
-    gateways: GatewayFactory,
-    simkim: Simkim,
-    capture: tuple[FakeCapture, str],
-    probe_factory: ProbeFactory,
-    rng: random.Random,
+    probed: ProbedFactory, simkim: Simkim, capture: Capture, rng: random.Random
 ) -> None:
-    gw = await gateways()
-    probe = await probe_factory(gw.settings)
+    gw, probe = await probed()
     await gw.publish(
         OfficeUpdated(
             office="BLT", name="Blitar", timezone="Asia/Jakarta", settings=OfficeSettings(pickup_working_days=3)
@@ -128,8 +113,6 @@ async def test_the_pickup_day_follows_the_offices_working_day_target_and_skips_c
 
     async def office_rule_kept() -> bool:
         async with gw.runtime.uow() as uow:
-            from sambang_simkim_gateway.stores import offices
-
             rule = await offices.rule(uow, "BLT", default_timezone="UTC", default_working_days=5)
             return rule.pickup_working_days == 3
 
