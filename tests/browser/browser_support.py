@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
-import json
 import os
 import random
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,10 @@ from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
 from sambang_runtime.service import discover_services
 
 HERE = Path(__file__).resolve().parent
+# tests/e2e: the stack (stack.py, conftest.py starts it) and the bank's notification (steps.py).
+sys.path.insert(0, str(HERE.parent / "e2e"))
+import steps  # noqa: E402
+
 SCREENSHOTS = HERE / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,9 +62,6 @@ def ensure_chromium() -> str:
 
 OFFICE = "BLT"
 ZONE = ZoneInfo("Asia/Jakarta")
-#: The payment service's development partner (services/payment: seeded in development only).
-BANK_KEY_ID = "BANKDEMO-dev"
-BANK_SECRET = "sambang-dev-bank-secret-not-for-production"
 ADULT_BIRTH = dt.date(1985, 4, 12)
 ELDERLY_BIRTH = dt.date(1950, 8, 17)
 
@@ -171,28 +170,8 @@ class Api:
     def pay(self, receipt: str, birth_date: dt.date) -> dict[str, Any]:
         """A signed bank notification paying the bill (as the dev partner BANKDEMO)."""
         bill = self.bill(receipt, birth_date)
-        ntpn = "".join(random.choice("0123456789ABCDEF") for _ in range(16))
-        raw = json.dumps(
-            {
-                "billing_code": bill["billing_code"],
-                "amount": bill["amount"],
-                "ntpn": ntpn,
-                "bank_reference": f"REF-{ntpn}",
-                "channel": "ATM",
-                "paid_at": dt.datetime.now(dt.UTC).isoformat(),
-            }
-        ).encode()
-        t = int(time.time())
-        signature = hmac.new(BANK_SECRET.encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
-        resp = self.client.post(
-            "/v1/payments/notifications",
-            content=raw,
-            headers={
-                "X-Partner-Key": BANK_KEY_ID,
-                "X-Signature": f"t={t},v1={signature}",
-                "Content-Type": "application/json",
-            },
-        )
+        raw = steps.bank_notification(bill["billing_code"], bill["amount"], steps.ntpn())
+        resp = self.client.post("/v1/payments/notifications", content=raw, headers=steps.bank_headers(raw))
         return dict(self.ok(resp, 200))
 
     def status(self, receipt: str) -> dict[str, Any]:

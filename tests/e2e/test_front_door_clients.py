@@ -9,17 +9,12 @@ so the front door sees each one's own address, as nginx would see each applicant
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import os
-import random
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -31,9 +26,11 @@ from sambang_runtime.frontdoor import build_proxy
 from sambang_runtime.launcher import FRONT_DOOR_PORT
 from sambang_runtime.service import discover_services
 from sambang_runtime.testing import Servers, isolated_settings
+from stack import embedded, free_offset, serving
 from starlette.types import ASGIApp
 
 GUESSES = 60
+Lifespan = Literal["on", "off"]
 
 
 @dataclass
@@ -45,7 +42,7 @@ class Stack:
     payment: str
 
 
-async def _serve(app: ASGIApp, port: int, *, lifespan: str = "on") -> tuple[uvicorn.Server, asyncio.Task[None]]:
+async def _serve(app: ASGIApp, port: int, *, lifespan: Lifespan = "on") -> tuple[uvicorn.Server, asyncio.Task[None]]:
     # proxy_headers off as run_service and the front door serve: the services' own rule decides alone.
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan=lifespan, proxy_headers=False
@@ -66,11 +63,11 @@ async def _serve(app: ASGIApp, port: int, *, lifespan: str = "on") -> tuple[uvic
 @pytest.fixture
 async def stack(servers: Servers, tmp_path: Path) -> AsyncIterator[Stack]:
     """Queue and payment behind the proxying front door, on a random port offset."""
-    offset = 20000 + random.randrange(0, 900) * 10
+    offset = free_offset()
     uniq = uuid.uuid4().hex[:6]
     ports = {d.name: d.port + offset for d in discover_services()}
     common = {"trusted_proxies": "127.0.0.1/32", "log_level": "WARNING"}
-    apps: list[tuple[ASGIApp, int, str]] = [
+    apps: list[tuple[ASGIApp, int, Lifespan]] = [
         (create_queue(isolated_settings(servers, tmp_path, "queue", uniq=uniq, **common)), ports["queue"], "on"),
         (create_payment(isolated_settings(servers, tmp_path, "payment", uniq=uniq, **common)), ports["payment"], "on"),
         (build_proxy(discover_services(), offset=offset), FRONT_DOOR_PORT + offset, "off"),
@@ -147,39 +144,13 @@ async def test_a_client_bypassing_the_front_door_cannot_forge_its_address(stack:
 @pytest.mark.timeout(180)
 async def test_embedded_front_door_hands_each_service_the_real_client(tmp_path: Path) -> None:
     """`make run` dispatches in-process: what a client writes in X-Forwarded-For is never believed."""
-    offset = 20000 + random.randrange(0, 900) * 10
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAMBANG_")}
-    env["SAMBANG_VAR_DIR"] = str(tmp_path / "var")
-    log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sambang_runtime.launcher", "run", "--port-offset", str(offset)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    front_door = f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}"
     receipt = generate_receipt_number("BLT", dt.date.today())
-    try:
+    with embedded(tmp_path) as run:
+        await serving(run)
         # From 127.0.0.1: the address uvicorn, left to itself, would take X-Forwarded-For from.
         async with applicant("127.0.0.1") as guesser, applicant("127.0.0.3") as neighbour:
-            for _ in range(600):
-                assert proc.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await guesser.get(f"{front_door}/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.2)
-            else:
-                raise AssertionError("the embedded front door was not ready in 120 s")
             for path in ("/v1/applications/", "/v1/bills/"):
-                url = f"{front_door}{path}{receipt}"
+                url = run.url(f"{path}{receipt}")
                 codes = [(await guesses(guesser, url, 1, {"X-Forwarded-For": f"198.51.100.{i}"}))[0] for i in range(14)]
                 assert throttled_after_burst(codes, 10), codes
                 assert await guesses(neighbour, url, 3) == [404] * 3
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

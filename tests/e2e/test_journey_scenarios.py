@@ -19,11 +19,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import journey as j
 import pytest
+import steps as j
+from sambang_contracts import Language
+from sambang_notifier.domain.messages import format_date
 from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
-from sambang_runtime.testing import Servers
-from stack import OFFICE, EventTap, Stack, launched, officer, ready, tap, until
+from sambang_runtime.testing import BusProbe, Servers
+from stack import OFFICE, Stack, bus_probe, launched, officer, ready, until
 
 #: Knobs for time-dependent steps: the bill sweeper looks every second, issuance is polled every
 #: second; public look-ups are not throttled (every request comes from 127.0.0.1).
@@ -37,21 +39,6 @@ STACK_ENV = {
 
 SUPERVISOR = "supervisor-1"  # never the interviewing officer ("interviewer-1", "tablet-1")
 TABLET = "tablet-1"
-
-MONTHS_ID = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 
 #: What happened, scenario by scenario, for the report at the end: receipt -> facts.
 LEDGER: dict[str, dict[str, Any]] = {}
@@ -76,14 +63,14 @@ async def client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(scope="module")
-async def events(stack: Stack, client: httpx.AsyncClient) -> AsyncIterator[EventTap]:
-    async with tap(stack) as t:
+async def events(stack: Stack, client: httpx.AsyncClient) -> AsyncIterator[BusProbe]:
+    async with bus_probe(stack) as t:
         yield t
     assert not t.invalid, f"events that do not parse against the contracts: {t.invalid}"
 
 
 @pytest.fixture(scope="module")
-async def slot_id(stack: Stack, client: httpx.AsyncClient, events: EventTap) -> int:
+async def slot_id(stack: Stack, client: httpx.AsyncClient, events: BusProbe) -> int:
     return await j.prepare_office(client, stack.front_door)
 
 
@@ -92,7 +79,7 @@ def base(stack: Stack) -> str:
     return stack.front_door
 
 
-def events_valid(events: EventTap) -> None:
+def events_valid(events: BusProbe) -> None:
     assert not events.invalid, f"events that do not parse against the contracts: {events.invalid}"
 
 
@@ -106,8 +93,14 @@ async def _status_is(client: httpx.AsyncClient, base: str, receipt: str, wanted:
     return bool((await officer_view(client, base, receipt))["status"] == wanted)
 
 
-async def wait_event(events: EventTap, type_: str, receipt: str, timeout: float = 60) -> Any:
-    return await events.wait_for(type_, receipt, timeout=timeout)
+async def wait_event(events: BusProbe, type_: str, receipt: str, timeout: float = 60) -> Any:
+    """The first event of ``type_`` about ``receipt``, waiting for it."""
+    return (await events.wait_for(type_, subject=receipt, timeout=timeout))[0]
+
+
+def types_of(events: BusProbe, receipt: str) -> list[str]:
+    """The types of every event about ``receipt``, in arrival order."""
+    return [e.type for e in events.events if e.subject == receipt]
 
 
 def timeline(page: dict[str, Any]) -> list[str]:
@@ -176,7 +169,7 @@ async def interview_at_seat(client: httpx.AsyncClient, base: str, receipt: str) 
 
 
 async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant()
     await j.book(client, base, a, slot_id)
@@ -197,7 +190,7 @@ async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
     issued = await wait_event(events, "simkim.passport.issued", a.receipt)
     assert dt.datetime.fromisoformat(ready_mail["received_at"]) >= issued.time
     pickup_from = dt.date.fromisoformat(page["pickup_from"])
-    long_date = f"{pickup_from.day} {MONTHS_ID[pickup_from.month - 1]} {pickup_from.year}"  # "2 Desember 2026"
+    long_date = format_date(pickup_from, Language.ID)  # "2 Desember 2026", as the notifier writes dates
     assert a.receipt in ready_mail["text"] and long_date in ready_mail["text"], ready_mail["text"]
     handed = await j.collect(client, base, a)
     assert handed["collected_by"] == "SELF"
@@ -218,7 +211,7 @@ async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
     firsts = [steps.index(step) for step in wanted]
     assert firsts == sorted(firsts), steps
     await wait_event(events, "queue.passport.collected", a.receipt)
-    seen = events.types(a.receipt)
+    seen = types_of(events, a.receipt)
     for expected in (
         "queue.application.registered",
         "payment.bill.issued",
@@ -247,7 +240,7 @@ async def test_1_ordinary_applicant_from_booking_to_passport_in_hand(
 
 
 async def test_2_elderly_applicant_is_served_at_the_seat_and_pays_afterwards(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant(full_name="Mbah Sumarni", birth_date="1948-02-11", priority_category="ELDERLY")
     await j.book(client, base, a, slot_id)
@@ -276,7 +269,7 @@ async def test_2_elderly_applicant_is_served_at_the_seat_and_pays_afterwards(
     await wait_event(events, "simkim.submission.accepted", a.receipt, timeout=90)
     await j.wait_status(client, base, a, "ISSUED", timeout=90)
     record(a, issued=True)
-    seen = events.types(a.receipt)
+    seen = types_of(events, a.receipt)
     assert seen.index("capture.completed") < seen.index("payment.confirmed") < seen.index("simkim.submission.accepted")
     assert "queue.sambang.claimed" in seen
     events_valid(events)
@@ -286,7 +279,7 @@ async def test_2_elderly_applicant_is_served_at_the_seat_and_pays_afterwards(
 
 
 async def test_3_disabled_walk_in_with_two_amputated_fingers(
-    client: httpx.AsyncClient, base: str, events: EventTap
+    client: httpx.AsyncClient, base: str, events: BusProbe
 ) -> None:
     a = j.new_applicant(full_name="Budi Santoso", priority_category="DISABLED")
     resp = await client.post(
@@ -341,18 +334,24 @@ async def _held(client: httpx.AsyncClient, base: str, receipt: str) -> dict[str,
     return next((h for h in holds if h["receipt_number"] == receipt), None)
 
 
-async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
-) -> None:
-    a = j.new_applicant(full_name="Agus Salim")
-    resp = await client.put(f"{base}/simkim/_admin/watchlist", json={"niks": [a.nik]})
-    assert resp.status_code == 200, resp.text
+async def held_after_the_counters(client: httpx.AsyncClient, base: str, a: j.Applicant, slot_id: int) -> dict[str, Any]:
+    """A regular applicant booked, paid, arrived and through the counters; the hold SIMKIM put on them."""
     await j.book(client, base, a, slot_id)
     record(a, lane="REGULAR", checked_in=True)
     await j.pay(client, base, a.receipt)
     await j.confirm_arrival(client, base, a)
     await j.at_the_counters(client, base, a)
-    hold = await until(f"a hold on {a.receipt}", lambda: _held(client, base, a.receipt), timeout=90)
+    hold: dict[str, Any] = await until(f"a hold on {a.receipt}", lambda: _held(client, base, a.receipt), timeout=90)
+    return hold
+
+
+async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
+) -> None:
+    a = j.new_applicant(full_name="Agus Salim")
+    resp = await client.put(f"{base}/simkim/_admin/watchlist", json={"niks": [a.nik]})
+    assert resp.status_code == 200, resp.text
+    hold = await held_after_the_counters(client, base, a, slot_id)
     assert hold["interview_officer_id"] == "interviewer-1"
     await wait_event(events, "simkim.hold.raised", a.receipt)
     # The applicant never sees a hold; the office does.
@@ -383,19 +382,14 @@ async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
 
 
 async def test_5_active_passport_on_a_new_application_is_denied(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant(full_name="Dewi Lestari")
     resp = await client.put(
         f"{base}/simkim/_admin/passports", json={"passports": [{"nik": a.nik, "passport_number": "X1234567"}]}
     )
     assert resp.status_code == 200, resp.text
-    await j.book(client, base, a, slot_id)
-    record(a, lane="REGULAR", checked_in=True)
-    await j.pay(client, base, a.receipt)
-    await j.confirm_arrival(client, base, a)
-    await j.at_the_counters(client, base, a)
-    await until(f"a hold on {a.receipt}", lambda: _held(client, base, a.receipt), timeout=90)
+    await held_after_the_counters(client, base, a, slot_id)
     assert (await j.status(client, base, a))["status"] == "IN_PROCESS"
     denied = await client.post(
         f"{base}/v1/holds/{a.receipt}/decision",
@@ -415,7 +409,7 @@ async def test_5_active_passport_on_a_new_application_is_denied(
 
 
 async def test_6_lost_passport_replacement_with_police_report_and_surcharge(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant(full_name="Rina Wati", service_type="REPLACEMENT_LOST")
     await j.book(client, base, a, slot_id)
@@ -450,7 +444,7 @@ async def test_6_lost_passport_replacement_with_police_report_and_surcharge(
 
 
 async def test_7_unpaid_bill_expires_and_another_applicant_takes_the_place(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     day = j.today().isoformat()
     plan = {
@@ -515,7 +509,7 @@ async def _available(client: httpx.AsyncClient, base: str, slot_id: int, places:
 
 
 async def test_8_webhook_never_arrives_and_the_settlement_file_pays(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant(full_name="Hendra Gunawan")
     await j.book(client, base, a, slot_id)
@@ -548,7 +542,7 @@ async def test_8_webhook_never_arrives_and_the_settlement_file_pays(
 
 
 async def test_9_no_show_after_three_calls(
-    client: httpx.AsyncClient, base: str, events: EventTap, slot_id: int
+    client: httpx.AsyncClient, base: str, events: BusProbe, slot_id: int
 ) -> None:
     a = j.new_applicant(full_name="Joko Widodo")
     await j.book(client, base, a, slot_id)
@@ -591,7 +585,7 @@ async def test_9_no_show_after_three_calls(
 # -- the office's day ------------------------------------------------------------------------------------
 
 
-async def test_the_daily_report_says_what_happened(client: httpx.AsyncClient, base: str, events: EventTap) -> None:
+async def test_the_daily_report_says_what_happened(client: httpx.AsyncClient, base: str, events: BusProbe) -> None:
     assert LEDGER, "no scenario ran"
     resp = await client.get(
         f"{base}/v1/offices/{OFFICE}/reports/daily",

@@ -1,6 +1,6 @@
 """Many journeys at once through one office, driven over REST behind the front door, surviving faults.
 
-``tests/e2e/journey.py`` drives one applicant step by step (its counters expect their own applicant's
+``tests/e2e/steps.py`` drives one applicant step by step (its counters expect their own applicant's
 ticket). Here applicants and counters run concurrently as in a real office: each applicant books
 (with an Idempotency-Key), pays (the demo bank's webhook, the same NTPN on every retry), confirms
 arrival, checks in and, once issued, takes a pickup ticket; counters call whatever ticket comes next
@@ -15,8 +15,6 @@ Used by tests/faults/test_faults.py and bench/journey.py.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import sys
 import time
 import uuid
@@ -29,7 +27,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-import journey
+import steps
+from reconcile import declare_quorum_queue
 from stack import OFFICE, officer
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -103,8 +102,8 @@ async def poll(what: str, check: Callable[[], Awaitable[Any]], timeout: float, e
 class Journey:
     """One applicant's way through the office, with when each step happened (time.time())."""
 
-    applicant: journey.Applicant
-    ntpn: str = field(default_factory=journey.ntpn)
+    applicant: steps.Applicant
+    ntpn: str = field(default_factory=steps.ntpn)
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     ticket_id: str = ""
     pickup_id: str = ""
@@ -141,14 +140,7 @@ class Office:
     async def applicant(self, j: Journey, slot_id: int) -> None:
         c, base, a = self.applicant_clients[hash(j.key) % len(self.applicant_clients)], self.base, j.applicant
         try:
-            body = {
-                "office": self.office,
-                "slot_id": slot_id,
-                "service_type": a.service_type,
-                "passport_type": a.passport_type,
-                "priority_category": a.priority_category,
-                "applicant": a.body(),
-            }
+            body = steps.booking(a, slot_id, self.office)
             j.mark("book")
             created = _must(
                 await call(
@@ -161,27 +153,14 @@ class Office:
 
             async def billed() -> dict[str, Any] | None:
                 resp = await c.get(f"{base}/v1/bills/{a.receipt}", headers=officer())
-                return resp.json() if resp.status_code == 200 and resp.json().get("billing_code") else None  # type: ignore[no-any-return]
+                return resp.json() if resp.status_code == 200 and resp.json().get("billing_code") else None
 
             issued = await poll(f"the bill of {a.receipt}", billed, self.step_timeout)
             j.mark("billed")
-            raw = json.dumps(
-                {
-                    "billing_code": issued["billing_code"],
-                    "amount": issued["amount"],
-                    "ntpn": j.ntpn,
-                    "bank_reference": f"REF-{j.ntpn}",
-                    "channel": "ATM",
-                    "paid_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            ).encode()
+            raw = steps.bank_notification(issued["billing_code"], issued["amount"], j.ntpn)
 
             async def notify_bank() -> httpx.Response:
-                headers = {
-                    "X-Partner-Key": journey.BANK_KEY_ID,
-                    "X-Signature": journey._sign(journey.BANK_SECRET, int(time.time()), raw),
-                    "Content-Type": "application/json",
-                }
+                headers = steps.bank_headers(raw)  # signed anew for each try
                 return await c.post(f"{base}/v1/payments/notifications", content=raw, headers=headers)
 
             await poll(f"the bank's notification for {a.receipt}", _accepted(notify_bank), self.step_timeout)
@@ -192,7 +171,7 @@ class Office:
                 box = resp.json() if resp.status_code == 200 else []
                 found = next((m for m in box if "/arrival?" in m["text"]), None)
                 if found:
-                    return journey.arrival_token(found)
+                    return steps.arrival_token(found)
                 # The development mail sink keeps mail in the notifier's memory: a mail sent before the
                 # notifier was killed is gone from it (a real SMTP server keeps it). The link is also an
                 # event (queue.arrival.link_issued); that it was mailed once is checked by the reconciliation.
@@ -207,18 +186,7 @@ class Office:
                 200,
             )
             j.mark("arrived")
-            checked = _must(
-                await call(
-                    c,
-                    "POST",
-                    f"{base}/v1/offices/{self.office}/check-ins",
-                    ok=(200, 201),
-                    json={"receipt_number": a.receipt, "birth_date": a.birth_date},
-                    headers=officer("kiosk", self.office, sub="kiosk-1"),
-                ),
-                200,
-                201,
-            )
+            checked = await self._at_the_kiosk(c, "check-ins", a)
             j.ticket_id = checked["ticket_id"]
             self.by_ticket[j.ticket_id] = j
             j.mark("checked_in")
@@ -229,18 +197,7 @@ class Office:
 
             await poll(f"{a.receipt} issued", issued_status, self.step_timeout * 2, every=1.0)
             j.mark("issued")
-            ticket = _must(
-                await call(
-                    c,
-                    "POST",
-                    f"{base}/v1/offices/{self.office}/pickups",
-                    ok=(200, 201),
-                    json={"receipt_number": a.receipt, "birth_date": a.birth_date},
-                    headers=officer("kiosk", self.office, sub="kiosk-1"),
-                ),
-                200,
-                201,
-            )
+            ticket = await self._at_the_kiosk(c, "pickups", a)
             j.pickup_id = ticket["pickup_id"]
             self.by_ticket[ticket["ticket_id"]] = j
             j.mark("pickup_ticket")
@@ -251,10 +208,23 @@ class Office:
         finally:
             j.done.set()
 
+    async def _at_the_kiosk(self, c: httpx.AsyncClient, what: str, a: steps.Applicant) -> dict[str, Any]:
+        """The kiosk's ``check-ins`` or ``pickups`` for applicant ``a``; the ticket it gives."""
+        resp = await call(
+            c,
+            "POST",
+            f"{self.base}/v1/offices/{self.office}/{what}",
+            ok=(200, 201),
+            json={"receipt_number": a.receipt, "birth_date": a.birth_date},
+            headers=officer("kiosk", self.office, sub="kiosk-1"),
+        )
+        ticket: dict[str, Any] = _must(resp, 200, 201)
+        return ticket
+
     # -- the counters ---------------------------------------------------------------------------------
     async def counter(self, stage: str, name: str) -> None:
         """Call the next ticket of ``stage`` and serve it, until told to stop."""
-        role = journey.STAGE_ROLE[stage]
+        role = steps.STAGE_ROLE[stage]
         sub = f"{role}-{name}"
         headers = officer(role, self.office, sub=sub)
         url = f"{self.base}/v1/offices/{self.office}/counters/{name}/call-next"
@@ -294,14 +264,14 @@ class Office:
 
     async def serve(self, stage: str, j: Journey, ticket_id: str, sub: str) -> None:
         c, base, receipt = self.client, self.base, j.applicant.receipt
-        role = journey.STAGE_ROLE[stage]
+        role = steps.STAGE_ROLE[stage]
         h = officer(role, self.office, sub=sub)
         if stage == "VERIFICATION":
             j.mark("verification_called")
 
             async def summary() -> dict[str, Any] | None:
                 resp = await c.get(f"{base}/v1/captures/{receipt}", headers=h)
-                return resp.json() if resp.status_code == 200 else None  # type: ignore[no-any-return]
+                return resp.json() if resp.status_code == 200 else None
 
             known = await poll(f"capture to know {receipt}", summary, self.step_timeout)
             docs = [
@@ -316,7 +286,7 @@ class Office:
         elif stage == "INTERVIEW":
             j.mark("interview_called")
             url = f"{base}/v1/captures/{receipt}"
-            img = journey.images
+            img = steps.images()
             uploads = [("photo", img.portrait_jpeg(), "image/jpeg")]
             uploads += [(f"fingerprints/{p}", img.fingerprint_png(p), "image/png") for p in range(1, 11)]
             uploads += [("signature", img.signature_png(), "image/png")]
@@ -349,14 +319,7 @@ LINKS_QUEUE = "faults.arrival-links"
 
 async def declare_links(amqp_url: str, exchange: str) -> None:
     """A durable queue of the arrival links (queue.arrival.link_issued), declared before the services start."""
-    import aio_pika
-
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(LINKS_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
-        await queue.bind(ex, "queue.arrival.link_issued")
+    await declare_quorum_queue(amqp_url, exchange, LINKS_QUEUE, "queue.arrival.link_issued")
 
 
 async def follow_links(amqp_url: str, links: dict[str, str], stop: asyncio.Event) -> None:
@@ -404,7 +367,7 @@ async def run_journeys(
     that ends when every journey has ended (done or failed)."""
     slot_id = await poll(
         "the office ready for today's journeys",
-        lambda: journey.prepare_office(client, base, quota=max(500, n + 10)),
+        lambda: steps.prepare_office(client, base, quota=max(500, n + 10)),
         120,
         every=1.0,
     )
@@ -418,7 +381,7 @@ async def run_journeys(
         for stage, k in sizes.items()
         for i in range(1, k + 1)
     ]
-    office.journeys = [Journey(journey.new_applicant()) for _ in range(n)]
+    office.journeys = [Journey(steps.new_applicant()) for _ in range(n)]
 
     async def everyone() -> None:
         tasks = []

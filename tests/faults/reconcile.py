@@ -25,14 +25,21 @@ from sambang_runtime.service import discover_services
 PROBE_QUEUE = "faults.probe"
 
 
-async def declare_probe(amqp_url: str, exchange: str) -> None:
-    """The probe queue, bound to every event of ``exchange`` (declared here first, as the services do)."""
+async def declare_quorum_queue(amqp_url: str, exchange: str, name: str, key: str) -> None:
+    """A durable quorum queue of the suite's own, ``name``, bound to ``key`` on ``exchange`` (declared
+    here first, as the services do): unlike a ``BusProbe``'s, it keeps what it got across the broker's
+    restarts and the suite's reconnections."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
         ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(PROBE_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})
-        await queue.bind(ex, "#")
+        queue = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
+        await queue.bind(ex, key)
+
+
+async def declare_probe(amqp_url: str, exchange: str) -> None:
+    """The probe queue, bound to every event of ``exchange``."""
+    await declare_quorum_queue(amqp_url, exchange, PROBE_QUEUE, "#")
 
 
 async def drain(amqp_url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
@@ -250,33 +257,13 @@ async def reconcile(
     )
 
     # -- every service agrees on each receipt -------------------------------------------------------------
-    bills = {
-        r["receipt_number"]: r
-        for r in await rows(
-            pg_base,
-            databases["payment"],
-            "SELECT receipt_number, status, ntpn FROM bill WHERE receipt_number = ANY($1::text[])",
-            list(mine),
-        )
-    }
-    subs = {
-        r["receipt_number"]: r
-        for r in await rows(
-            pg_base,
-            databases["simkim-gateway"],
-            "SELECT receipt_number, state, simkim_reference FROM submission WHERE receipt_number = ANY($1::text[])",
-            list(mine),
-        )
-    }
-    caps = {
-        r["receipt_number"]: r
-        for r in await rows(
-            pg_base,
-            databases["capture"],
-            "SELECT receipt_number, completed_at, issued_at FROM application WHERE receipt_number = ANY($1::text[])",
-            list(mine),
-        )
-    }
+    async def of_mine(service: str, columns: str, table: str) -> dict[str, asyncpg.Record]:
+        sql = f"SELECT receipt_number, {columns} FROM {table} WHERE receipt_number = ANY($1::text[])"
+        return {r["receipt_number"]: r for r in await rows(pg_base, databases[service], sql, list(mine))}
+
+    bills = await of_mine("payment", "status, ntpn", "bill")
+    subs = await of_mine("simkim-gateway", "state, simkim_reference", "submission")
+    caps = await of_mine("capture", "completed_at, issued_at", "application")
     disagree = []
     for a in apps:
         r = a["receipt_number"]

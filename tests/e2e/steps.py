@@ -5,14 +5,17 @@ Every step is an async function taking an ``httpx.AsyncClient`` and the front do
 (``Stack.front_door``); officers' tokens are signed here with the development secret
 (``stack.officer``). Waiting is by polling with a deadline (``stack.until``), never a fixed sleep.
 
-API (imported by tests/e2e, tests/faults and bench; put ``tests/e2e`` on ``sys.path`` to import it):
+API (imported by tests/e2e, tests/faults, tests/browser and bench; put ``tests/e2e`` on ``sys.path`` to import
+it; ``import steps``):
 
 - ``Applicant`` / ``new_applicant(**fields)``: a distinct applicant (random NIK, own e-mail address);
   ``receipt`` is filled in by ``book``.
 - ``prepare_office(client, base, **rules) -> slot_id``: office rules for journeys that happen today
   (bookable today, check-in open all day, pickup the same day) plus ``rules``; a slot today with room.
-- ``book(client, base, applicant, slot_id) -> receipt``; ``bill(...)`` (waits until billed);
-  ``pay(...)`` (the demo bank's signed webhook); ``settle(...)`` (a settlement file);
+- ``book(client, base, applicant, slot_id) -> receipt`` (posts ``booking(applicant, slot_id)``);
+  ``bill(...)`` (waits until billed);
+  ``pay(...)`` (the demo bank's signed webhook: ``bank_notification(...)`` signed by ``bank_headers(raw)``);
+  ``settle(...)`` (a settlement file);
   ``confirm_arrival(...)`` (the link from the e-mail); ``check_in(...)`` (kiosk);
   ``serve(...)`` (call the ticket to a counter); ``complete_ticket(...)``;
   ``check_documents(...)``, ``capture_biometrics(...)``, ``interview(...)``, ``complete_capture(...)``;
@@ -59,8 +62,9 @@ TZ = ZoneInfo("Asia/Jakarta")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _capture_images() -> ModuleType:
-    """Capture's own honest test images (skimage astronaut crop, synthetic fingerprints), imported."""
+def images() -> ModuleType:
+    """Capture's own honest test images (skimage astronaut crop, synthetic fingerprints), imported on
+    first use (OpenCV and scikit-image load with it)."""
     if "capture_images" in sys.modules:
         return sys.modules["capture_images"]
     path = ROOT / "services" / "capture" / "tests" / "capture_images.py"
@@ -70,9 +74,6 @@ def _capture_images() -> ModuleType:
     sys.modules["capture_images"] = module
     spec.loader.exec_module(module)
     return module
-
-
-images = _capture_images()
 
 
 def today() -> dt.date:
@@ -185,11 +186,9 @@ async def slot(client: httpx.AsyncClient, base: str, slot_id: int, office: str =
 # -- booking and payment ----------------------------------------------------------------------------------
 
 
-async def book(
-    client: httpx.AsyncClient, base: str, applicant: Applicant, slot_id: int, office: str = OFFICE, **extra: Any
-) -> str:
-    """Book (public, as the applicant's browser); sets and returns ``applicant.receipt``."""
-    body = {
+def booking(applicant: Applicant, slot_id: int, office: str = OFFICE, **extra: Any) -> dict[str, Any]:
+    """The booking form as the applicant's browser posts it (``POST /v1/applications``)."""
+    return {
         "office": office,
         "slot_id": slot_id,
         "service_type": applicant.service_type,
@@ -199,7 +198,13 @@ async def book(
         **applicant.extra,
         **extra,
     }
-    created = _ok(await client.post(f"{base}/v1/applications", json=body), 201)
+
+
+async def book(
+    client: httpx.AsyncClient, base: str, applicant: Applicant, slot_id: int, office: str = OFFICE, **extra: Any
+) -> str:
+    """Book (public, as the applicant's browser); sets and returns ``applicant.receipt``."""
+    created = _ok(await client.post(f"{base}/v1/applications", json=booking(applicant, slot_id, office, **extra)), 201)
     applicant.receipt = str(created["receipt_number"])
     return applicant.receipt
 
@@ -228,28 +233,38 @@ def _sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-async def pay(
-    client: httpx.AsyncClient, base: str, receipt: str, amount: int | None = None, channel: str = "ATM"
-) -> dict[str, Any]:
-    """The demo bank's signed notification paying the bill of ``receipt``; payment's answer."""
-    issued = await bill(client, base, receipt)
-    paid = ntpn()
-    raw = json.dumps(
+def bank_notification(billing_code: str, amount: int, paid: str, channel: str = "ATM") -> bytes:
+    """The body of a bank's payment notification (API.md): bill ``billing_code`` paid ``amount`` now,
+    NTPN ``paid``. Signed by ``bank_headers`` (the demo bank) or by the caller's own partner."""
+    return json.dumps(
         {
-            "billing_code": issued["billing_code"],
-            "amount": issued["amount"] if amount is None else amount,
+            "billing_code": billing_code,
+            "amount": amount,
             "ntpn": paid,
             "bank_reference": f"REF-{paid}",
             "channel": channel,
             "paid_at": dt.datetime.now(dt.UTC).isoformat(),
         }
     ).encode()
-    headers = {
+
+
+def bank_headers(raw: bytes) -> dict[str, str]:
+    """The demo bank's headers for notification body ``raw``: its key and its signature of now."""
+    return {
         "X-Partner-Key": BANK_KEY_ID,
         "X-Signature": _sign(BANK_SECRET, int(time.time()), raw),
         "Content-Type": "application/json",
     }
-    return _ok(await client.post(f"{base}/v1/payments/notifications", content=raw, headers=headers))  # type: ignore[no-any-return]
+
+
+async def pay(
+    client: httpx.AsyncClient, base: str, receipt: str, amount: int | None = None, channel: str = "ATM"
+) -> dict[str, Any]:
+    """The demo bank's signed notification paying the bill of ``receipt``; payment's answer."""
+    issued = await bill(client, base, receipt)
+    raw = bank_notification(issued["billing_code"], issued["amount"] if amount is None else amount, ntpn(), channel)
+    resp = await client.post(f"{base}/v1/payments/notifications", content=raw, headers=bank_headers(raw))
+    return _ok(resp)  # type: ignore[no-any-return]
 
 
 async def settle(client: httpx.AsyncClient, base: str, receipts: list[str], office: str = OFFICE) -> dict[str, Any]:
@@ -442,7 +457,8 @@ async def capture_biometrics(
     e.g. AMPUTATED) are recorded as exceptions instead, with ``approval`` headers (a supervisor's)."""
     headers = officer(role, office, sub=f"{role}-1")
     url = f"{base}/v1/captures/{receipt}"
-    await _put_image(client, f"{url}/photo", images.portrait_jpeg(), "image/jpeg", headers)
+    img = images()
+    await _put_image(client, f"{url}/photo", img.portrait_jpeg(), "image/jpeg", headers)
     for position in range(1, 11):
         if missing_fingers and position in missing_fingers:
             resp = await client.put(
@@ -453,9 +469,9 @@ async def capture_biometrics(
             _ok(resp)
         else:
             await _put_image(
-                client, f"{url}/fingerprints/{position}", images.fingerprint_png(position), "image/png", headers
+                client, f"{url}/fingerprints/{position}", img.fingerprint_png(position), "image/png", headers
             )
-    await _put_image(client, f"{url}/signature", images.signature_png(), "image/png", headers)
+    await _put_image(client, f"{url}/signature", img.signature_png(), "image/png", headers)
 
 
 async def interview(
@@ -468,12 +484,7 @@ async def interview(
     **body: Any,
 ) -> dict[str, Any]:
     """The interview's decision."""
-    resp = await client.post(
-        f"{base}/v1/captures/{receipt}/interview",
-        json={"decision": decision, **body},
-        headers=officer(role, office, sub=f"{role}-1"),
-    )
-    return _ok(resp)  # type: ignore[no-any-return]
+    return await _capture_step(client, base, receipt, "interview", {"decision": decision, **body}, role, office)
 
 
 async def complete_capture(
@@ -486,10 +497,15 @@ async def complete_capture(
     **body: Any,
 ) -> dict[str, Any]:
     """Capture complete (emits capture.completed); the manifest."""
+    return await _capture_step(client, base, receipt, "complete", {"mode": mode, **body}, role, office)
+
+
+async def _capture_step(
+    client: httpx.AsyncClient, base: str, receipt: str, step: str, body: dict[str, Any], role: str, office: str
+) -> dict[str, Any]:
+    """``POST /v1/captures/{receipt}/{step}`` as the officer ``role`` of ``office``; the answer."""
     resp = await client.post(
-        f"{base}/v1/captures/{receipt}/complete",
-        json={"mode": mode, **body},
-        headers=officer(role, office, sub=f"{role}-1"),
+        f"{base}/v1/captures/{receipt}/{step}", json=body, headers=officer(role, office, sub=f"{role}-1")
     )
     return _ok(resp)  # type: ignore[no-any-return]
 
