@@ -25,54 +25,41 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import string
-import sys
 import time
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import _harness as h
 import asyncpg
 import httpx
-from percentiles import pct
+from _harness import pct
 from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
 from sambang_runtime.db import asyncpg_dsn, drop_database, ensure_database
 from sambang_runtime.settings import RuntimeSettings
-from sqlalchemy.engine import make_url
 
-AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 OFFICE = "BNC"
 POOL = 20
 
 
 def server_settings(url: str, run: str) -> RuntimeSettings:
     """The settings of the queue service under test."""
-    return RuntimeSettings(
-        environment="test",
-        service_name="queue",
-        database_url=url,
-        amqp_url=AMQP,
-        exchange=f"bench.events.{run}",
-        queue_prefix=f"bench.{run}",
-        database_pool_size=POOL,
-        relay_thread=os.environ.get("BENCH_RELAY_THREAD", "1") == "1",
-        log_level="WARNING",
-        log_json=True,
+    return h.bench_settings(
+        "queue", url, run, database_pool_size=POOL, relay_thread=os.environ.get("BENCH_RELAY_THREAD", "1") == "1"
     )
 
 
-def serve(url: str, run: str, port: int) -> None:
+def serve() -> None:
     """The server process: the queue app under uvicorn with uvloop, as `python -m sambang_queue` runs it.
 
     With BENCH_PROFILE=<file> the server runs under pyinstrument (pip install it; not a requirement)
     and writes its profile there when stopped.
     """
-    import uvicorn
     from sambang_queue.app import create_app
 
-    app = create_app(server_settings(url, run))
+    args = h.server_args()
+    app = create_app(server_settings(args.serve, args.run))
     target = os.environ.get("BENCH_PROFILE")
     profiler: Any = None
     if target:
@@ -81,27 +68,13 @@ def serve(url: str, run: str, port: int) -> None:
         profiler = pyinstrument.Profiler(async_mode="disabled", interval=0.0005)
         profiler.start()
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+        h.serve(app, args.port)
     finally:
         # uvicorn re-raises the stopping signal when it returns: write the profile first.
         if profiler is not None and target:
             profiler.stop()
             with open(target, "w") as f:
                 f.write(profiler.output_text(unicode=False, color=False, show_all=False))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def nik() -> str:
@@ -141,10 +114,13 @@ class EventLag:
         return taken
 
     async def start(self, run: str) -> Any:
-        """A queue bound to every event type on the bench exchange, consumed here."""
+        """A queue bound to every event type on the bench exchange, consumed here.
+
+        Not ``sambang_runtime.testing.BusProbe``: that one parses and acknowledges every event, CPU the
+        load generator would then not spend on the rush it measures (and its client CPU figure)."""
         import aio_pika
 
-        conn = await aio_pika.connect_robust(AMQP)
+        conn = await aio_pika.connect_robust(h.amqp_url())
         ch = await conn.channel()
         await ch.set_qos(prefetch_count=1000)
         ex = await ch.declare_exchange(f"bench.events.{run}", aio_pika.ExchangeType.TOPIC, durable=True)
@@ -169,21 +145,6 @@ async def drain(lag: EventLag, expected: int, patience: float = 60.0) -> dict[st
         await asyncio.sleep(0.05)
         got += lag.take()
     return {"events": len(got), "expected": expected, "p50_ms": pct(got, 50), "p99_ms": pct(got, 99)}
-
-
-async def wait_ready(base: str, proc: asyncio.subprocess.Process) -> None:
-    """Until the server answers /readyz."""
-    async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(300):
-            if proc.returncode is not None:
-                raise RuntimeError("the queue server exited")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("the queue server did not become ready")
 
 
 async def plan(client: httpx.AsyncClient, day: dt.date, quotas: list[int]) -> list[int]:
@@ -324,13 +285,7 @@ async def paced(ports: list[int], slot_ids: list[int], rate: float, seconds: flo
         statuses[status] = statuses.get(status, 0) + 1
 
     bodies = [booking(slot_ids[i % len(slot_ids)]) for i in range(total)]
-    tasks = []
-    begin = time.perf_counter()
-    for i, body in enumerate(bodies):
-        delay = begin + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(body)))
+    tasks = [asyncio.create_task(one(bodies[i])) async for i in h.offered(rate, total)]
     await asyncio.gather(*tasks)
     for conn in idle:
         await conn.close()
@@ -430,9 +385,6 @@ async def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--rounds", type=int, default=3, help="rush and raw rounds, interleaved (median reported)")
-    ap.add_argument("--serve", help=argparse.SUPPRESS)
-    ap.add_argument("--run", help=argparse.SUPPRESS)
-    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument(
         "--replicas",
         type=int,
@@ -442,23 +394,22 @@ async def main() -> None:
     args = ap.parse_args()
     if not 1 <= args.rounds <= 13:
         ap.error("--rounds: 1 to 13 (each round books two days of the 30-day window)")
-    run = uuid.uuid4().hex[:6]
-    url = make_url(PG).set(database=f"sambang_bench_queue_{run}").render_as_string(hide_password=False)
+    run = h.run_id()
+    url = h.database_url(f"sambang_bench_queue_{run}")
     dsn = asyncpg_dsn(url)
     await ensure_database(url)
     lag = EventLag()
     amqp_conn = await lag.start(run)
-    ports = [free_port() for _ in range(args.replicas)]
+    ports = [h.free_port() for _ in range(args.replicas)]
     procs: list[asyncio.subprocess.Process] = []
-    base = f"http://127.0.0.1:{ports[0]}"
+    base = h.base_url(ports[0])
     try:
         for port in ports:  # one after the other: the first one migrates the database
             procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable, __file__, "--serve", url, "--run", run, "--port", str(port)
+                await h.start(
+                    __file__, "--serve", url, "--run", run, "--port", str(port), ready=h.base_url(port), patience=30
                 )
             )
-            await wait_ready(f"http://127.0.0.1:{port}", procs[-1])
         admin = issue_dev_token(DEV_HS256_SECRET, sub="bench", office=OFFICE, roles=["admin"])
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
@@ -482,18 +433,18 @@ async def main() -> None:
             for i in range(args.rounds):
                 rush_slots = await plan(client, today + dt.timedelta(days=next(days)), [per_slot] * args.slots)
                 raw_slots = await plan(client, today + dt.timedelta(days=next(days)), [per_slot] * args.slots)
-                cpu0 = (sum(cpu_seconds(p.pid) for p in procs), time.process_time())
+                cpu0 = (sum(h.cpu_seconds(p.pid) for p in procs), time.process_time())
                 http = await rush(ports, rush_slots, args.attempts, args.concurrency)
                 http["event_lag"] = await drain(lag, http["created"])
                 http["replicas"] = len(ports)
                 http["cpu_ms_per_attempt"] = {
-                    "server": round((sum(cpu_seconds(p.pid) for p in procs) - cpu0[0]) / args.attempts * 1000, 3),
+                    "server": round((sum(h.cpu_seconds(p.pid) for p in procs) - cpu0[0]) / args.attempts * 1000, 3),
                     "client": round((time.process_time() - cpu0[1]) / args.attempts * 1000, 3),
                 }
                 raw = await raw_loop(dsn, raw_slots, args.attempts, args.concurrency)
                 ratio = http["bookings_per_second"] / raw["bookings_per_second"]
                 rounds.append({"round": i + 1, "http": http, "raw": raw, "ratio": round(ratio, 3)})
-                print(json.dumps({"phase": "round", **rounds[-1]}), file=sys.stderr)
+                h.phase("round", rounds[-1])
             middle = sorted(rounds, key=lambda x: x["ratio"])[len(rounds) // 2]
             rate = max(1.0, middle["http"]["bookings_per_second"] / 2)
             paced_slots = await plan(
@@ -501,64 +452,42 @@ async def main() -> None:
             )
             phase2 = await paced(ports, paced_slots, rate, args.seconds)
             phase2["event_lag"] = await drain(lag, phase2["created"])
-            print(json.dumps({"phase": "half_rate", **phase2}), file=sys.stderr)
+            h.phase("half_rate", phase2)
         check = await oversold(dsn)
         ratio = middle["ratio"]
-        print(
-            json.dumps(
-                {
-                    "bench": "booking",
-                    "http": {**middle["http"], "half_rate": phase2},
-                    "raw": middle["raw"],
-                    "rounds": [
-                        {
-                            "http_bookings_per_second": x["http"]["bookings_per_second"],
-                            "raw_bookings_per_second": x["raw"]["bookings_per_second"],
-                            "ratio": x["ratio"],
-                        }
-                        for x in rounds
-                    ],
-                    "oversold": check["oversold"],
-                    "counter_mismatch": check["counter_mismatch"],
-                    "ratio": ratio,
-                    "goals": {
-                        "ratio_at_least": 0.25,
-                        "ratio_goal": 0.33,
-                        "half_rate_p99_ms_at_most": 250,
-                        "oversold": 0,
-                    },
-                    "pass": ratio >= 0.25
-                    and phase2["p99_ms"] <= 250
-                    and check["oversold"] == 0
-                    and check["counter_mismatch"] == 0,
-                }
-            )
+        h.report(
+            {
+                "bench": "booking",
+                "http": {**middle["http"], "half_rate": phase2},
+                "raw": middle["raw"],
+                "rounds": [
+                    {
+                        "http_bookings_per_second": x["http"]["bookings_per_second"],
+                        "raw_bookings_per_second": x["raw"]["bookings_per_second"],
+                        "ratio": x["ratio"],
+                    }
+                    for x in rounds
+                ],
+                "oversold": check["oversold"],
+                "counter_mismatch": check["counter_mismatch"],
+                "ratio": ratio,
+                "goals": {
+                    "ratio_at_least": 0.25,
+                    "ratio_goal": 0.33,
+                    "half_rate_p99_ms_at_most": 250,
+                    "oversold": 0,
+                },
+                "pass": ratio >= 0.25
+                and phase2["p99_ms"] <= 250
+                and check["oversold"] == 0
+                and check["counter_mismatch"] == 0,
+            }
         )
     finally:
-        for proc in procs:
-            proc.terminate()
-            await proc.wait()
+        await h.stop(procs)
         await amqp_conn.close()
         await drop_database(url)
 
 
 if __name__ == "__main__":
-    import logging
-
-    from sambang_runtime.logs import configure_logging
-
-    configure_logging("WARNING", json=True)
-    logging.getLogger().setLevel(logging.WARNING)
-    cli = argparse.ArgumentParser(add_help=False)
-    cli.add_argument("--serve")
-    cli.add_argument("--run")
-    cli.add_argument("--port", type=int)
-    known, _ = cli.parse_known_args()
-    if known.serve:
-        serve(known.serve, known.run, known.port)
-    else:
-        import uvloop
-        from sambang_runtime.testing import own_vhost
-
-        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
-            uvloop.run(main())
+    h.main(main, serve=serve)

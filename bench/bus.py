@@ -19,11 +19,11 @@ import datetime as dt
 import json
 import sys
 import time
-import uuid
 from typing import Any
 
+import _harness as h
 import aio_pika
-from percentiles import pct
+from _harness import pct
 from sambang_contracts import ApplicationCancelled, CancelReason, CloudEvent, dump_event, new_event
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.db import drop_database, new_metadata
@@ -54,79 +54,55 @@ def sample_body() -> tuple[str, bytes]:
 # -- raw aio-pika -------------------------------------------------------------------------------
 async def raw_throughput(url: str, n: int, run: str) -> dict[str, Any]:
     """Publish n with confirms (pipelined) and consume-and-ack n on a quorum queue (bench/journey.py too)."""
-    conn = await aio_pika.connect_robust(url)
-    pub = await conn.channel(publisher_confirms=True)
-    cons = await conn.channel()
-    await cons.set_qos(prefetch_count=200)
-    ex = await pub.declare_exchange(f"bench.raw.{run}", aio_pika.ExchangeType.TOPIC, auto_delete=True)
-    q = await cons.declare_queue(f"bench.raw.{run}", durable=True, arguments={"x-queue-type": "quorum"})
-    await q.bind(ex, "queue.application.cancelled")
-    bodies = [sample_body()[1] for _ in range(n)]
-    got = 0
-    done = asyncio.Event()
+    key = "queue.application.cancelled"
+    async with h.raw_queue(url, f"bench.raw.{run}", key, quorum=True, prefetch=200) as (ex, q):
+        bodies = [sample_body()[1] for _ in range(n)]
+        got = 0
+        done = asyncio.Event()
 
-    async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal got
-        await m.ack()
-        got += 1
-        if got >= n:
-            done.set()
+        async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal got
+            await m.ack()
+            got += 1
+            if got >= n:
+                done.set()
 
-    await q.consume(on_msg)
-    start = time.perf_counter()
-    window = 500
-    for i in range(0, n, window):
-        await asyncio.gather(
-            *(
-                ex.publish(
-                    aio_pika.Message(b, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), "queue.application.cancelled"
+        await q.consume(on_msg)
+        start = time.perf_counter()
+        window = 500
+        for i in range(0, n, window):
+            await asyncio.gather(
+                *(
+                    ex.publish(aio_pika.Message(b, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), key)
+                    for b in bodies[i : i + window]
                 )
-                for b in bodies[i : i + window]
             )
-        )
-    await done.wait()
-    elapsed = time.perf_counter() - start
-    await q.delete(if_unused=False, if_empty=False)
-    await conn.close()
+        await done.wait()
+        elapsed = time.perf_counter() - start
     return {"events": n, "seconds": round(elapsed, 3), "events_per_second": round(n / elapsed, 1)}
 
 
 async def raw_latency(rate: float, seconds: float, run: str) -> dict[str, Any]:
     """Offer events at a fixed rate; latency from publish start to the consumer's ack."""
-    conn = await aio_pika.connect_robust(AMQP)
-    pub = await conn.channel(publisher_confirms=True)
-    cons = await conn.channel()
-    await cons.set_qos(prefetch_count=200)
-    ex = await pub.declare_exchange(f"bench.rawlat.{run}", aio_pika.ExchangeType.TOPIC, auto_delete=True)
-    q = await cons.declare_queue(f"bench.rawlat.{run}", durable=True, arguments={"x-queue-type": "quorum"})
-    await q.bind(ex, "#")
-    sent: dict[str, float] = {}
-    lat: list[float] = []
+    async with h.raw_queue(AMQP, f"bench.rawlat.{run}", "#", quorum=True, prefetch=200) as (ex, q):
+        sent: dict[str, float] = {}
+        lat: list[float] = []
 
-    async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
-        await m.ack()
-        t0 = sent.get(m.message_id or "")
-        if t0 is not None:
-            lat.append(time.perf_counter() - t0)
+        async def on_msg(m: aio_pika.abc.AbstractIncomingMessage) -> None:
+            await m.ack()
+            t0 = sent.get(m.message_id or "")
+            if t0 is not None:
+                lat.append(time.perf_counter() - t0)
 
-    await q.consume(on_msg)
-    total = int(rate * seconds)
-    tasks = []
-    start = time.perf_counter()
-    for i in range(total):
-        target = start + i / rate
-        delay = target - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        eid, body = sample_body()
-        sent[eid] = time.perf_counter()
-        tasks.append(asyncio.create_task(ex.publish(aio_pika.Message(body, message_id=eid), "queue.x.y")))
-    await asyncio.gather(*tasks)
-    deadline = time.monotonic() + 30
-    while len(lat) < total and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded wait, then report
-        await asyncio.sleep(0.05)
-    await q.delete(if_unused=False, if_empty=False)
-    await conn.close()
+        await q.consume(on_msg)
+        total = int(rate * seconds)
+        tasks = []
+        async for _ in h.offered(rate, total):
+            eid, body = sample_body()
+            sent[eid] = time.perf_counter()
+            tasks.append(asyncio.create_task(ex.publish(aio_pika.Message(body, message_id=eid), "queue.x.y")))
+        await asyncio.gather(*tasks)
+        await h.until(lambda: len(lat) >= total, 30)
     return {"offered_rate": rate, "delivered": len(lat), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99)}
 
 
@@ -148,8 +124,6 @@ class Sink:
 
 async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Throughput and fixed-rate latency of the real pipeline on PostgreSQL and RabbitMQ."""
-    from sqlalchemy.engine import make_url
-
     producer_md, consumer_md = new_metadata(), new_metadata()
     ptables, ctables = define_bus_tables(producer_md), define_bus_tables(consumer_md)
     sink = Sink()
@@ -160,10 +134,7 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
         tables=ctables,
         handlers={"queue.application.cancelled": [sink.when_application_cancelled_count]},
     )
-    urls = {
-        s: make_url(PG).set(database=f"sambang_bench_{run}_{s}").render_as_string(hide_password=False)
-        for s in ("p", "c")
-    }
+    urls = {s: h.database_url(f"sambang_bench_{run}_{s}", PG) for s in ("p", "c")}
 
     def settings(name: str, url: str) -> RuntimeSettings:
         return bench_settings(name, url, run)
@@ -269,16 +240,8 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
 
 def bench_settings(name: str, url: str, run: str) -> RuntimeSettings:
     """Settings of the bench's producer and consumer services."""
-    return RuntimeSettings(
-        environment="test",
-        service_name=name,
-        database_url=url,
-        amqp_url=AMQP,
-        exchange=f"bench.events.{run}",
-        queue_prefix=f"bench.{run}",
-        consumer_prefetch=1000,
-        consumer_batch_max=500,
-        relay_batch_max=500,
+    return h.bench_settings(
+        name, url, run, amqp_url=AMQP, consumer_prefetch=1000, consumer_batch_max=500, relay_batch_max=500
     )
 
 
@@ -311,14 +274,7 @@ async def produce(url: str, run: str, rate: float, seconds: float) -> None:
                 await asyncio.sleep(0.05)
 
         await asyncio.gather(*(touch() for _ in range(10)))
-        total = int(rate * seconds)
-        tasks = []
-        begin = time.perf_counter()
-        for i in range(total):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one()))
+        tasks = [asyncio.create_task(one()) async for _ in h.offered(rate, int(rate * seconds))]
         await asyncio.gather(*tasks)
         o = runtime.spec.tables.outbox
         from sqlalchemy import func, select
@@ -347,7 +303,7 @@ async def main() -> None:
         AMQP = args.amqp
         await produce(args.produce, args.run, args.rate, args.seconds)
         return
-    run = uuid.uuid4().hex[:6]
+    run = h.run_id()
     with contextlib.ExitStack() as stack:
         servers = Servers(stack)  # own vhost, removed afterwards: a run leaves nothing behind
         AMQP, PG = await asyncio.to_thread(servers.amqp_url), servers.base_pg
@@ -360,32 +316,23 @@ async def main() -> None:
 async def measure(args: argparse.Namespace, run: str) -> None:
     """Both paths, then the JSON line."""
     raw_thr = await raw_throughput(AMQP, args.events, run)
-    print(json.dumps({"phase": "raw_throughput", **raw_thr}), file=sys.stderr)
+    h.phase("raw_throughput", raw_thr)
     our_thr, our_lat = await ours(args.events, args.rate, args.seconds, run)
-    print(json.dumps({"phase": "ours", "throughput": our_thr, "latency": our_lat}), file=sys.stderr)
+    h.phase("ours", {"throughput": our_thr, "latency": our_lat})
     raw_lat = await raw_latency(args.rate, args.seconds, run)
     ratio = our_thr["events_per_second"] / raw_thr["events_per_second"]
-    print(
-        json.dumps(
-            {
-                "bench": "bus",
-                "ours": {**our_thr, "latency": our_lat},
-                "raw": {**raw_thr, "latency": raw_lat},
-                "ratio": round(ratio, 3),
-                "goals": {"ratio_at_least": 0.5, "p99_ms_at_200_per_s_at_most": 100},
-                "pass": ratio >= 0.5 and our_lat["p99_ms"] <= 100,
-            }
-        )
+    h.report(
+        {
+            "bench": "bus",
+            "ours": {**our_thr, "latency": our_lat},
+            "raw": {**raw_thr, "latency": raw_lat},
+            "ratio": round(ratio, 3),
+            "goals": {"ratio_at_least": 0.5, "p99_ms_at_200_per_s_at_most": 100},
+            "pass": ratio >= 0.5 and our_lat["p99_ms"] <= 100,
+        }
     )
 
 
 if __name__ == "__main__":
-    import logging
-
-    from sambang_runtime.logs import configure_logging
-
-    configure_logging("WARNING", json=True)
-    logging.getLogger().setLevel(logging.WARNING)
-    import uvloop
-
-    uvloop.run(main())  # both paths run on the same loop implementation as the services
+    # Both paths run on uvloop, as the services do; the run makes its own vhost with ``Servers``.
+    h.main(main, vhost=False)

@@ -21,32 +21,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
-import json
-import os
 import random
-import socket
 import string
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _harness as h
 import aio_pika
 import cv2
 import httpx
 import numpy as np
-import uvicorn
-from percentiles import pct
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "capture" / "tests"))
-import capture_images as img
-from sambang_capture.app import create_app
-from sambang_capture.domain.quality import FingerprintRules, PhotoRules, judge_fingerprint, judge_photo
-from sambang_capture.imaging.analysis import (
+from _harness import pct
+from sambang_capture.adapters.imaging.analysis import (
     HAAR_MIN_NEIGHBORS,
     HAAR_SCALE_FACTOR,
     MIN_FACE_FRACTION,
@@ -54,26 +44,20 @@ from sambang_capture.imaging.analysis import (
     analyse_fingerprint,
     analyse_photo,
 )
-from sambang_capture.imaging.formats import check_pixels, checked_format, read_header
-from sambang_contracts import (
-    Applicant,
-    ApplicationRegistered,
-    Language,
-    PassportType,
-    PriorityCategory,
-    ServiceType,
-    Slot,
-    dump_event,
-    new_event,
-)
+from sambang_capture.adapters.imaging.formats import check_pixels, checked_format, read_header
+from sambang_capture.app import create_app
+from sambang_capture.domain.quality import FingerprintRules, PhotoRules, judge_fingerprint, judge_photo
+from sambang_contracts import ApplicationRegistered, EventData, dump_event, new_event
+from sambang_contracts.examples import example_data
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.auth import DEV_HS256_SECRET, issue_dev_token
 from sambang_runtime.db import drop_database
 from sambang_runtime.settings import RuntimeSettings
-from sqlalchemy.engine import make_url
 
-AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+# Capture's own test images, as the end-to-end journeys upload them (tests/e2e/steps.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from steps import images
+
 OFFICE = "BLT"
 
 
@@ -97,6 +81,7 @@ def rate(work: Callable[[], object], seconds: float) -> dict[str, Any]:
 
 def in_process(seconds: float) -> dict[str, Any]:
     """Raw OpenCV and the service's pipeline, one thread, the same images."""
+    img = images()
     photo, finger = img.portrait_jpeg(), img.fingerprint_png(1)
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")  # type: ignore[attr-defined]
     photo_buf, finger_buf = np.frombuffer(photo, np.uint8), np.frombuffer(finger, np.uint8)
@@ -154,31 +139,19 @@ def in_process(seconds: float) -> dict[str, Any]:
 # -- over HTTP -----------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_settings(url: str, run_id: str) -> RuntimeSettings:
-    """Settings of the benched capture service."""
-    return RuntimeSettings(
-        environment="test",
-        service_name="capture",
-        database_url=url,
-        amqp_url=AMQP,
-        exchange=f"bench.events.{run_id}",
-        queue_prefix=f"bench.{run_id}",
-        log_level="WARNING",
-        log_json=True,
-    )
-
-
-def serve(url: str, run_id: str, port: int) -> None:
+def serve() -> None:
     """The service process: the capture app under uvicorn on a loopback port."""
-    app = create_app(bench_settings(url, run_id))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+    args = h.server_args()
+    h.serve(create_app(h.bench_settings("capture", args.serve, args.run)), args.port)
+
+
+def registration(receipt: str) -> EventData:
+    """queue.application.registered of an elderly applicant: the contracts' example, with its own
+    receipt number and NIK."""
+    example = example_data("queue.application.registered")
+    assert isinstance(example, ApplicationRegistered)
+    applicant = example.applicant.model_copy(update={"nik": "35" + "".join(random.choices(string.digits, k=14))})
+    return example.model_copy(update={"receipt_number": receipt, "applicant": applicant})
 
 
 async def register(settings: RuntimeSettings, n: int) -> list[str]:
@@ -190,22 +163,7 @@ async def register(settings: RuntimeSettings, n: int) -> list[str]:
         channel = await conn.channel()
         exchange = await channel.get_exchange(settings.exchange)
         for receipt in receipts:
-            data = ApplicationRegistered(
-                receipt_number=receipt,
-                office=OFFICE,
-                slot=Slot(date=today, start=dt.time(8), end=dt.time(12)),
-                service_type=ServiceType.NEW,
-                passport_type=PassportType.ELECTRONIC,
-                priority_category=PriorityCategory.ELDERLY,
-                walk_in=False,
-                applicant=Applicant(
-                    full_name="Bench Applicant",
-                    nik="35" + "".join(random.choices(string.digits, k=14)),
-                    birth_date=dt.date(1950, 1, 1),
-                    language=Language.ID,
-                ),
-            )
-            ev = new_event(data, source="sambang/queue")
+            ev = new_event(registration(receipt), source="sambang/queue")
             await exchange.publish(
                 aio_pika.Message(dump_event(ev), content_type="application/cloudevents+json", message_id=ev.id),
                 routing_key=ev.type,
@@ -250,24 +208,17 @@ async def put_all(
 
 async def over_http(n: int, concurrency: int) -> dict[str, Any]:
     """Start the service, register N applications, PUT N photos then N fingerprints."""
-    run_id = uuid.uuid4().hex[:6]
-    url = make_url(PG).set(database=f"sambang_bench_capture_{run_id}").render_as_string(hide_password=False)
-    settings = bench_settings(url, run_id)
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", url, "--run", run_id, "--port", str(port)
-    )
+    run_id = h.run_id()
+    url = h.database_url(f"sambang_bench_capture_{run_id}")
+    settings = h.bench_settings("capture", url, run_id)
+    port = h.free_port()
+    proc = await h.start(__file__, "--serve", url, "--run", run_id, "--port", str(port), ready=h.base_url(port))
     headers = {
         "Authorization": "Bearer "
         + issue_dev_token(DEV_HS256_SECRET, sub="bench-officer", office=OFFICE, roles=["sambang_officer"])
     }
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            for _ in range(600):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=h.base_url(port), timeout=120) as client:
             receipts = await register(settings, n)
             for _ in range(1200):
                 answers = [(await client.get(f"/v1/captures/{r}", headers=headers)).status_code for r in receipts[-3:]]
@@ -277,7 +228,7 @@ async def over_http(n: int, concurrency: int) -> dict[str, Any]:
             photos = await put_all(
                 client,
                 [f"/v1/captures/{r}/photo" for r in receipts],
-                img.portrait_jpeg(),
+                images().portrait_jpeg(),
                 "image/jpeg",
                 headers,
                 concurrency,
@@ -285,25 +236,14 @@ async def over_http(n: int, concurrency: int) -> dict[str, Any]:
             fingers = await put_all(
                 client,
                 [f"/v1/captures/{r}/fingerprints/1" for r in receipts],
-                img.fingerprint_png(1),
+                images().fingerprint_png(1),
                 "image/png",
                 headers,
                 concurrency,
             )
     finally:
-        proc.terminate()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(proc.wait(), 15)
-        conn = await aio_pika.connect_robust(settings.amqp_url)
-        try:
-            channel = await conn.channel()
-            for q in (settings.queue_name, f"{settings.queue_name}.retry", f"{settings.queue_name}.parked"):
-                with contextlib.suppress(Exception):  # best effort cleanup
-                    await channel.queue_delete(q)
-            with contextlib.suppress(Exception):
-                await channel.exchange_delete(settings.exchange)
-        finally:
-            await conn.close()
+        await h.stop([proc], patience=15)
+        await h.remove_broker_objects(settings)
         await drop_database(url)
     return {"applications": len(receipts), "concurrency": concurrency, "photo": photos, "fingerprint": fingers}
 
@@ -316,58 +256,35 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=2.0)
     args = ap.parse_args()
     local = await asyncio.to_thread(in_process, args.seconds)
-    print(json.dumps({"phase": "in_process", **local}), file=sys.stderr)
+    h.phase("in_process", local)
     http = await over_http(args.uploads, args.concurrency)
-    print(json.dumps({"phase": "http", **http}), file=sys.stderr)
-    print(
-        json.dumps(
-            {
-                "bench": "capture",
-                "photo_checks_per_second": {
-                    "raw": local["raw_photo"]["per_second"],
-                    "raw_tuned": local["raw_photo_tuned"]["per_second"],
-                    "pipeline": local["pipeline_photo"]["per_second"],
-                    "http": http["photo"]["per_second"],
-                },
-                "fingerprint_checks_per_second": {
-                    "raw": local["raw_fingerprint"]["per_second"],
-                    "pipeline": local["pipeline_fingerprint"]["per_second"],
-                    "http": http["fingerprint"]["per_second"],
-                },
-                "ratio_pipeline_to_raw": {
-                    "photo": round(local["pipeline_photo"]["per_second"] / local["raw_photo"]["per_second"], 3),
-                    "photo_tuned": round(
-                        local["pipeline_photo"]["per_second"] / local["raw_photo_tuned"]["per_second"], 3
-                    ),
-                    "fingerprint": round(
-                        local["pipeline_fingerprint"]["per_second"] / local["raw_fingerprint"]["per_second"], 3
-                    ),
-                },
-                "in_process": local,
-                "http": http,
-            }
-        )
+    h.phase("http", http)
+    h.report(
+        {
+            "bench": "capture",
+            "photo_checks_per_second": {
+                "raw": local["raw_photo"]["per_second"],
+                "raw_tuned": local["raw_photo_tuned"]["per_second"],
+                "pipeline": local["pipeline_photo"]["per_second"],
+                "http": http["photo"]["per_second"],
+            },
+            "fingerprint_checks_per_second": {
+                "raw": local["raw_fingerprint"]["per_second"],
+                "pipeline": local["pipeline_fingerprint"]["per_second"],
+                "http": http["fingerprint"]["per_second"],
+            },
+            "ratio_pipeline_to_raw": {
+                "photo": round(local["pipeline_photo"]["per_second"] / local["raw_photo"]["per_second"], 3),
+                "photo_tuned": round(local["pipeline_photo"]["per_second"] / local["raw_photo_tuned"]["per_second"], 3),
+                "fingerprint": round(
+                    local["pipeline_fingerprint"]["per_second"] / local["raw_fingerprint"]["per_second"], 3
+                ),
+            },
+            "in_process": local,
+            "http": http,
+        }
     )
 
 
 if __name__ == "__main__":
-    import logging
-
-    from sambang_runtime.logs import configure_logging
-
-    configure_logging("WARNING", json=True)
-    logging.getLogger().setLevel(logging.WARNING)
-    import uvloop
-
-    if "--serve" in sys.argv:
-        ns = argparse.ArgumentParser()
-        ns.add_argument("--serve")
-        ns.add_argument("--run")
-        ns.add_argument("--port", type=int)
-        a = ns.parse_args()
-        serve(a.serve, a.run, a.port)
-    else:
-        from sambang_runtime.testing import own_vhost
-
-        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
-            uvloop.run(main())
+    h.main(main, serve=serve)

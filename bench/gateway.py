@@ -25,68 +25,36 @@ import argparse
 import asyncio
 import datetime as dt
 import hashlib
-import json
 import os
 import random
-import socket
 import sys
 import time
-import uuid
 from typing import Any
 
+import _harness as h
 import aio_pika
 import httpx
-from percentiles import pct
-from sambang_contracts import dump_event, new_event
-from sambang_contracts.bundles import BundleItem, CaptureBundle
-from sambang_contracts.enums import (
-    CaptureItemKind,
-    CaptureMode,
-    InterviewDecision,
-    Language,
-    PassportType,
-    PaymentChannel,
-    PaymentSource,
-    PriorityCategory,
-    ServiceType,
-)
-from sambang_contracts.events import (
-    Applicant,
+from _harness import pct
+from sambang_contracts import (
     ApplicationRegistered,
     CaptureCompleted,
-    CaptureItem,
     EventData,
     InterviewCompleted,
-    PaymentConfirmed,
-    Slot,
+    dump_event,
+    new_event,
 )
+from sambang_contracts.bundles import BundleItem, CaptureBundle
+from sambang_contracts.enums import CaptureItemKind
+from sambang_contracts.events import CaptureItem
+from sambang_contracts.examples import example_data
 from sambang_contracts.values import generate_billing_code, generate_receipt_number
 from sambang_runtime.db import drop_database
 from sambang_runtime.settings import RuntimeSettings
+from sambang_runtime.testing import BusProbe
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 INTERVIEW_AT = dt.datetime(2026, 12, 7, 2, 30, tzinfo=dt.UTC)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) a process used so far; Linux /proc, else NaN."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bundle_for(receipt: str) -> CaptureBundle:
@@ -120,69 +88,33 @@ def nik_for(receipt: str) -> str:
 
 
 def readiness(receipt: str) -> list[EventData]:
-    """The four readiness events of one application, the interview last."""
-    bundle = bundle_for(receipt)
+    """The four readiness events of one application, the interview last: the contracts' examples (an
+    elderly applicant, approved at interview) for this receipt, with its NIK and its bundle's items."""
+    registered = example_data("queue.application.registered")
+    captured = example_data("capture.completed")
+    assert isinstance(registered, ApplicationRegistered) and isinstance(captured, CaptureCompleted)
+    items = [
+        CaptureItem(kind=i.kind, position=i.position, sha256=i.sha256, bytes=len(i.data), quality=80)
+        for i in bundle_for(receipt).items
+    ]
+    this = {"receipt_number": receipt}
     return [
-        ApplicationRegistered(
-            receipt_number=receipt,
-            office="BLT",
-            slot=Slot(date=INTERVIEW_AT.date(), start=dt.time(8), end=dt.time(12)),
-            service_type=ServiceType.NEW,
-            passport_type=PassportType.ELECTRONIC,
-            priority_category=PriorityCategory.NONE,
-            walk_in=False,
-            applicant=Applicant(
-                full_name="Bench Applicant", nik=nik_for(receipt), birth_date=dt.date(1980, 1, 1), language=Language.ID
-            ),
+        registered.model_copy(
+            update={**this, "applicant": registered.applicant.model_copy(update={"nik": nik_for(receipt)})}
         ),
-        PaymentConfirmed(
-            receipt_number=receipt,
-            billing_code=generate_billing_code(),
-            amount=650_000,
-            ntpn="0F1E2D3C4B5A6978",
-            bank_reference="BENCH",
-            channel=PaymentChannel.BANK,
-            paid_at=INTERVIEW_AT,
-            source=PaymentSource.WEBHOOK,
-        ),
-        CaptureCompleted(
-            receipt_number=receipt,
-            mode=CaptureMode.COUNTER,
-            officer_id="bench-officer",
-            items=[
-                CaptureItem(kind=i.kind, position=i.position, sha256=i.sha256, bytes=len(i.data), quality=80)
-                for i in bundle.items
-            ],
-            completed_at=INTERVIEW_AT,
-        ),
-        InterviewCompleted(
-            receipt_number=receipt,
-            decision=InterviewDecision.APPROVED,
-            officer_id="bench-officer",
-            mode=CaptureMode.COUNTER,
-            completed_at=INTERVIEW_AT,
-        ),
+        example_data("payment.confirmed").model_copy(update={**this, "billing_code": generate_billing_code()}),
+        captured.model_copy(update={**this, "items": items, "exceptions": []}),
+        example_data("capture.interview.completed").model_copy(update=this),
     ]
 
 
 def runtime_settings(service: str, url: str, run: str) -> RuntimeSettings:
     """Settings of a benched app."""
-    return RuntimeSettings(
-        environment="test",
-        service_name=service,
-        database_url=url,
-        amqp_url=AMQP,
-        exchange=f"bench.events.{run}",
-        queue_prefix=f"bench.{run}",
-        database_pool_size=20,
-        log_level="WARNING",
-        log_json=True,
-    )
+    return h.bench_settings(service, url, run, database_pool_size=20)
 
 
 def serve_gateway(url: str, run: str, port: int, simkim_port: int, capture_port: int, concurrency: int) -> None:
     """The gateway process, as ``python -m sambang_simkim_gateway`` runs it."""
-    import uvicorn
     from sambang_simkim_gateway.app import create_app
     from sambang_simkim_gateway.settings import GatewaySettings
 
@@ -198,7 +130,7 @@ def serve_gateway(url: str, run: str, port: int, simkim_port: int, capture_port:
     )
     target = os.environ.get("BENCH_PROFILE")  # a file: the gateway's main thread under cProfile
     if not target:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+        h.serve(app, port)
         return
     import cProfile
     import signal
@@ -208,7 +140,7 @@ def serve_gateway(url: str, run: str, port: int, simkim_port: int, capture_port:
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+        h.serve(app, port)
     finally:
         profiler.disable()
         profiler.dump_stats(target)
@@ -251,34 +183,22 @@ def serve_simkim(url: str, run: str, simkim_port: int, capture_port: int) -> Non
     uvloop.run(both())
 
 
-async def wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
-    """Wait for a service's /readyz."""
-    async with httpx.AsyncClient(timeout=5) as client:
-        for _ in range(600):
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if proc.returncode is not None:
-                raise RuntimeError(f"{url}: the process exited")
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} not ready")
-
-
 def submission_body(receipt: str) -> str:
     """What the gateway sends SIMKIM for this receipt (for the raw baseline)."""
-    from sambang_simkim_gateway.protocol import ApplicationSubmission, Biodata, Biometric, Interview
+    from sambang_simkim_gateway.adapters.protocol import ApplicationSubmission, Biodata, Biometric, Interview
 
+    registered, _, _, interviewed = readiness(receipt)
+    assert isinstance(registered, ApplicationRegistered) and isinstance(interviewed, InterviewCompleted)
+    applicant = registered.applicant
     return ApplicationSubmission(
         receipt_number=receipt,
-        office="BLT",
-        service_type=ServiceType.NEW,
-        passport_type=PassportType.ELECTRONIC,
-        priority_category=PriorityCategory.NONE,
+        office=registered.office,
+        service_type=registered.service_type,
+        passport_type=registered.passport_type,
+        priority_category=registered.priority_category,
         validity_years=10,
-        applicant=Biodata(full_name="Bench Applicant", nik=nik_for(receipt), birth_date=dt.date(1980, 1, 1)),
-        interview=Interview(officer_id="bench-officer", completed_at=INTERVIEW_AT),
+        applicant=Biodata(full_name=applicant.full_name, nik=applicant.nik, birth_date=applicant.birth_date),
+        interview=Interview(officer_id=interviewed.officer_id, completed_at=interviewed.completed_at),
         biometrics=[Biometric(**i.model_dump()) for i in bundle_for(receipt).items],
     ).model_dump_json()
 
@@ -289,7 +209,7 @@ async def raw_posts(simkim_port: int, receipts: list[str], concurrency: int) -> 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{simkim_port}", limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=h.base_url(simkim_port), limits=limits, timeout=30) as client:
 
         async def one_by_one() -> None:
             while bodies:
@@ -326,6 +246,7 @@ class Bus:
         self.waiters: list[tuple[int, asyncio.Event]] = []
         self.conn: aio_pika.abc.AbstractRobustConnection | None = None
         self.exchange: aio_pika.abc.AbstractExchange | None = None
+        self.probe = BusProbe(settings, keys=("simkim.submission.accepted",), on_event=self._accepted)
 
     async def start(self) -> None:
         """Connect, bind the probe."""
@@ -334,22 +255,14 @@ class Bus:
         self.exchange = await channel.declare_exchange(
             self.settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        probe_channel = await self.conn.channel()
-        await probe_channel.set_qos(prefetch_count=1000)
-        queue = await probe_channel.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(self.settings.exchange, "simkim.submission.accepted")
+        await self.probe.start()
 
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            await message.ack()
-            now = time.perf_counter()
-            receipt = json.loads(message.body)["subject"]
-            self.accepted_count += 1
-            self.accepted.setdefault(receipt, now)
-            for count, event in self.waiters:
-                if len(self.accepted) >= count:
-                    event.set()
-
-        await queue.consume(on_message)
+    def _accepted(self, event: Any) -> None:
+        self.accepted_count += 1
+        self.accepted.setdefault(event.subject, time.perf_counter())
+        for count, waiter in self.waiters:
+            if len(self.accepted) >= count:
+                waiter.set()
 
     async def publish(self, data: EventData, source: str) -> float:
         """Publish one event as its service would; returns when it was handed over (after the confirm)."""
@@ -378,6 +291,7 @@ class Bus:
 
     async def close(self) -> None:
         """Disconnect."""
+        await self.probe.close()
         if self.conn is not None:
             await self.conn.close()
 
@@ -445,12 +359,8 @@ async def paced(bus: Bus, gateway_url: str, receipts: list[str], rate: float) ->
     await prepare(bus, gateway_url, receipts)
     before = len(bus.accepted)
     sent: dict[str, float] = {}
-    start = time.perf_counter()
-    for i, receipt in enumerate(receipts):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sent[receipt] = await bus.publish(readiness(receipt)[3], "sambang/capture")
+    async for i in h.offered(rate, len(receipts)):
+        sent[receipts[i]] = await bus.publish(readiness(receipts[i])[3], "sambang/capture")
     await bus.wait_accepted(before + len(receipts))
     latencies = [bus.accepted[r] - sent[r] for r in receipts]
     return {
@@ -463,32 +373,22 @@ async def paced(bus: Bus, gateway_url: str, receipts: list[str], rate: float) ->
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the three processes, run the phases, check exactly once, clean up."""
-    run_id = uuid.uuid4().hex[:6]
-    base = make_url(PG)
-    gateway_url = base.set(database=f"sambang_bench_gateway_{run_id}").render_as_string(hide_password=False)
-    simkim_url = base.set(database=f"sambang_bench_simkim_{run_id}").render_as_string(hide_password=False)
-    gw_port, sim_port, cap_port = free_port(), free_port(), free_port()
-    me = [sys.executable, __file__]
-    sim_proc = await asyncio.create_subprocess_exec(
-        *me, "--serve-simkim", simkim_url, "--run", run_id, "--ports", f"{gw_port},{sim_port},{cap_port}"
-    )
-    gw_proc: asyncio.subprocess.Process | None = None
+    run_id = h.run_id()
+    gateway_url = h.database_url(f"sambang_bench_gateway_{run_id}")
+    simkim_url = h.database_url(f"sambang_bench_simkim_{run_id}")
+    gw_port, sim_port, cap_port = h.free_port(), h.free_port(), h.free_port()
+    ports = ("--run", run_id, "--ports", f"{gw_port},{sim_port},{cap_port}")
+    procs: list[asyncio.subprocess.Process] = []
     bus = Bus(runtime_settings("bench", gateway_url, run_id))
     try:
-        await wait_ready(f"http://127.0.0.1:{sim_port}/readyz", sim_proc)
-        gw_proc = await asyncio.create_subprocess_exec(
-            *me,
-            "--serve-gateway",
-            gateway_url,
-            "--run",
-            run_id,
-            "--ports",
-            f"{gw_port},{sim_port},{cap_port}",
-            "--concurrency",
-            str(args.concurrency),
+        procs.append(await h.start(__file__, "--serve-simkim", simkim_url, *ports, ready=h.base_url(sim_port)))
+        sim_proc = procs[-1]
+        concurrency = ("--concurrency", str(args.concurrency))
+        procs.append(
+            await h.start(__file__, "--serve-gateway", gateway_url, *ports, *concurrency, ready=h.base_url(gw_port))
         )
-        await wait_ready(f"http://127.0.0.1:{gw_port}/readyz", gw_proc)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as admin:
+        gw_proc = procs[-1]
+        async with httpx.AsyncClient(base_url=h.base_url(sim_port)) as admin:
             r = await admin.put("/simkim/_admin/faults", json={"latency_ms": args.latency_ms})
             r.raise_for_status()
         await bus.start()
@@ -502,20 +402,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         burst_receipts = ordered[args.applications : 2 * args.applications]
         paced_receipts = ordered[2 * args.applications :]
         # CPU per call as well as rates: on a shared machine the rates move with the neighbours' load.
-        sim_cpu = cpu_seconds(sim_proc.pid)
+        sim_cpu = h.cpu_seconds(sim_proc.pid)
         raw = await raw_posts(sim_port, raw_receipts, args.concurrency)
-        raw["simulator_cpu_ms_per_post"] = round((cpu_seconds(sim_proc.pid) - sim_cpu) * 1000 / len(raw_receipts), 2)
-        print(json.dumps({"phase": "raw", **raw}), file=sys.stderr)
-        gw_cpu, sim_cpu = cpu_seconds(gw_proc.pid), cpu_seconds(sim_proc.pid)
+        raw["simulator_cpu_ms_per_post"] = round((h.cpu_seconds(sim_proc.pid) - sim_cpu) * 1000 / len(raw_receipts), 2)
+        h.phase("raw", raw)
+        gw_cpu, sim_cpu = h.cpu_seconds(gw_proc.pid), h.cpu_seconds(sim_proc.pid)
         ours = await burst(bus, gateway_url, burst_receipts)
         n = len(burst_receipts)
-        ours["gateway_cpu_ms_per_submission"] = round((cpu_seconds(gw_proc.pid) - gw_cpu) * 1000 / n, 2)
-        ours["simulator_and_capture_cpu_ms_per_submission"] = round((cpu_seconds(sim_proc.pid) - sim_cpu) * 1000 / n, 2)
-        print(json.dumps({"phase": "burst", **ours}), file=sys.stderr)
+        ours["gateway_cpu_ms_per_submission"] = round((h.cpu_seconds(gw_proc.pid) - gw_cpu) * 1000 / n, 2)
+        ours["simulator_and_capture_cpu_ms_per_submission"] = round(
+            (h.cpu_seconds(sim_proc.pid) - sim_cpu) * 1000 / n, 2
+        )
+        h.phase("burst", ours)
         slow = await paced(bus, gateway_url, paced_receipts, args.paced_rate)
-        print(json.dumps({"phase": "paced", **slow}), file=sys.stderr)
+        h.phase("paced", slow)
         await asyncio.sleep(1.0)  # room for a duplicate to show up, were there one
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as admin:
+        async with httpx.AsyncClient(base_url=h.base_url(sim_port)) as admin:
             stats = (await admin.get("/simkim/_admin/stats")).json()
         ours_received = {r: stats["received_by_receipt"].get(r, 0) for r in burst_receipts + paced_receipts}
         return {
@@ -534,59 +436,38 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         await bus.close()
-        for proc in (gw_proc, sim_proc):
-            if proc is not None and proc.returncode is None:
-                proc.terminate()
-                await proc.wait()
+        await h.stop(reversed(procs))
         for url in (gateway_url, simkim_url):
             await drop_database(url)
-        conn = await aio_pika.connect_robust(AMQP)
-        channel = await conn.channel()
-        name = f"bench.{run_id}.simkim-gateway"
-        for queue in (name, f"{name}.retry", f"{name}.parked"):
-            try:
-                await channel.queue_delete(queue)
-            except Exception:  # noqa: S112 - best effort cleanup
-                continue
-        await conn.close()
+        await h.remove_broker_objects(runtime_settings("simkim-gateway", gateway_url, run_id), exchange=False)
 
 
-def main() -> None:
-    """Parse the arguments and run the benchmark, or serve one of its processes."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def main() -> None:
+    """Parse the arguments, run the benchmark, print the figures."""
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--applications", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--paced", type=int, default=100, help="applications in the paced phase")
     ap.add_argument("--paced-rate", type=float, default=20.0)
-    ap.add_argument("--serve-gateway", help=argparse.SUPPRESS)
-    ap.add_argument("--serve-simkim", help=argparse.SUPPRESS)
-    ap.add_argument("--run", help=argparse.SUPPRESS)
-    ap.add_argument("--ports", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.serve_gateway or args.serve_simkim:
-        gw_port, sim_port, cap_port = (int(p) for p in args.ports.split(","))
-        if args.serve_gateway:
-            serve_gateway(args.serve_gateway, args.run, gw_port, sim_port, cap_port, args.concurrency)
-        else:
-            serve_simkim(args.serve_simkim, args.run, sim_port, cap_port)
-        return
-    import uvloop
+    h.report(await run(ap.parse_args()))
 
-    print(json.dumps(uvloop.run(run(args))))
+
+def serve() -> None:
+    """One of the bench's server processes: ``--serve-gateway <url>`` or ``--serve-simkim <url>``."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--serve-gateway")
+    ap.add_argument("--serve-simkim")
+    ap.add_argument("--run")
+    ap.add_argument("--ports")
+    ap.add_argument("--concurrency", type=int)
+    args = ap.parse_args()
+    gw_port, sim_port, cap_port = (int(p) for p in args.ports.split(","))
+    if args.serve_gateway:
+        serve_gateway(args.serve_gateway, args.run, gw_port, sim_port, cap_port, args.concurrency)
+    else:
+        serve_simkim(args.serve_simkim, args.run, sim_port, cap_port)
 
 
 if __name__ == "__main__":
-    import logging
-
-    from sambang_runtime.logs import configure_logging
-
-    configure_logging("WARNING", json=True)
-    logging.getLogger().setLevel(logging.WARNING)
-    if "--serve-gateway" in sys.argv or "--serve-simkim" in sys.argv:
-        main()
-    else:
-        from sambang_runtime.testing import own_vhost
-
-        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
-            main()
+    h.main(main, serve=serve)

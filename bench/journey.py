@@ -34,30 +34,31 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import _harness as h
 import asyncpg
 import httpx
+from _harness import pct
 from bus import raw_throughput
-from percentiles import pct
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-import journey  # noqa: E402
 import office as drive  # noqa: E402
+import steps  # noqa: E402
 from reconcile import dsn, rows  # noqa: E402
 from sambang_runtime.service import discover_services  # noqa: E402
-from sambang_runtime.testing import Servers  # noqa: E402
-from stack import launched, officer, ready  # noqa: E402
+from sambang_runtime.settings import RuntimeSettings  # noqa: E402
+from sambang_runtime.testing import BusProbe, Servers  # noqa: E402
+from stack import OFFICE, launched, officer, ready  # noqa: E402
 
 
 async def raw_pg(base: str, n: int, concurrency: int = 16) -> dict[str, Any]:
     """Plain asyncpg: n single-row inserts, each its own transaction, over ``concurrency`` connections."""
     from sambang_runtime.db import drop_database, ensure_database
-    from sqlalchemy.engine import make_url
 
-    name = f"sambang_bench_raw_{uuid.uuid4().hex[:6]}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    name = f"sambang_bench_raw_{h.run_id()}"
+    url = h.database_url(name, base)
     await ensure_database(url)
     try:
         pool = await asyncpg.create_pool(dsn(base, name), min_size=concurrency, max_size=concurrency)
@@ -89,14 +90,14 @@ async def raw_pg(base: str, n: int, concurrency: int = 16) -> dict[str, Any]:
     }
 
 
-async def hop_latencies(pg: str, databases: dict[str, str]) -> dict[str, Any]:
+async def hop_latencies(pg: str, databases: dict[str, str], times: dict[str, float]) -> dict[str, Any]:
     """Inbox ``received_at`` minus the event's own time, per event type (and in all), over every consumer."""
     per_type: dict[str, list[float]] = defaultdict(list)
     for d in discover_services():
         if d.spec is None or not d.spec().handlers or d.name not in databases:
             continue
         for r in await rows(pg, databases[d.name], "SELECT event_id, event_type, received_at FROM inbox_message"):
-            t0 = PROBE_TIMES.get(r["event_id"])
+            t0 = times.get(r["event_id"])
             if t0 is not None:
                 per_type[r["event_type"]].append(r["received_at"].timestamp() - t0)
     every = [v for vs in per_type.values() for v in vs]
@@ -108,31 +109,6 @@ async def hop_latencies(pg: str, databases: dict[str, str]) -> dict[str, Any]:
     }
 
 
-#: Event id -> the event's own time (set just before its producer committed), from the probe.
-PROBE_TIMES: dict[str, float] = {}
-
-
-async def probe(amqp_url: str, exchange: str, stop: asyncio.Event) -> None:
-    """Record each event's own time (set before its producer committed) from a queue bound to ``#``."""
-    import aio_pika
-    from sambang_contracts import parse_event
-
-    connection = await aio_pika.connect_robust(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        q = await channel.declare_queue("", exclusive=True)
-        await q.bind(ex, "#")
-
-        async def record(m: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with m.process():
-                ev = parse_event(m.body)
-                PROBE_TIMES[ev.id] = ev.time.timestamp()
-
-        await q.consume(record)
-        await stop.wait()
-
-
 async def tablet_alerts(client: httpx.AsyncClient, base: str, n: int, slot_id: int) -> dict[str, Any]:
     """Priority applicants check in while a tablet follows the officers' stream: check-in -> alert."""
     head = officer("sambang_officer", sub="tablet-1")
@@ -142,7 +118,7 @@ async def tablet_alerts(client: httpx.AsyncClient, base: str, n: int, slot_id: i
             "POST",
             f"{base}/v1/streams/tickets",
             ok=(201,),
-            json={"stream": "officers", "office": journey.OFFICE},
+            json={"stream": "officers", "office": OFFICE},
             headers=head,
         )
     ).json()
@@ -163,15 +139,13 @@ async def tablet_alerts(client: httpx.AsyncClient, base: str, n: int, slot_id: i
     sent: dict[str, float] = {}
     try:
         for _ in range(n):
-            a = journey.new_applicant(priority_category="ELDERLY", birth_date="1950-05-17")
-            await journey.book(client, base, a, slot_id)
-            await journey.pay(client, base, a.receipt)
-            await journey.confirm_arrival(client, base, a)
+            a = steps.new_applicant(priority_category="ELDERLY", birth_date="1950-05-17")
+            await steps.book(client, base, a, slot_id)
+            await steps.pay(client, base, a.receipt)
+            await steps.confirm_arrival(client, base, a)
             sent[a.receipt] = time.perf_counter()
-            await journey.check_in(client, base, a)
-        deadline = time.monotonic() + 30
-        while not set(sent) <= set(seen) and time.monotonic() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
+            await steps.check_in(client, base, a)
+        await h.until(lambda: set(sent) <= set(seen), 30, every=0.1)
     finally:
         follower.cancel()
         with contextlib.suppress(BaseException):
@@ -181,46 +155,45 @@ async def tablet_alerts(client: httpx.AsyncClient, base: str, n: int, slot_id: i
 
 
 async def measure(args: argparse.Namespace, servers: Servers, tmp: Path) -> dict[str, Any]:
-    uniq = uuid.uuid4().hex[:6]
+    uniq = h.run_id()
     exchange = f"sambang.events.{uniq}"
     env = {"SAMBANG_EXCHANGE": exchange, "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}", "SAMBANG_LOG_LEVEL": "ERROR"}
+    bus = RuntimeSettings(amqp_url=servers.amqp_url(), exchange=exchange)
     out: dict[str, Any] = {"bench": "journey"}
     with launched(servers, tmp, env=env) as stack:
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
             await ready(client, stack, timeout=180)
-            stop = asyncio.Event()
-            prober = asyncio.create_task(probe(servers.amqp_url(), exchange, stop))
-            await asyncio.sleep(1)
-            await drive.call(client, "PUT", stack.url("/simkim/_admin/issuance"), json={"delay_seconds": 0})
-            office, everyone = await drive.run_journeys(client, stack.front_door, args.journeys)
-            await everyone
-            done = [j for j in office.journeys if not j.error and "collected" in j.at]
-            first = min(j.at["book"] for j in office.journeys)
-            last = max(j.at["collected"] for j in done) if done else time.time()
-            minutes = (last - first) / 60
-            steps = ["booked", "billed", "paid", "arrival_mail", "checked_in", "verified", "captured", "issued"]
-            out["journeys"] = {
-                "started": args.journeys,
-                "completed": len(done),
-                "failed": [j.error for j in office.journeys if j.error][:3],
-                "minutes": round(minutes, 2),
-                "journeys_per_minute": round(len(done) / minutes, 1) if minutes else 0,
-                "journey_seconds_p50": round(pct([j.at["collected"] - j.at["book"] for j in done], 50) / 1000, 1),
-                "time_to_bill_p50_ms": pct([j.at["billed"] - j.at["booked"] for j in done], 50),
-                "steps_reached": {s: sum(1 for j in office.journeys if s in j.at) for s in steps},
-            }
-            slot_id = await journey.slot_today(client, stack.front_door)
-            out["checkin_to_tablet_alert"] = await tablet_alerts(client, stack.front_door, args.priority, slot_id)
-            await asyncio.sleep(2)
-            databases = {
-                d.name: next(db for db in servers.databases if db.endswith("_" + d.name.replace("-", "_")))
-                for d in discover_services()
-            }
-            out["hops"] = await hop_latencies(servers.base_pg, databases)
-            stop.set()
-            await prober
+            # The probe keeps every event, with its own time (set just before its producer committed).
+            async with BusProbe(bus, keys=("#",)) as probe:
+                await drive.call(client, "PUT", stack.url("/simkim/_admin/issuance"), json={"delay_seconds": 0})
+                office, everyone = await drive.run_journeys(client, stack.front_door, args.journeys)
+                await everyone
+                done = [j for j in office.journeys if not j.error and "collected" in j.at]
+                first = min(j.at["book"] for j in office.journeys)
+                last = max(j.at["collected"] for j in done) if done else time.time()
+                minutes = (last - first) / 60
+                reached = ["booked", "billed", "paid", "arrival_mail", "checked_in", "verified", "captured", "issued"]
+                out["journeys"] = {
+                    "started": args.journeys,
+                    "completed": len(done),
+                    "failed": [j.error for j in office.journeys if j.error][:3],
+                    "minutes": round(minutes, 2),
+                    "journeys_per_minute": round(len(done) / minutes, 1) if minutes else 0,
+                    "journey_seconds_p50": round(pct([j.at["collected"] - j.at["book"] for j in done], 50) / 1000, 1),
+                    "time_to_bill_p50_ms": pct([j.at["billed"] - j.at["booked"] for j in done], 50),
+                    "steps_reached": {s: sum(1 for j in office.journeys if s in j.at) for s in reached},
+                }
+                slot_id = await steps.slot_today(client, stack.front_door)
+                out["checkin_to_tablet_alert"] = await tablet_alerts(client, stack.front_door, args.priority, slot_id)
+                await asyncio.sleep(2)
+                databases = {
+                    d.name: next(db for db in servers.databases if db.endswith("_" + d.name.replace("-", "_")))
+                    for d in discover_services()
+                }
+                times = {e.id: e.time.timestamp() for e in probe.events}
+                out["hops"] = await hop_latencies(servers.base_pg, databases, times)
     out["raw"] = {
-        "rabbitmq": await raw_throughput(servers.amqp_url(), args.raw_events, uuid.uuid4().hex[:6]),
+        "rabbitmq": await raw_throughput(servers.amqp_url(), args.raw_events, h.run_id()),
         "postgresql": await raw_pg(servers.base_pg, args.raw_rows),
     }
     out["machine"] = "2 cores shared with other work (noisy); services on one machine with both servers"
@@ -241,8 +214,8 @@ async def main() -> None:
             result = await measure(args, servers, Path(tmp))
         finally:
             await servers.cleanup()
-    print(json.dumps(result))
+    h.report(result)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    h.main(main, vhost=False, loop="asyncio")  # Servers makes the run's own vhost and databases

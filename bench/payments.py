@@ -17,50 +17,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
-import os
-import socket
 import sys
 import time
-import uuid
+from pathlib import Path
 from typing import Any
 
-import aio_pika
+import _harness as h
 import httpx
-import uvicorn
-from percentiles import pct
+from _harness import pct
 from sambang_contracts.values import generate_billing_code, generate_receipt_number
 from sambang_payment.app import create_app
-from sambang_payment.domain import signature_header
+from sambang_payment.domain.notifications import signature_header
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.db import drop_database
 from sambang_runtime.settings import RuntimeSettings
-from sqlalchemy.engine import make_url
+from sambang_runtime.testing import BusProbe
 from sqlalchemy.ext.asyncio import create_async_engine
 
-AMQP = os.environ.get("SAMBANG_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-PG = os.environ.get("SAMBANG_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+# The notification body the end-to-end journeys pay with (tests/e2e/steps.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
+from steps import bank_notification
 
 
 def raw_hmac_rate(seconds: float = 1.5) -> dict[str, Any]:
     """Verifications per second of a realistic notification: HMAC-SHA256 + constant-time compare."""
     secret = b"x" * 43
-    body = json.dumps(
-        {
-            "billing_code": generate_billing_code(),
-            "amount": 950000,
-            "ntpn": "0F1E2D3C4B5A6978",
-            "bank_reference": "REF-0F1E2D3C4B5A6978",
-            "channel": "ATM",
-            "paid_at": "2026-12-01T03:04:05+00:00",
-        }
-    ).encode()
+    body = bank_notification(generate_billing_code(), 950000, "0F1E2D3C4B5A6978")
     t = b"1800000000"
     expected = hmac.new(secret, t + b"." + body, hashlib.sha256).hexdigest()
     n = 0
@@ -76,34 +64,19 @@ def raw_hmac_rate(seconds: float = 1.5) -> dict[str, Any]:
     return {"verifications": n, "seconds": round(elapsed, 3), "verifications_per_second": round(n / elapsed, 1)}
 
 
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def bench_settings(url: str, run_id: str, concurrency: int) -> RuntimeSettings:
     """Settings of the benched payment service."""
-    return RuntimeSettings(
-        environment="test",
-        service_name="payment",
-        database_url=url,
-        amqp_url=AMQP,
-        exchange=f"bench.events.{run_id}",
-        queue_prefix=f"bench.{run_id}",
-        database_pool_size=concurrency // 2 + 5,
-        log_level="WARNING",
-        log_json=True,
-    )
+    return h.bench_settings("payment", url, run_id, database_pool_size=concurrency // 2 + 5)
 
 
-def serve(url: str, run_id: str, concurrency: int, port: int) -> None:
+def serve() -> None:
     """The service process: the payment app under uvicorn on a loopback port."""
+    args = h.server_args()
     app = create_app(
-        bench_settings(url, run_id, concurrency), payment_settings=PaymentSettings(sweep_interval_seconds=3600)
+        bench_settings(args.serve, args.run, args.concurrency),
+        payment_settings=PaymentSettings(sweep_interval_seconds=3600),
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False, loop="uvloop")
+    h.serve(app, args.port)
 
 
 class KeepAlive:
@@ -173,36 +146,26 @@ async def insert_bills(engine: Any, n: int) -> list[dict[str, Any]]:
 
 async def run(n: int, concurrency: int) -> dict[str, Any]:
     """Start the service, fire N signed notifications, wait for N payment.confirmed events."""
-    run_id = uuid.uuid4().hex[:6]
-    url = make_url(PG).set(database=f"sambang_bench_payment_{run_id}").render_as_string(hide_password=False)
+    run_id = h.run_id()
+    url = h.database_url(f"sambang_bench_payment_{run_id}")
     settings = bench_settings(url, run_id, concurrency)
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        url,
-        "--run",
-        run_id,
-        "--port",
-        str(port),
-        "--concurrency",
-        str(concurrency),
-    )
-    conn: aio_pika.abc.AbstractRobustConnection | None = None
+    port = h.free_port()
+    serving = ("--serve", url, "--run", run_id, "--port", str(port), "--concurrency", str(concurrency))
+    proc = await h.start(__file__, *serving, ready=h.base_url(port))
+    confirmed: dict[str, float] = {}
+    all_in = asyncio.Event()
+    expected = n
+
+    def record(event: Any) -> None:
+        confirmed[event.data.ntpn] = time.perf_counter()
+        if len(confirmed) >= expected:
+            all_in.set()
+
+    probe = BusProbe(settings, keys=("payment.confirmed",), on_event=record)
     engine = create_async_engine(url)
     clients = [KeepAlive(port) for _ in range(concurrency)]
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            for _ in range(600):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.returncode is not None:
-                    raise RuntimeError("the payment service did not start")
-                await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=h.base_url(port), timeout=60) as client:
             assert settings.auth_hs256_secret is not None
             admin = issue_dev_token(settings.auth_hs256_secret, sub="bench", office="BLT", roles=["admin"])
             r = await client.post(
@@ -212,37 +175,13 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
             )
             r.raise_for_status()
             key_id, secret = r.json()["key_id"], r.json()["secret"]
-        conn = await aio_pika.connect_robust(AMQP)
-        channel = await conn.channel()
-        await channel.set_qos(prefetch_count=1000)
-        exchange = await channel.get_exchange(settings.exchange)
-        probe = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await probe.bind(exchange, "payment.confirmed")
-        confirmed: dict[str, float] = {}
-        all_in = asyncio.Event()
+        await probe.start()
         bills = await insert_bills(engine, n)
-
-        async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            await message.ack()
-            confirmed[json.loads(message.body)["data"]["ntpn"]] = time.perf_counter()
-            if len(confirmed) >= len(bills):
-                all_in.set()
-
-        await probe.consume(on_event)
+        expected = len(bills)
         bodies = []
         for i, bill in enumerate(bills):
             ntpn = f"B{run_id.upper()}{i:09d}"  # 16 capitals and digits
-            body = json.dumps(
-                {
-                    "billing_code": bill["billing_code"],
-                    "amount": bill["amount"],
-                    "ntpn": ntpn,
-                    "bank_reference": f"REF-{ntpn}",
-                    "channel": "ATM",
-                    "paid_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            ).encode()
-            bodies.append((ntpn, body))
+            bodies.append((ntpn, bank_notification(bill["billing_code"], bill["amount"], ntpn)))
         sent: dict[str, float] = {}
         http_latency: list[float] = []
         outcomes: dict[str, int] = {}
@@ -286,20 +225,10 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
     finally:
         for c in clients:
             c.close()
-        if proc.returncode is None:
-            proc.terminate()
-            await proc.wait()
+        await h.stop([proc])
         await engine.dispose()
-        if conn is not None:
-            cleanup = await conn.channel()
-            for name in (settings.queue_name, f"{settings.queue_name}.retry", f"{settings.queue_name}.parked"):
-                try:
-                    await cleanup.queue_delete(name)
-                except Exception:  # noqa: S112 - best effort cleanup
-                    continue
-            with contextlib.suppress(Exception):  # best effort cleanup
-                await cleanup.exchange_delete(settings.exchange)
-            await conn.close()
+        await probe.close()
+        await h.remove_broker_objects(settings)
         await drop_database(url)
 
 
@@ -308,46 +237,21 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--notifications", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=50)
-    ap.add_argument("--serve", help=argparse.SUPPRESS)
-    ap.add_argument("--run", help=argparse.SUPPRESS)
-    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     raw = raw_hmac_rate()
-    print(json.dumps({"phase": "raw_hmac", **raw}), file=sys.stderr)
+    h.phase("raw_hmac", raw)
     ours = await run(args.notifications, args.concurrency)
-    print(json.dumps({"phase": "ours", **ours}), file=sys.stderr)
+    h.phase("ours", ours)
     ratio = ours["notifications_per_second"] / raw["verifications_per_second"]
-    print(
-        json.dumps(
-            {
-                "bench": "payments",
-                "ours": ours,
-                "raw": {"what": "hmac.new(sha256) + hmac.compare_digest, one core", **raw},
-                "ratio": round(ratio, 5),
-            }
-        )
+    h.report(
+        {
+            "bench": "payments",
+            "ours": ours,
+            "raw": {"what": "hmac.new(sha256) + hmac.compare_digest, one core", **raw},
+            "ratio": round(ratio, 5),
+        }
     )
 
 
 if __name__ == "__main__":
-    import logging
-
-    from sambang_runtime.logs import configure_logging
-
-    configure_logging("WARNING", json=True)
-    logging.getLogger().setLevel(logging.WARNING)
-    import uvloop
-
-    if "--serve" in sys.argv:
-        ns = argparse.ArgumentParser()
-        ns.add_argument("--serve")
-        ns.add_argument("--run")
-        ns.add_argument("--port", type=int)
-        ns.add_argument("--concurrency", type=int)
-        a = ns.parse_args()
-        serve(a.serve, a.run, a.concurrency, a.port)
-    else:
-        from sambang_runtime.testing import own_vhost
-
-        with own_vhost() as AMQP:  # a vhost of this run's own, removed afterwards
-            uvloop.run(main())
+    h.main(main, serve=serve)
