@@ -36,13 +36,13 @@ from sambang_contracts import (
     VisitCheckedIn,
     dump_event,
     new_event,
-    parse_event,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, Servers, eventually, isolated_settings
+from sambang_runtime.testing import BusProbe, FakeClock, Servers, eventually, isolated_settings, wait_handled
+from sqlalchemy import func, select
 
 #: "Now" of the tests: Tuesday 1 December 2026, 09:00 in Blitar (UTC+7).
 T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
@@ -73,47 +73,18 @@ def unique_office() -> str:
 class CaptureHarness:
     """Drives one capture app over HTTP in-process and watches what it publishes."""
 
-    def __init__(self, app: Any, client: httpx.AsyncClient, clock: FakeClock, settings: RuntimeSettings) -> None:
+    def __init__(
+        self, app: Any, client: httpx.AsyncClient, clock: FakeClock, settings: RuntimeSettings, probe: BusProbe
+    ) -> None:
         self.app = app
         self.client = client
         self.clock = clock
         self.settings = settings
         self.runtime = app.state.runtime
-        self.published: list[CloudEvent[Any]] = []
-        self._probe: Any = None
+        #: Every event the service publishes (a probe queue bound to ``capture.#``).
+        self.probe = probe
 
     # -- bus ------------------------------------------------------------------------------------------
-    async def watch(self) -> None:
-        """Record every event the service publishes (a probe queue bound to `capture.#`)."""
-        if self.settings.amqp_url.startswith("memory://"):
-            transport = self.runtime.transport
-            original = transport.publish_batch
-
-            async def recording(messages: Sequence[OutgoingMessage]) -> Any:
-                outcome = await original(messages)
-                self.published.extend(parse_event(m.body) for m in messages)
-                return outcome
-
-            transport.publish_batch = recording
-            return
-        import aio_pika
-
-        self._probe = await aio_pika.connect_robust(self.settings.amqp_url)
-        channel = await self._probe.channel()
-        exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
-        probe = await channel.declare_queue(exclusive=True)
-        await probe.bind(exchange, "capture.#")
-
-        async def record(message: Any) -> None:
-            self.published.append(parse_event(message.body))
-
-        await probe.consume(record, no_ack=True)
-
-    async def close(self) -> None:
-        """Stop watching."""
-        if self._probe is not None:
-            await self._probe.close()
-
     async def publish(
         self, data: EventData, *, source: str = "sambang/queue", office: str | None = None
     ) -> CloudEvent[Any]:
@@ -127,16 +98,27 @@ class CaptureHarness:
 
     def events(self, event_type: str, receipt: str | None = None) -> list[CloudEvent[Any]]:
         """Events of a type the service published (about one receipt)."""
-        return [e for e in self.published if e.type == event_type and (receipt is None or e.subject == receipt)]
+        return self.probe.of(event_type, receipt)
 
     async def event(self, event_type: str, receipt: str, count: int = 1, timeout: float = 15) -> CloudEvent[Any]:
         """Wait until the service published ``count`` events of a type about a receipt; the last one."""
+        return (await self.probe.wait_for(event_type, count, subject=receipt, timeout=timeout))[-1]
 
-        async def arrived() -> bool:
-            return len(self.events(event_type, receipt)) >= count
+    async def relayed(self) -> None:
+        """Until the service's outbox is empty and the probe holds everything published before now.
 
-        await eventually(arrived, timeout, f"{count} x {event_type} for {receipt}")
-        return self.events(event_type, receipt)[-1]
+        What a request emitted is in the outbox when its response arrives; once the outbox is empty and
+        the probe's barrier is back, it is in ``events``: the proof an absence check needs (no sleeping).
+        """
+        outbox = self.runtime.spec.tables.outbox
+
+        async def drained() -> bool:
+            pending = select(func.count()).select_from(outbox).where(outbox.c.unroutable_at.is_(None))
+            async with self.runtime.engine.connect() as conn:
+                return int((await conn.execute(pending)).scalar_one()) == 0
+
+        await eventually(drained, 15, "capture's outbox relayed")
+        await self.probe.barrier()
 
     # -- identity -------------------------------------------------------------------------------------
     def token(self, *roles: str, office: str, sub: str = "officer-1", ttl: int = 8 * 3600) -> str:
@@ -158,17 +140,9 @@ class CaptureHarness:
 
     # -- what other services tell capture -------------------------------------------------------------
     async def office_rules(self, office: str, *, threshold: int = 40, retention_days: int = 30) -> None:
-        """queue.office.updated, and wait until capture keeps the rules."""
-        await self.office_rules_unawaited(office, threshold=threshold, retention_days=retention_days)
-        from sambang_capture.models import office_rule
-        from sqlalchemy import select
-
-        async def kept() -> bool:
-            async with self.runtime.engine.connect() as conn:
-                row = (await conn.execute(select(office_rule).where(office_rule.c.office == office))).first()
-            return row is not None and row.fingerprint_quality_threshold == threshold
-
-        await eventually(kept, 15, f"rules of {office}")
+        """queue.office.updated, and wait until capture handled it."""
+        event = await self.office_rules_unawaited(office, threshold=threshold, retention_days=retention_days)
+        await wait_handled(self.runtime, event.id)
 
     async def office_rules_unawaited(
         self, office: str, *, threshold: int = 40, retention_days: int = 30
@@ -323,8 +297,6 @@ class CaptureHarness:
 
     async def rows(self, table: Any, receipt: str) -> list[Any]:
         """Rows of one of the service's tables about a receipt, read straight from its database."""
-        from sqlalchemy import select
-
         async with self.runtime.engine.connect() as conn:
             return list((await conn.execute(select(table).where(table.c.receipt_number == receipt))).all())
 
@@ -345,14 +317,15 @@ async def running(settings: RuntimeSettings, capture: CaptureSettings | None = N
     clock = FakeClock(T0)
     app = create_app(settings, clock=clock, capture_settings=capture or SUITE_CAPTURE_SETTINGS)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://capture.test", timeout=60) as client:
-            harness = CaptureHarness(app, client, clock, settings)
-            await harness.watch()
-            try:
-                yield harness
-            finally:
-                await harness.close()
+        # On the embedded bus the probe's queue is declared on the app's own in-memory broker.
+        broker = app.state.runtime.transport if settings.amqp_url.startswith("memory://") else None
+        async with (
+            BusProbe(settings, keys=("capture.#",), transport=broker) as probe,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://capture.test", timeout=60
+            ) as client,
+        ):
+            yield CaptureHarness(app, client, clock, settings, probe)
 
 
 @pytest.fixture(scope="module")

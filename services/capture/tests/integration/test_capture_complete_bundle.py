@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import capture_images as img
 import pytest
 from conftest import CaptureHarness
@@ -59,7 +57,7 @@ async def test_complete_twice_answers_the_same_manifest_and_emits_once(capture: 
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     await capture.event("capture.completed", receipt)
-    await asyncio.sleep(0.5)
+    await capture.relayed()  # whatever the second call emitted has reached the probe
     assert len(capture.events("capture.completed", receipt)) == 1
     summary = await capture.summary(receipt)
     assert summary["completion"] == first.json() and summary["missing"] == []

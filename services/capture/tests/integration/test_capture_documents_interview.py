@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from conftest import ALL_OK_ADULT, CHILD_BIRTH, CaptureHarness, unique_office
 from sambang_capture.models import audit_entry, document_check, violation
@@ -109,7 +107,7 @@ async def test_the_same_document_check_resent_changes_nothing_and_emits_nothing(
     await capture.event("capture.documents.verified", receipt)
     again = await capture.documents(receipt)
     assert again.status_code == 200 and again.json()["complete"] is True
-    await asyncio.sleep(0.5)
+    await capture.relayed()  # whatever the resend emitted has reached the probe
     assert len(capture.events("capture.documents.verified", receipt)) == 1
     assert [a.action for a in await capture.rows(audit_entry, receipt)] == ["documents.checked"]
 
@@ -141,7 +139,7 @@ async def test_any_officer_records_a_nonconformance_once(capture: CaptureHarness
     assert again.json() == {"kind": "DATA_MISMATCH", "recorded": False}
     event = await capture.event("capture.nonconformance.recorded", receipt)
     assert (event.data.detail, event.data.officer_id) == (body["detail"], "cc-1")
-    await asyncio.sleep(0.5)
+    await capture.relayed()  # whatever the resend emitted has reached the probe
     assert len(capture.events("capture.nonconformance.recorded", receipt)) == 1
     assert (await capture.summary(receipt))["nonconformances"][0]["detail"] == body["detail"]
 
@@ -178,7 +176,7 @@ async def test_a_resent_interview_emits_nothing_new(capture: CaptureHarness) -> 
     assert first.status_code == again.status_code == 200
     assert again.json()["unchanged"] is True and again.json()["decided_at"] == first.json()["decided_at"]
     await capture.event("capture.violation.flagged", receipt)
-    await asyncio.sleep(0.5)
+    await capture.relayed()  # whatever the resend emitted has reached the probe
     assert len(capture.events("capture.interview.completed", receipt)) == 1
     assert len(capture.events("capture.violation.flagged", receipt)) == 1
 

@@ -181,6 +181,7 @@ async def test_complete_with_a_missing_finger_lists_exactly_that_finger(capture:
     assert r.status_code == 409, r.text
     assert r.json()["code"] == "capture_incomplete"
     assert r.json()["missing"] == [{"item": "FINGERPRINT", "position": 4, "finger": "right ring"}]
+    await capture.relayed()
     assert capture.events("capture.completed", receipt) == []
 
     assert (await capture.finger(receipt, 4)).status_code == 200

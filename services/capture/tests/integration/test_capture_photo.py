@@ -18,7 +18,8 @@ async def assert_nothing_stored(capture: CaptureHarness, receipt: str) -> None:
     assert await capture.rows(biometric_item, receipt) == []
     assert await capture.rows(capture_exception, receipt) == []
     assert await capture.rows(audit_entry, receipt) == []
-    assert [e.type for e in capture.published if e.subject == receipt] == []
+    await capture.relayed()
+    assert [e.type for e in capture.probe.events if e.subject == receipt] == []
 
 
 def _truncated_jpeg() -> bytes:
