@@ -44,8 +44,8 @@ lint: $(STAMP) ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP) ## mypy strict on the libraries and every service
-	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src $(wildcard services/*/src)
+typecheck: $(STAMP) ## mypy strict on the libraries, every service, the end-to-end and fault tests and the benches
+	$(VENV)/bin/mypy libs/contracts/src libs/runtime/src $(wildcard services/*/src) tests/e2e tests/faults bench
 
 pytest: $(STAMP) servers ## the test suite only
 	$(PY) -m pytest -q
