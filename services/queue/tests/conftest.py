@@ -1,5 +1,6 @@
 """Test harness of the queue service: the app on real PostgreSQL and RabbitMQ (or the embedded
-backends), a settable clock, tokens, and a record of every event the service published."""
+backends), a settable clock, tokens, and a record of every event the service published (the runtime's
+BusProbe)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from sambang_contracts import (
     PaymentSource,
     dump_event,
     new_event,
-    parse_event,
 )
 from sambang_contracts.values import generate_billing_code
 from sambang_queue.app import create_app
@@ -31,7 +31,8 @@ from sambang_queue.settings import QueueSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, Servers, eventually, isolated_settings
+from sambang_runtime.testing import BusProbe, FakeClock, Servers, eventually, isolated_settings, wait_handled
+from sqlalchemy import select
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 #: "Today" of most tests: Tuesday 1 December 2026, 07:00 in Blitar.
@@ -62,48 +63,17 @@ def random_nik() -> str:
 
 
 class QueueHarness:
-    """Drives one queue app over HTTP in-process and watches what it publishes."""
+    """Drives one queue app over HTTP in-process; `probe` records what it publishes."""
 
-    def __init__(self, app: Any, client: httpx.AsyncClient, clock: FakeClock, settings: RuntimeSettings) -> None:
+    def __init__(
+        self, app: Any, client: httpx.AsyncClient, clock: FakeClock, settings: RuntimeSettings, probe: BusProbe
+    ) -> None:
         self.app = app
         self.client = client
         self.clock = clock
         self.settings = settings
         self.runtime = app.state.runtime
-        self.published: list[CloudEvent[Any]] = []
-        self._probe: Any = None
-
-    async def watch(self) -> None:
-        """Record every event the service publishes, from a probe queue bound to `#` on its exchange."""
-        if self.settings.amqp_url.startswith("memory://"):
-            transport = self.runtime.transport
-            original = transport.publish_batch
-
-            async def recording(messages: Sequence[OutgoingMessage]) -> Any:
-                outcome = await original(messages)
-                for m in messages:
-                    self.published.append(parse_event(m.body))
-                return outcome
-
-            transport.publish_batch = recording
-            return
-        import aio_pika
-
-        self._probe = await aio_pika.connect_robust(self.settings.amqp_url)
-        channel = await self._probe.channel()
-        exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
-        probe = await channel.declare_queue(exclusive=True)
-        await probe.bind(exchange, "#")
-
-        async def record(message: Any) -> None:
-            self.published.append(parse_event(message.body))
-
-        await probe.consume(record, no_ack=True)
-
-    async def close(self) -> None:
-        """Stop watching."""
-        if self._probe is not None:
-            await self._probe.close()
+        self.probe = probe
 
     def set_local(self, day: dt.date, hour: int, minute: int = 0) -> None:
         """Set the app's clock to a time in the office's zone (Asia/Jakarta)."""
@@ -258,7 +228,7 @@ class QueueHarness:
 
     def events(self, event_type: str, receipt: str | None = None) -> list[CloudEvent[Any]]:
         """Events of a type this service published (optionally about one receipt)."""
-        return [e for e in self.published if e.type == event_type and (receipt is None or e.subject == receipt)]
+        return self.probe.of(event_type, receipt)
 
     async def event(
         self,
@@ -274,6 +244,33 @@ class QueueHarness:
 
         await eventually(lambda: _true(bool(found())), timeout, f"{event_type} published")
         return found()[-1]
+
+    async def wait_published(self) -> None:
+        """Once a route answered (its change committed): wait until the probe has recorded everything
+        the service committed so far, the proof an absence check needs before it looks (no sleeping).
+
+        The outbox keeps an event until the broker confirmed it; once the outbox holds nothing pending,
+        the probe's barrier comes back after every event published before it.
+        """
+        outbox = self.runtime.spec.tables.outbox
+
+        async def drained() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                pending = select(outbox.c.id).where(outbox.c.unroutable_at.is_(None)).limit(1)
+                return (await conn.execute(pending)).first() is None
+
+        await eventually(drained, 30, "the outbox to be published")
+        await self.probe.barrier()
+
+    async def assert_absent_after(self, trigger: CloudEvent[Any], event_type: str, receipt: str) -> None:
+        """The service handled `trigger` and published no `event_type` about `receipt` for it.
+
+        The inbox proves the handling committed (BusProbe.assert_absent's `handled`); the drained outbox
+        proves what the handling emitted is on the bus too, not still waiting for the relay.
+        """
+        await wait_handled(self.runtime, trigger.id)
+        await self.wait_published()
+        await self.probe.assert_absent(event_type, subject=receipt, handled=(self.runtime, trigger.id))
 
     async def wait_status(self, receipt: str, status: str, *, timeout: float = 15) -> dict[str, Any]:
         """Wait until an officer sees the application in a status (events are asynchronous)."""
@@ -312,14 +309,15 @@ async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> 
     clock = FakeClock(local(DAY0, 7))
     app = create_app(settings, queue_settings=queue_settings, clock=clock)
     async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        # On the embedded bus the probe's queue is declared on the app's own in-memory broker.
+        broker = runtime.transport if settings.amqp_url.startswith("memory://") else None
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://queue.test", timeout=60) as client:
-            harness = QueueHarness(app, client, clock, settings)
-            await harness.watch()
-            try:
-                yield harness
-            finally:
-                await harness.close()
+        async with (
+            BusProbe(settings, transport=broker) as probe,
+            httpx.AsyncClient(transport=transport, base_url="http://queue.test", timeout=60) as client,
+        ):
+            yield QueueHarness(app, client, clock, settings, probe)
 
 
 # Generous public limits for the suites; the rate-limit test builds its own app.
