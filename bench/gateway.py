@@ -189,16 +189,12 @@ def submission_body(receipt: str) -> str:
 
     registered, _, _, interviewed = readiness(receipt)
     assert isinstance(registered, ApplicationRegistered) and isinstance(interviewed, InterviewCompleted)
-    applicant = registered.applicant
     return ApplicationSubmission(
-        receipt_number=receipt,
-        office=registered.office,
-        service_type=registered.service_type,
-        passport_type=registered.passport_type,
+        **registered.model_dump(include={"receipt_number", "office", "service_type", "passport_type"}),
         priority_category=registered.priority_category,
         validity_years=10,
-        applicant=Biodata(full_name=applicant.full_name, nik=applicant.nik, birth_date=applicant.birth_date),
-        interview=Interview(officer_id=interviewed.officer_id, completed_at=interviewed.completed_at),
+        applicant=Biodata(**registered.applicant.model_dump(include={"full_name", "nik", "birth_date"})),
+        interview=Interview(**interviewed.model_dump(include={"officer_id", "completed_at"})),
         biometrics=[Biometric(**i.model_dump()) for i in bundle_for(receipt).items],
     ).model_dump_json()
 

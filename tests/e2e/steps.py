@@ -475,35 +475,30 @@ async def capture_biometrics(
 
 
 async def interview(
-    client: httpx.AsyncClient,
-    base: str,
-    receipt: str,
-    decision: str = "APPROVED",
-    role: str = "interviewer",
-    office: str = OFFICE,
-    **body: Any,
+    client: httpx.AsyncClient, base: str, receipt: str, decision: str = "APPROVED", **how: Any
 ) -> dict[str, Any]:
-    """The interview's decision."""
-    return await _capture_step(client, base, receipt, "interview", {"decision": decision, **body}, role, office)
+    """The interview's decision (``role``, ``office`` and more of the body in ``how``)."""
+    return await capture_step(client, base, receipt, "interview", decision=decision, **how)
 
 
 async def complete_capture(
+    client: httpx.AsyncClient, base: str, receipt: str, mode: str = "COUNTER", **how: Any
+) -> dict[str, Any]:
+    """Capture complete (emits capture.completed); the manifest."""
+    return await capture_step(client, base, receipt, "complete", mode=mode, **how)
+
+
+async def capture_step(
     client: httpx.AsyncClient,
     base: str,
     receipt: str,
-    mode: str = "COUNTER",
+    step: str,
+    *,
     role: str = "interviewer",
     office: str = OFFICE,
     **body: Any,
 ) -> dict[str, Any]:
-    """Capture complete (emits capture.completed); the manifest."""
-    return await _capture_step(client, base, receipt, "complete", {"mode": mode, **body}, role, office)
-
-
-async def _capture_step(
-    client: httpx.AsyncClient, base: str, receipt: str, step: str, body: dict[str, Any], role: str, office: str
-) -> dict[str, Any]:
-    """``POST /v1/captures/{receipt}/{step}`` as the officer ``role`` of ``office``; the answer."""
+    """``POST /v1/captures/{receipt}/{step}`` with ``body``, as the officer ``role`` of ``office``; the answer."""
     resp = await client.post(
         f"{base}/v1/captures/{receipt}/{step}", json=body, headers=officer(role, office, sub=f"{role}-1")
     )

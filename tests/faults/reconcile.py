@@ -172,6 +172,15 @@ async def reconcile(
 
     # -- effects exactly once ---------------------------------------------------------------------------
     mine = set(receipts)
+
+    async def of_mine(service: str, columns: str, table: str, tail: str = "") -> list[asyncpg.Record]:
+        """``columns`` of the journeys' rows of ``table`` in ``service``'s database (``tail``: GROUP BY...)."""
+        sql = f"SELECT {columns} FROM {table} WHERE receipt_number = ANY($1::text[]) {tail}"
+        return await rows(pg_base, databases[service], sql, list(mine))
+
+    async def by_receipt(service: str, columns: str, table: str) -> dict[str, asyncpg.Record]:
+        return {r["receipt_number"]: r for r in await of_mine(service, f"receipt_number, {columns}", table)}
+
     per_type: dict[str, Counter[str]] = defaultdict(Counter)
     for ev in events.values():
         if str(ev.subject) in mine:
@@ -191,12 +200,7 @@ async def reconcile(
         report.check(not wrong, f"{t}: not exactly one event for {len(wrong)} receipts, e.g. {list(wrong.items())[:3]}")
     n["distinct_events_per_receipt_ok"] = {t: sum(1 for r in mine if per_type[t][r] == 1) for t in once}
 
-    pay = await rows(
-        pg_base,
-        databases["payment"],
-        "SELECT receipt_number, ntpn, outcome FROM payment WHERE receipt_number = ANY($1::text[])",
-        list(mine),
-    )
+    pay = await of_mine("payment", "receipt_number, ntpn, outcome", "payment")
     per_receipt = Counter(r["receipt_number"] for r in pay if r["outcome"] == "APPLIED")
     per_ntpn = Counter(r["ntpn"] for r in pay)
     n["payments"] = {"rows": len(pay), "receipts_paid_once": sum(1 for r in mine if per_receipt[r] == 1)}
@@ -210,13 +214,8 @@ async def reconcile(
         "SELECT s.id, s.quota, s.booked, (SELECT count(*) FROM application a WHERE a.slot_id = s.id "
         "AND a.status NOT IN ('CANCELLED', 'EXPIRED', 'NO_SHOW')) AS live FROM slot s WHERE s.booked > 0",
     )
-    apps = await rows(
-        pg_base,
-        databases["queue"],
-        "SELECT receipt_number, status, bill_status, ntpn, simkim_reference, nik_hash FROM application "
-        "WHERE receipt_number = ANY($1::text[])",
-        list(mine),
-    )
+    columns = "receipt_number, status, bill_status, ntpn, simkim_reference, nik_hash"
+    apps = await of_mine("queue", columns, "application")
     n["bookings"] = {"applications": len(apps), "slots_checked": len(slots)}
     report.check(len(apps) == len(mine), f"{len(mine) - len(apps)} journeys without their application")
     report.check(
@@ -226,24 +225,13 @@ async def reconcile(
     nik = Counter(a["nik_hash"] for a in apps)
     report.check(all(v == 1 for v in nik.values()), "an applicant booked twice")
 
-    sim = await rows(
-        pg_base,
-        databases["simkim-simulator"],
-        "SELECT receipt_number, count(*) AS n FROM simkim_application WHERE receipt_number = ANY($1::text[]) "
-        "GROUP BY receipt_number",
-        list(mine),
-    )
+    tries = "receipt_number, count(*) AS n"
+    sim = await of_mine("simkim-simulator", tries, "simkim_application", "GROUP BY receipt_number")
     sim_n = {r["receipt_number"]: r["n"] for r in sim}
     n["simkim_applications"] = {"receipts": len(sim_n), "exactly_once": sum(1 for r in mine if sim_n.get(r) == 1)}
     report.check(all(sim_n.get(r) == 1 for r in mine), "an application not submitted to SIMKIM exactly once")
 
-    notes = await rows(
-        pg_base,
-        databases["notifier"],
-        "SELECT event_id, channel, recipient_key, status, last_error FROM notification "
-        "WHERE receipt_number = ANY($1::text[])",
-        list(mine),
-    )
+    notes = await of_mine("notifier", "event_id, channel, recipient_key, status, last_error", "notification")
     by_status = Counter(r["status"] for r in notes)
     sent = Counter((r["event_id"], r["channel"]) for r in notes if r["status"] == "SENT")
     interrupted = [r for r in notes if r["status"] == "FAILED" and "interrupted" in (r["last_error"] or "")]
@@ -257,13 +245,9 @@ async def reconcile(
     )
 
     # -- every service agrees on each receipt -------------------------------------------------------------
-    async def of_mine(service: str, columns: str, table: str) -> dict[str, asyncpg.Record]:
-        sql = f"SELECT receipt_number, {columns} FROM {table} WHERE receipt_number = ANY($1::text[])"
-        return {r["receipt_number"]: r for r in await rows(pg_base, databases[service], sql, list(mine))}
-
-    bills = await of_mine("payment", "status, ntpn", "bill")
-    subs = await of_mine("simkim-gateway", "state, simkim_reference", "submission")
-    caps = await of_mine("capture", "completed_at, issued_at", "application")
+    bills = await by_receipt("payment", "status, ntpn", "bill")
+    subs = await by_receipt("simkim-gateway", "state, simkim_reference", "submission")
+    caps = await by_receipt("capture", "completed_at, issued_at", "application")
     disagree = []
     for a in apps:
         r = a["receipt_number"]
