@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from payment_support import BusProbe, HarnessFactory, PaymentHarness
+from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.app import create_app
 from sambang_payment.settings import PaymentSettings
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, SettingsFactory
+from sambang_runtime.testing import BusProbe, FakeClock, SettingsFactory
 
 
 @pytest.fixture
@@ -48,10 +48,9 @@ async def payment_harness(make_settings: SettingsFactory, clock: FakeClock) -> A
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
             )
-            probe = BusProbe()
-            if backend.endswith("amqp"):
-                await probe.start(settings)
-                stack.push_async_callback(probe.close)
+            # On the embedded bus the probe listens on the app's own in-memory broker.
+            broker = app.state.runtime.transport if settings.amqp_url.startswith("memory://") else None
+            probe = await stack.enter_async_context(BusProbe(settings, keys=("payment.#",), transport=broker))
             return PaymentHarness(app, client, probe, clock)
 
         yield start

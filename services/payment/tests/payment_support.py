@@ -1,16 +1,13 @@
-"""Helpers of the payment service tests: a bus probe, signed bank calls, events fed as the queue
-service would publish them. (A module of its own, not conftest: several conftest modules exist.)"""
+"""Helpers of the payment service tests: signed bank calls, events fed as the queue service would
+publish them. (A module of its own, not conftest: several conftest modules exist.)"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-import aio_pika
 import httpx
 from sambang_contracts import (
     Applicant,
@@ -28,7 +25,6 @@ from sambang_contracts import (
     Slot,
     dump_event,
     new_event,
-    parse_event,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_payment.domain.notifications import signature_header
@@ -37,78 +33,10 @@ from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, eventually
+from sambang_runtime.testing import BusProbe, FakeClock, eventually, wait_handled
 from sqlalchemy import Table, func, select
 
 ADULT = dt.date(1990, 5, 17)
-
-
-class BusProbe:
-    """A queue bound to ``payment.#`` on the test's exchange: every event the service publishes."""
-
-    def __init__(self) -> None:
-        self.events: list[CloudEvent[Any]] = []
-        self._conn: aio_pika.abc.AbstractRobustConnection | None = None
-        self._channel: aio_pika.abc.AbstractChannel | None = None
-        self._queue: aio_pika.abc.AbstractQueue | None = None
-        self._markers: dict[str, asyncio.Event] = {}
-
-    async def start(self, settings: RuntimeSettings, keys: tuple[str, ...] = ("payment.#",)) -> None:
-        """Bind the probe queue (after the service declared the exchange)."""
-        self._conn = await aio_pika.connect_robust(settings.amqp_url)
-        self._channel = await self._conn.channel()
-        exchange = await self._channel.get_exchange(settings.exchange)
-        self._queue = await self._channel.declare_queue("", exclusive=True, auto_delete=True)
-        for key in keys:
-            await self._queue.bind(exchange, key)
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                marker = self._markers.get(message.message_id or "")
-                if marker is not None:
-                    marker.set()
-                else:
-                    self.events.append(parse_event(message.body))
-
-        await self._queue.consume(on_message)
-
-    @property
-    def started(self) -> bool:
-        """Whether the probe listens (only on RabbitMQ)."""
-        return self._queue is not None
-
-    async def barrier(self) -> None:
-        """Return once everything already enqueued for the probe has been consumed.
-
-        A marker goes to the probe's own queue after whatever the broker already confirmed to the
-        service; the queue delivers in order, so when the marker comes back the rest came before it.
-        """
-        assert self._channel is not None and self._queue is not None
-        marker_id = uuid.uuid4().hex
-        arrived = self._markers[marker_id] = asyncio.Event()
-        await self._channel.default_exchange.publish(
-            aio_pika.Message(b"", message_id=marker_id), routing_key=self._queue.name
-        )
-        await asyncio.wait_for(arrived.wait(), timeout=20)
-        del self._markers[marker_id]
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self._conn is not None:
-            await self._conn.close()
-
-    def of(self, event_type: str, subject: str | None = None) -> list[CloudEvent[Any]]:
-        """Events of one type (and receipt)."""
-        return [e for e in self.events if e.type == event_type and (subject is None or e.subject == subject)]
-
-    async def wait_for(self, event_type: str, count: int = 1, *, subject: str | None = None) -> list[CloudEvent[Any]]:
-        """Wait until at least ``count`` events of a type arrived; returns them."""
-
-        async def enough() -> bool:
-            return len(self.of(event_type, subject)) >= count
-
-        await eventually(enough, what=f"{count} x {event_type}")
-        return self.of(event_type, subject)
 
 
 class PaymentHarness:
@@ -141,15 +69,8 @@ class PaymentHarness:
 
     async def handled(self, *events: CloudEvent[Any]) -> None:
         """Wait until the service handled these events (their ids are in its inbox, committed with the effect)."""
-        inbox = self.runtime.spec.tables.inbox
-        wanted = {e.id for e in events}
-
-        async def all_in() -> bool:
-            async with self.runtime.engine.connect() as conn:
-                found = await conn.execute(select(inbox.c.event_id).where(inbox.c.event_id.in_(wanted)))
-                return len(found.all()) == len(wanted)
-
-        await eventually(all_in, what=f"{len(wanted)} event(s) handled")
+        for event in events:
+            await wait_handled(self.runtime, event.id)
 
     async def settled(self) -> None:
         """Wait until every event this harness published was handled, every event the service emitted
@@ -166,8 +87,7 @@ class PaymentHarness:
                 return int(pending.scalar_one()) == 0
 
         await eventually(outbox_empty, what="the outbox relayed")
-        if self.probe.started:
-            await self.probe.barrier()
+        await self.probe.barrier()
 
     async def register(
         self,

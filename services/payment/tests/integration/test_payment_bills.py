@@ -101,7 +101,7 @@ async def test_cancellation_voids_an_unpaid_bill(payment_harness: HarnessFactory
     await h.cancel(receipt)
 
     async def voided() -> bool:
-        return (await h.bill(receipt)).status == "VOID"
+        return bool((await h.bill(receipt)).status == "VOID")
 
     await eventually(voided, what="bill voided")
     bill = await h.bill(receipt)

@@ -73,7 +73,7 @@ async def test_a_payment_made_in_time_but_notified_after_the_sweep_is_applied(pa
     h.clock.advance(seconds=2)
 
     async def expired() -> bool:
-        return (await h.bill(receipt)).status == "EXPIRED"
+        return bool((await h.bill(receipt)).status == "EXPIRED")
 
     await eventually(expired, what="bill swept")
     r = await h.notify(key_id, secret, h.payment_body(bill, "NTPN0000000000E2", paid_at=paid_at))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zoneinfo
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -34,7 +35,7 @@ ADULT = dt.date(1990, 1, 1)
 CHILD = dt.date(2015, 1, 1)
 
 
-def amount(**kw: object) -> int:
+def amount(**kw: Any) -> int:
     req = BillRequest(
         **{
             "passport_type": PassportType.REGULAR,
@@ -43,7 +44,7 @@ def amount(**kw: object) -> int:
             "registered_on": REG,
             **kw,
         }
-    )  # type: ignore[arg-type]
+    )
     return sum(line.amount for line in bill_lines(PP45, req))
 
 
@@ -105,8 +106,8 @@ def test_ten_years_for_a_minor_is_trusted_when_the_producer_checked_marital_stat
     assert amount(birth_date=CHILD, married=None) == 350_000  # no choice said: the default by age
 
 
-def billed_years(birth_date: dt.date, registered_on: dt.date = REG, **kw: object) -> int:
-    req = BillRequest(PassportType.REGULAR, ServiceType.NEW, birth_date, registered_on, **kw)  # type: ignore[arg-type]
+def billed_years(birth_date: dt.date, registered_on: dt.date = REG, **kw: Any) -> int:
+    req = BillRequest(PassportType.REGULAR, ServiceType.NEW, birth_date, registered_on, **kw)
     return billed_validity_years(PP45, req)
 
 
