@@ -109,7 +109,7 @@ async def _release(runtime: ServiceRuntime) -> None:
         log.warning("worker.release_failed", error=type(exc).__name__)
 
 
-async def _guarded(work: Coroutine[Any, Any, None], key: str) -> None:
+async def _guarded(work: Coroutine[Any, Any, object], key: str) -> None:
     """Run one piece of work; an unexpected error is logged and the lease left to run out (then retried)."""
     try:
         await work

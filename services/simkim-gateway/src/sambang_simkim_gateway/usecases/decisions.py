@@ -13,17 +13,17 @@ from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.uow import UnitOfWork
 
 from ..adapters.protocol import ApplicationRecord, DecisionRequest
-from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimClient
-from ..context import context_of, context_of_runtime
+from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent
+from ..context import context_of
 from ..domain import Breaker, Work
 from ..stores import submissions
 from ..stores.submissions import Submission, SubmissionChange
-from .work import defer_work, record_work_failure
+from .work import call_and_record, defer_work, record_work_failure
 
 log = get_logger(__name__)
 
 
-async def send_decision(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> None:
+async def send_decision(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> bool:
     """Send one leased decision to SIMKIM and record how it went."""
     if sub.simkim_reference is None or sub.decision is None or sub.decided_by is None:
         raise RuntimeError("a decision without its reference or decider")
@@ -31,14 +31,9 @@ async def send_decision(runtime: ServiceRuntime, sub: Submission, seen: Breaker)
     request = DecisionRequest(
         decision=HoldDecision(sub.decision), reason=sub.decision_reason or "-", decided_by=sub.decided_by
     )
-
-    async def send(simkim: SimkimClient) -> ApplicationRecord:
-        return await simkim.decide(reference, request)
-
-    outcome = await context_of_runtime(runtime).simkim.call(seen, send)
-    async with runtime.uow() as uow:
-        await record_decision_outcome(uow, sub, outcome, uow.now())
-        await uow.commit()
+    return await call_and_record(
+        runtime, seen, sub, lambda simkim: simkim.decide(reference, request), record_decision_outcome
+    )
 
 
 async def record_decision_outcome(

@@ -11,29 +11,22 @@ from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.uow import UnitOfWork
 
 from ..adapters.protocol import ApplicationRecord, ApplicationStatus
-from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimClient
-from ..context import context_of, context_of_runtime
+from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent
+from ..context import context_of
 from ..domain import Breaker, SubmissionState, Work, local_day, pickup_from
 from ..stores import offices, submissions
 from ..stores.submissions import Submission, SubmissionChange
-from .work import defer_work, record_work_failure
+from .work import call_and_record, defer_work, record_work_failure
 
 log = get_logger(__name__)
 
 
-async def poll_issuance(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> None:
+async def poll_issuance(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> bool:
     """Ask SIMKIM about one leased accepted application and record the answer."""
     if sub.simkim_reference is None:
         raise RuntimeError("polling a submission without a SIMKIM reference")
     reference = sub.simkim_reference
-
-    async def ask(simkim: SimkimClient) -> ApplicationRecord:
-        return await simkim.application(reference)
-
-    outcome = await context_of_runtime(runtime).simkim.call(seen, ask)
-    async with runtime.uow() as uow:
-        await record_poll_outcome(uow, sub, outcome, uow.now())
-        await uow.commit()
+    return await call_and_record(runtime, seen, sub, lambda simkim: simkim.application(reference), record_poll_outcome)
 
 
 async def record_poll_outcome(

@@ -35,12 +35,12 @@ from ..domain import Breaker, BundlePiece, SubmissionState, Work, bundle_mismatc
 from ..handlers import biodata_context
 from ..stores import submissions
 from ..stores.submissions import Submission, SubmissionChange
-from .work import backoff, defer_work
+from .work import backoff, call_and_record, defer_work
 
 log = get_logger(__name__)
 
 
-async def submit_one(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> None:
+async def submit_one(runtime: ServiceRuntime, sub: Submission, seen: Breaker) -> bool:
     """One attempt at a leased submission, and its outcome recorded."""
     ctx = context_of_runtime(runtime)
 
@@ -48,10 +48,7 @@ async def submit_one(runtime: ServiceRuntime, sub: Submission, seen: Breaker) ->
         items = await _checked_bundle(ctx, sub)
         return await simkim.submit(_application(runtime, sub, items))
 
-    outcome = await ctx.simkim.call(seen, send)
-    async with runtime.uow() as uow:
-        await record_submit_outcome(uow, sub, outcome, uow.now())
-        await uow.commit()
+    return await call_and_record(runtime, seen, sub, send, record_submit_outcome)
 
 
 async def _checked_bundle(ctx: GatewayContext, sub: Submission) -> list[BundleItem]:

@@ -10,18 +10,18 @@ from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.uow import UnitOfWork
 
 from ..adapters.protocol import ViolationReceipt, ViolationReport
-from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent, SimkimClient
-from ..context import context_of, context_of_runtime
+from ..adapters.simkim import Answered, BreakerOpen, Outcome, Permanent
+from ..context import context_of
 from ..domain import Breaker
 from ..handlers import violation_context
 from ..stores import violations
 from ..stores.violations import Violation, ViolationChange
-from .work import backoff
+from .work import backoff, call_and_record
 
 log = get_logger(__name__)
 
 
-async def forward_violation(runtime: ServiceRuntime, v: Violation, seen: Breaker) -> None:
+async def forward_violation(runtime: ServiceRuntime, v: Violation, seen: Breaker) -> bool:
     """Send one leased violation report to SIMKIM and record how it went."""
     report = ViolationReport(
         violation_id=v.id,
@@ -32,14 +32,9 @@ async def forward_violation(runtime: ServiceRuntime, v: Violation, seen: Breaker
         officer_id=v.officer_id,
         flagged_at=v.flagged_at,
     )
-
-    async def send(simkim: SimkimClient) -> ViolationReceipt:
-        return await simkim.report_violation(report)
-
-    outcome = await context_of_runtime(runtime).simkim.call(seen, send)
-    async with runtime.uow() as uow:
-        await record_forward_outcome(uow, v, outcome, uow.now())
-        await uow.commit()
+    return await call_and_record(
+        runtime, seen, v, lambda simkim: simkim.report_violation(report), record_forward_outcome
+    )
 
 
 async def record_forward_outcome(

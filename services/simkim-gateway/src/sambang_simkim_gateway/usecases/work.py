@@ -1,21 +1,29 @@
-"""The worker's leases and the outcomes every kind of leased work shares: claim, defer, back off, release.
+"""The worker's leases and what every kind of leased work shares: claim, call SIMKIM and record the
+outcome, defer, back off, release.
 
-Each use case changes one unit of work and does not commit: the worker commits.
+Each use case but ``call_and_record`` changes one unit of work and does not commit: the worker commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.uow import UnitOfWork
 
-from ..context import context_of
+from ..adapters.simkim import Outcome, SimkimClient
+from ..context import context_of, context_of_runtime
 from ..domain import Breaker, backoff_seconds
 from ..stores import breaker as breaker_store
 from ..stores import submissions, violations
 from ..stores.submissions import Submission, SubmissionChange
 from ..stores.violations import Violation
+
+T = TypeVar("T")
+W = TypeVar("W", Submission, Violation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,22 @@ async def release_leases(uow: UnitOfWork) -> int:
     """Give back this replica's leases as it stops, so the next one resumes at once."""
     owner = context_of(uow).owner
     return await submissions.release_leases(uow, owner) + await violations.release_leases(uow, owner)
+
+
+async def call_and_record(
+    runtime: ServiceRuntime,
+    seen: Breaker,
+    work: W,
+    request: Callable[[SimkimClient], Awaitable[T]],
+    record: Callable[[UnitOfWork, W, Outcome[T], dt.datetime], Awaitable[bool]],
+) -> bool:
+    """One piece of leased ``work``: the guarded SIMKIM call (no transaction open meanwhile), then its outcome
+    recorded and committed in a unit of work of its own. False when the lease was lost meanwhile."""
+    outcome = await context_of_runtime(runtime).simkim.call(seen, request)
+    async with runtime.uow() as uow:
+        kept = await record(uow, work, outcome, uow.now())
+        await uow.commit()
+    return kept
 
 
 def backoff(uow: UnitOfWork, failures: int, *, floor: float = 0.0) -> dt.timedelta:
