@@ -6,13 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sambang_runtime.bus.transport import Transport
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceDescriptor, ServiceRuntime, ServiceSpec, create_service_app, settings_for
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
-from .background import run_dispatcher, run_housekeeping, run_stream_recorder
+from .background.dispatcher import run_dispatcher
+from .background.housekeeping import run_housekeeping
+from .background.streams import run_stream_recorder
 from .context import NotifierContext
 from .domain.defaults import DEFAULTS
 from .errors import ERRORS, NAME

@@ -7,8 +7,8 @@ import contextlib
 
 from sambang_runtime.uow import UnitOfWork
 
-from .channels.email import SmtpServer
-from .channels.sink import Mailbox
+from .adapters.email import SmtpServer
+from .adapters.sink import Mailbox
 from .hub import StreamHub, StreamRecord
 from .settings import NotifierSettings
 

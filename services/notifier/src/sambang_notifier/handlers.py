@@ -18,79 +18,20 @@ from typing import Any
 from sambang_contracts import (
     ApplicationRegistered,
     CloudEvent,
-    NotificationChannel,
     OfficeUpdated,
     SambangClaimed,
     SambangReleased,
     TicketCalled,
 )
 from sambang_runtime.consumer import HandlerTable
-from sambang_runtime.entropy import uuid4
-from sambang_runtime.logs import get_logger
 from sambang_runtime.uow import UnitOfWork
 
 from .context import context_of
-from .domain import messages, templating
 from .domain import streams as stream_rules
-from .domain.defaults import DEFAULTS
 from .domain.streams import StreamItem
 from .hub import StreamRecord
-from .stores import deferred, notifications, offices, recipients, streams, templates
-
-log = get_logger(__name__)
-
-
-async def _tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """Render the event's template in the applicant's language and record one message per channel."""
-    template_name = messages.template_for(event.data)
-    receipt = event.subject or getattr(event.data, "receipt_number", None)
-    if template_name is None or receipt is None:
-        return
-    ctx = context_of(uow)
-    now = uow.now()
-    applicant = await recipients.applicant(uow, receipt)
-    if applicant is None:
-        # Events may come before the registration (order-tolerant): held until it arrives.
-        await deferred.hold(uow, event, now=now)
-        log.info("notification.held_for_registration", event_type=event.type, template=template_name)
-        return
-    office = await offices.get(uow, event.office or receipt[:3], default_timezone=ctx.settings.default_timezone)
-    stored = await templates.get(uow, template_name, applicant.language)
-    default = DEFAULTS[(template_name, applicant.language)]
-    variables = messages.variables_for(event.data, applicant, office)
-    try:
-        rendered = templating.render(stored.fields() if stored is not None else default, variables)
-    except Exception as exc:  # an edited template that fails on real data: the shipped one still tells the news
-        log.error("template.render_failed_using_default", template=template_name, error=type(exc).__name__)
-        rendered = templating.render(default, variables)
-    targets: list[tuple[NotificationChannel, str, dict[str, str]]] = []
-    if applicant.email and ctx.email_enabled:
-        email_content = {"subject": rendered.subject, "html": rendered.html, "text": rendered.text}
-        targets.append((NotificationChannel.EMAIL, applicant.email, email_content))
-    if applicant.phone and ctx.sms_enabled:
-        targets.append((NotificationChannel.SMS, applicant.phone, {"text": rendered.sms}))
-    created = await notifications.record(
-        uow,
-        [
-            notifications.NewMessage(
-                id=str(uuid4()),
-                event_id=event.id,
-                event_type=event.type,
-                receipt_number=receipt,
-                office=office.code,
-                template=template_name,
-                language=applicant.language.value,
-                channel=channel,
-                address=address,
-                content=content,
-            )
-            for channel, address, content in targets
-        ],
-        now=now,
-    )
-    if created:
-        uow.after_commit(ctx.wake_dispatcher)
-    log.info("notification.recorded", template=template_name, messages=len(created), of=len(targets))
+from .stores import deferred, offices, recipients, streams
+from .usecases.messages import tell_applicant
 
 
 def _office_of(event: CloudEvent[Any]) -> str:
@@ -131,49 +72,49 @@ async def when_application_registered_remember_applicant(event: CloudEvent[Any],
 
 async def when_application_registered_send_receipt(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The receipt number and appointment after pre-application."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_application_registered_send_held_messages(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """Events that came before the registration are told now, after the receipt, oldest first."""
     data: ApplicationRegistered = event.data
     for held in await deferred.release(uow, data.receipt_number):
-        await _tell_applicant(held, uow)
+        await tell_applicant(uow, held, now=uow.now())
 
 
 async def when_bill_issued_send_billing_code(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The billing code, amount and deadline."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_arrival_link_issued_send_link(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The link to confirm arrival, once paid."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_application_cancelled_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """A cancellation, or (reason BILL_EXPIRED) the bill expired and the booking was released."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_visit_checked_in_send_ticket(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The ticket (and priority seat) after check-in."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_ticket_near_turn_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """ "Your turn is near"."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_passport_issued_tell_pickup_date(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The passport is ready, from its pickup date."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def when_passport_collected_tell_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:
     """The passport was handed over (so a stranger's pickup does not go unnoticed)."""
-    await _tell_applicant(event, uow)
+    await tell_applicant(uow, event, now=uow.now())
 
 
 async def _display_item(data: TicketCalled, uow: UnitOfWork, office: str) -> StreamItem:

@@ -226,14 +226,13 @@ async def test_a_send_interrupted_by_a_crash_is_recorded_as_failed_and_never_sen
 
 
 async def test_a_dispatcher_claims_no_more_than_it_sends_at_once(
-    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider, monkeypatch: Any
+    start_notifier: NotifierFactory, smtp: SmtpCatcher, sms: SmsProvider
 ) -> None:
     """A notifier killed mid-batch leaves at most ``dispatch_concurrency`` messages SENDING (failed after
     the lease), not a whole batch that was claimed but never tried."""
     import asyncio
 
-    import httpx
-    from sambang_notifier import background
+    from sambang_notifier.background.dispatcher import dispatch_round
     from sambang_notifier.context import context_from
     from sambang_notifier.domain.delivery import SendResult, Verdict
 
@@ -264,21 +263,22 @@ async def test_a_dispatcher_claims_no_more_than_it_sends_at_once(
         await uow.commit()
     started, never = asyncio.Event(), asyncio.Event()
 
-    async def hanging_send(*args: Any) -> SendResult:
-        started.set()
-        await never.wait()  # the process dies here
-        return SendResult(Verdict.SENT, "")
+    class HangingChannels:
+        """Every send hangs: the process dies here."""
 
-    monkeypatch.setattr(background, "_send", hanging_send)
+        async def send(self, message: Any, now: Any) -> SendResult:
+            started.set()
+            await never.wait()
+            return SendResult(Verdict.SENT, "")
+
     ctx = context_from(n.runtime.spec.context)
-    async with httpx.AsyncClient() as client:
-        round_ = asyncio.create_task(background.dispatch_round(n.runtime, ctx, client))
-        await asyncio.wait_for(started.wait(), 10)
-        await asyncio.sleep(0.2)
-        rows = await n.log(receipt)
-        round_.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await round_
+    round_ = asyncio.create_task(dispatch_round(n.runtime, ctx, HangingChannels()))
+    await asyncio.wait_for(started.wait(), 10)
+    await asyncio.sleep(0.2)
+    rows = await n.log(receipt)
+    round_.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await round_
     sending = [r for r in rows if r["status"] == "SENDING"]
     assert len(sending) == 4, [r["status"] for r in rows]
     assert len([r for r in rows if r["status"] == "PENDING"]) == 16

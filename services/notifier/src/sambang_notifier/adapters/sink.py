@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sambang_runtime.errors import Clock
+from sambang_runtime.clock import Clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,49 @@
+"""The housekeeping: interrupted sends failed after their lease, old stream events and held events forgotten;
+and the end of every open stream when the replica stops."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sambang_runtime.logs import get_logger
+from sambang_runtime.service import ServiceRuntime
+
+from ..context import NotifierContext, context_from
+from ..stores import deferred, streams
+from ..usecases.delivery import fail_interrupted_sends
+
+log = get_logger(__name__)
+
+
+async def housekeeping_round(runtime: ServiceRuntime, ctx: NotifierContext) -> None:
+    """Record interrupted sends as failed, forget old stream events and held events never claimed."""
+    s = ctx.settings
+    now = runtime.clock()
+    async with runtime.uow() as uow:
+        for settled in await fail_interrupted_sends(uow, now=now, lease=dt.timedelta(seconds=s.sending_lease_seconds)):
+            log.error("notification.interrupted", notification_id=settled.id, receipt_number=settled.receipt_number)
+        pruned = await streams.forget_older_than(uow, now - dt.timedelta(hours=s.stream_retention_hours))
+        dropped = await deferred.forget_older_than(uow, now - dt.timedelta(days=s.deferred_days))
+        await uow.commit()
+    if dropped:
+        log.warning("notification.held_events_dropped_without_registration", count=dropped)
+    if pruned:
+        log.info("stream.events_pruned", count=pruned)
+
+
+async def run_housekeeping(runtime: ServiceRuntime) -> None:
+    """Housekeeping every ``housekeeping_seconds``; when the service stops, every open stream ends."""
+    ctx = context_from(runtime.spec.context)
+    ctx.hub.open()
+    try:
+        while True:
+            try:
+                await housekeeping_round(runtime, ctx)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("housekeeping.round_failed", error=type(exc).__name__, detail=str(exc)[:200])
+            await asyncio.sleep(ctx.settings.housekeeping_seconds)
+    finally:
+        ctx.hub.close()
