@@ -9,7 +9,7 @@ import itertools
 import random
 import string
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -305,7 +305,7 @@ def settings_on(servers: Servers, tmp: Path, backend: str, **overrides: Any) -> 
     return isolated_settings(servers, tmp, "queue", backend, uniq=uniq, **values)
 
 
-async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncIterator[QueueHarness]:
+async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncGenerator[QueueHarness]:
     clock = FakeClock(local(DAY0, 7))
     app = create_app(settings, queue_settings=queue_settings, clock=clock)
     async with app.router.lifespan_context(app):

@@ -43,9 +43,29 @@ def test_an_update_names_only_columns_of_the_application() -> None:
 
 
 def test_records_are_frozen() -> None:
+    checked_in = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     record = VisitRecord(
-        *(["x"] * 3), dt.date(2026, 12, 1), *(["x"] * 4), "NONE", "KIOSK", False, "VERIFICATION", "WAITING",
-        None, 0, None, None, None, None, dt.datetime(2026, 12, 1, tzinfo=dt.UTC), None,
-    )  # fmt: skip
+        id="v1",
+        receipt_number="BLT2612010000001",
+        office="BLT",
+        day=checked_in.date(),
+        purpose="SERVICE",
+        lane="REGULAR",
+        ticket="A001",
+        seat=None,
+        priority_category="NONE",
+        channel="KIOSK",
+        paid=True,
+        stage="VERIFICATION",
+        state="WAITING",
+        counter=None,
+        calls=0,
+        called_at=None,
+        first_called_at=None,
+        claimed_by=None,
+        claimed_at=None,
+        checked_in_at=checked_in,
+        completed_at=None,
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.state = "DONE"  # type: ignore[misc]
