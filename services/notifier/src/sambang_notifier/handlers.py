@@ -59,9 +59,9 @@ def _to_stream_after_commit(event: CloudEvent[Any], item: StreamItem | None, uow
 
 
 async def when_office_updated_remember_office(event: CloudEvent[Any], uow: UnitOfWork) -> None:
-    """Office names and time zones, for messages in office time."""
+    """Office names and time zones, for messages in office time; a late (older) update changes nothing."""
     data: OfficeUpdated = event.data
-    await offices.remember(uow, data, now=uow.now())
+    await offices.remember(uow, data, at=event.time or uow.now())
 
 
 async def when_application_registered_remember_applicant(event: CloudEvent[Any], uow: UnitOfWork) -> None:

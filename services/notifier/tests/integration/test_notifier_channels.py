@@ -31,12 +31,14 @@ from sambang_contracts import (
     HoldRaised,
     Language,
     NotificationChannel,
+    OfficeUpdated,
     PassportIssued,
+    new_event,
 )
 from sambang_contracts.values import generate_billing_code
 from sambang_notifier.handlers import HANDLERS, when_application_registered_send_receipt
-from sambang_notifier.stores import notifications
-from sambang_runtime.testing import eventually
+from sambang_notifier.stores import notifications, offices
+from sambang_runtime.testing import eventually, wait_handled
 
 
 def bill(receipt: str, *, amount: int = 350_000) -> BillIssued:
@@ -190,6 +192,22 @@ async def test_events_before_the_registration_are_told_once_it_arrives_and_holds
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_late_office_update_never_replaces_a_newer_one(start_notifier: NotifierFactory) -> None:
+    n = await start_notifier()
+    at = dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+    newer = OfficeUpdated(office="BLT", name="Kantor Imigrasi Blitar", timezone="Asia/Jakarta")
+    older = OfficeUpdated(office="BLT", name="Kantor Imigrasi Lama", timezone="Asia/Makassar")
+    first = new_event(newer, source="sambang/queue", time=at)
+    late = new_event(older, source="sambang/queue", time=at - dt.timedelta(hours=1))  # made earlier, came later
+    await publish(n.runtime, first)
+    await wait_handled(n.runtime, first.id)
+    await publish(n.runtime, late)
+    await wait_handled(n.runtime, late.id)  # handled and committed: whatever it changed is visible
+    async with n.runtime.uow() as uow:
+        kept = await offices.get(uow, "BLT", default_timezone="Asia/Jayapura")
+    assert (kept.name, kept.timezone) == ("Kantor Imigrasi Blitar", "Asia/Jakarta")
 
 
 async def test_a_send_interrupted_by_a_crash_is_recorded_as_failed_and_never_sent_again(

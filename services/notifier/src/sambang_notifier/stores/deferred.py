@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sambang_contracts import CloudEvent, dump_event, parse_event
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import delete
 
 from ..models import deferred_event
-from .dialect import upsert
 
 
 def _context(event_id: str) -> str:
@@ -19,19 +19,15 @@ def _context(event_id: str) -> str:
 
 async def hold(uow: UnitOfWork, event: CloudEvent[Any], *, now: dt.datetime) -> None:
     """Keep an event until its receipt's registration arrives (the same event twice is kept once)."""
-    stmt = (
-        upsert(uow, deferred_event)
-        .values(
-            event_id=event.id,
-            receipt_number=event.subject or "",
-            event_type=event.type,
-            body_enc=uow.cipher.encrypt_bytes(dump_event(event), context=_context(event.id)),
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["event_id"])
-    )
+    row = {
+        "event_id": event.id,
+        "receipt_number": event.subject or "",
+        "event_type": event.type,
+        "body_enc": uow.cipher.encrypt_bytes(dump_event(event), context=_context(event.id)),
+        "created_at": now,
+    }
     conn = await uow.session.connection()
-    await conn.execute(stmt)
+    await upsert(conn, deferred_event, row, key=["event_id"])
 
 
 async def release(uow: UnitOfWork, receipt: str) -> list[CloudEvent[Any]]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_contracts import NotificationChannel
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, select, update
 
 from ..domain.delivery import Decision, Status, mask, normalise_address
 from ..models import notification
-from .dialect import is_postgres, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,14 +122,9 @@ async def record(uow: UnitOfWork, messages: list[NewMessage], *, now: dt.datetim
         }
         for m in messages
     ]
-    stmt = (
-        upsert(uow, notification)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient_key"])
-        .returning(notification.c.id)
-    )
     conn = await uow.session.connection()
-    return [r[0] for r in await conn.execute(stmt)]
+    key = ["event_id", "channel", "recipient_key"]
+    return [r[0] for r in await upsert(conn, notification, rows, key=key, returning=[notification.c.id])]
 
 
 async def claim_due(uow: UnitOfWork, *, now: dt.datetime, limit: int) -> list[Claimed]:
@@ -140,10 +135,10 @@ async def claim_due(uow: UnitOfWork, *, now: dt.datetime, limit: int) -> list[Cl
         .order_by(notification.c.next_attempt_at, notification.c.seq)
         .limit(limit)
     )
-    if is_postgres(uow):
+    conn = await uow.session.connection()
+    if conn.dialect.name == "postgresql":
         # Two replicas' dispatchers take disjoint rows instead of waiting for each other.
         due = due.with_for_update(skip_locked=True)
-    conn = await uow.session.connection()
     # The ids first, then the update: as ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)``
     # PostgreSQL may run the subquery more than once, each time skipping the rows it has just locked,
     # and so claimed every due row whatever the limit (seen: 20 claimed for a limit of 4).

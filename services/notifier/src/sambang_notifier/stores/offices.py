@@ -5,23 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from sambang_contracts import OfficeUpdated
+from sambang_runtime.sql import keep_latest
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.messages import Office
 from ..models import office
-from .dialect import upsert
 
 
-async def remember(uow: UnitOfWork, data: OfficeUpdated, *, now: dt.datetime) -> None:
-    """Keep an office's name and time zone."""
-    values = {"code": data.office, "name": data.name, "timezone": data.timezone, "updated_at": now}
-    stmt = upsert(uow, office).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["code"], set_={k: stmt.excluded[k] for k in values if k != "code"}
-    )
+async def remember(uow: UnitOfWork, data: OfficeUpdated, *, at: dt.datetime) -> bool:
+    """Keep an office's name and time zone as of ``at`` (the event's time): an older update, delivered late,
+    never replaces a newer one. Answers whether it was kept."""
+    values = {"code": data.office, "name": data.name, "timezone": data.timezone, "updated_at": at}
     conn = await uow.session.connection()
-    await conn.execute(stmt)
+    return await keep_latest(conn, office, values, key=["code"])
 
 
 async def get(uow: UnitOfWork, code: str, *, default_timezone: str) -> Office:

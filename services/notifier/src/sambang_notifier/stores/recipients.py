@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sambang_contracts import ApplicationRegistered
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
 from ..domain.messages import Applicant, language_of
 from ..models import recipient
-from .dialect import upsert
 
 
 def _context(field: str, receipt: str) -> str:
@@ -32,12 +32,8 @@ async def remember(uow: UnitOfWork, data: ApplicationRegistered, *, now: dt.date
         "phone_enc": cipher.encrypt(person.phone, context=_context("phone", receipt)) if person.phone else None,
         "registered_at": now,
     }
-    stmt = upsert(uow, recipient).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["receipt_number"], set_={k: stmt.excluded[k] for k in values if k != "receipt_number"}
-    )
     conn = await uow.session.connection()
-    await conn.execute(stmt)
+    await upsert(conn, recipient, values, key=["receipt_number"], update=[k for k in values if k != "receipt_number"])
 
 
 async def applicant(uow: UnitOfWork, receipt: str) -> Applicant | None:

@@ -17,13 +17,16 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.streams import OFFICERS, PRIORITY_CHECK_IN, StreamItem, StreamRow
 from ..models import stream_counter, stream_event
-from .dialect import is_postgres, upsert
+
+#: One counter per (office, stream).
+_COUNTER = ("office", "stream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ async def record(
 ) -> Recorded:
     """Record an event on a stream once; returns it with its number, whoever recorded it."""
     conn = await uow.session.connection()
-    if is_postgres(uow):
+    if conn.dialect.name == "postgresql":
         # One writer per event: the replicas (and the shared queue's copy) that get the same event at the same
         # moment wait here for the first to commit, then find its row, instead of all queueing for the stream's
         # counter. The stream log is a replay buffer, not the office's record (the queue service holds that),
@@ -68,28 +71,20 @@ async def record(
     take = update(stream_counter).where(counter).values(last_seq=stream_counter.c.last_seq + 1)
     seq = (await conn.execute(take.returning(stream_counter.c.last_seq))).scalar_one_or_none()
     if seq is None:  # the stream's first event: create its counter (or find another writer's)
-        await conn.execute(
-            upsert(uow, stream_counter)
-            .values(office=office, stream=item.stream, last_seq=0)
-            .on_conflict_do_nothing(index_elements=["office", "stream"])
-        )
+        await upsert(conn, stream_counter, {"office": office, "stream": item.stream, "last_seq": 0}, key=_COUNTER)
         seq = (await conn.execute(take.returning(stream_counter.c.last_seq))).scalar_one()
     payload = json.dumps(item.payload, separators=(",", ":"))
-    inserted = await conn.execute(
-        upsert(uow, stream_event)
-        .values(
-            office=office,
-            stream=item.stream,
-            seq=seq,
-            event_id=event_id,
-            kind=item.kind,
-            payload=payload,
-            receipt_number=receipt,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["stream", "event_id"])
-        .returning(stream_event.c.seq)
-    )
+    row = {
+        "office": office,
+        "stream": item.stream,
+        "seq": seq,
+        "event_id": event_id,
+        "kind": item.kind,
+        "payload": payload,
+        "receipt_number": receipt,
+        "created_at": now,
+    }
+    inserted = await upsert(conn, stream_event, row, key=["stream", "event_id"], returning=[stream_event.c.seq])
     if inserted.first() is None:
         # Recorded by another transaction that committed while this one waited for the counter: the
         # number goes back, so numbers have no gaps.

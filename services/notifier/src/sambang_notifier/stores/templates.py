@@ -9,12 +9,12 @@ from typing import Any
 
 from sambang_contracts import Language
 from sambang_runtime.errors import DomainError
+from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, select, update
 
 from ..domain.templating import FIELDS
 from ..models import template
-from .dialect import upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +41,8 @@ async def seed(uow: UnitOfWork, defaults: Mapping[tuple[str, Language], Mapping[
         {"name": name, "language": lang.value, **{f: fields[f] for f in FIELDS}, "updated_at": now, "updated_by": None}
         for (name, lang), fields in defaults.items()
     ]
-    stmt = upsert(uow, template).values(rows).on_conflict_do_nothing(index_elements=["name", "language"])
     conn = await uow.session.connection()
-    result = await conn.execute(stmt.returning(template.c.name))
+    result = await upsert(conn, template, rows, key=["name", "language"], returning=[template.c.name])
     return len(result.all())
 
 
