@@ -37,6 +37,7 @@ def upsert_statement(
 ) -> Insert:
     """``INSERT … ON CONFLICT (key) DO NOTHING`` (``update=None``) or ``DO UPDATE`` for this connection.
 
+    With ``update=None`` an empty ``key`` ignores a conflict with any unique rule of the table.
     ``update``: column names (each set to the incoming value), a mapping of column to value or SQL
     expression, or a callable given the incoming row (``lambda excluded: {"n": table.c.n + excluded.n}``).
     ``where``: the update happens only when it holds (a condition, or a callable given the incoming row).
@@ -45,7 +46,8 @@ def upsert_statement(
     stmt: Any = insert(table).values(values if isinstance(values, Mapping) else list(values))
     excluded = stmt.excluded
     if update is None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+        # No key: do nothing on a conflict with ANY unique rule (a row with two, e.g. receipt and code).
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key) or None)
     else:
         if callable(update):
             set_: Mapping[str, Any] = update(excluded)
@@ -55,6 +57,8 @@ def upsert_statement(
             set_ = {name: excluded[name] for name in update}
         if not set_:
             raise ValueError("an upsert that updates nothing is update=None (DO NOTHING)")
+        if not key:
+            raise ValueError("an update on conflict needs the key whose conflict it resolves")
         condition = where(excluded) if callable(where) else where
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=dict(set_), where=condition)
     if returning:

@@ -541,11 +541,15 @@ class BusProbe:
         self, event_type: str, *, subject: str | None = None, handled: tuple[Any, str] | None = None
     ) -> None:
         """Prove an event was NOT published: first the proof the trigger was handled and committed (its
-        id in the runtime's inbox, ``handled=(runtime, event_id)``), then a barrier, then the check.
-        Without that proof a slow consumer would pass the check (no sleeping instead)."""
+        id in the runtime's inbox, ``handled=(runtime, event_id)``), then that the runtime's outbox has
+        published what that commit wrote (``wait_published``), then a barrier, then the check. Without
+        those proofs a slow consumer or a slow relay would pass the check (no sleeping instead).
+        After a request rather than an event, call ``wait_published(runtime)`` first and leave
+        ``handled`` out."""
         if handled is not None:
             runtime, event_id = handled
             await wait_handled(runtime, event_id)
+            await wait_published(runtime)
         await self.barrier()
         found = self.of(event_type, subject)
         assert not found, f"{event_type} was published and should not have been: {[e.id for e in found]}"
@@ -566,6 +570,21 @@ async def wait_handled(runtime: Any, event_id: str, timeout: float = 30.0) -> No
         return row is not None
 
     await eventually(recorded, timeout, f"{runtime.spec.name} handling event {event_id}")
+
+
+async def wait_published(runtime: Any, timeout: float = 30.0) -> None:
+    """Wait until the runtime's outbox holds nothing left to publish (rows go once the broker confirmed
+    them; unroutable ones are kept aside and do not count): what was committed is now on the bus."""
+    from sqlalchemy import func, select
+
+    outbox = runtime.spec.tables.outbox
+
+    async def empty() -> bool:
+        async with runtime.engine.connect() as conn:
+            query = select(func.count()).select_from(outbox).where(outbox.c.unroutable_at.is_(None))
+            return int((await conn.execute(query)).scalar_one()) == 0
+
+    await eventually(empty, timeout, f"{runtime.spec.name}'s outbox to be published")
 
 
 async def wait_ready(target: Any, timeout: float = 60.0, *, path: str = "/readyz") -> None:

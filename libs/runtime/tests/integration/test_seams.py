@@ -66,6 +66,11 @@ async def test_upsert_inserts_ignores_updates_and_guards_on_both_databases(engin
         await upsert(conn, office_copy, {**row, "name": "ignored"}, key=["office"])
     assert (await _rows(engine))["BLT"][0] == "Blitar"
     async with engine.begin() as conn:
+        # No key: a conflict with any unique rule is ignored.
+        assert (await upsert(conn, office_copy, {**row, "name": "any rule"}, key=())).rowcount == 0
+        with pytest.raises(ValueError, match="key"):
+            await upsert(conn, office_copy, row, key=(), update=["name"])
+    async with engine.begin() as conn:
         await upsert(
             conn,
             office_copy,
