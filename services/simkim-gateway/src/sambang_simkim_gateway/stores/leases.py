@@ -9,10 +9,13 @@ A lease ends when its work is recorded; a replica that dies leaves it to run out
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Column, ColumnElement, RowMapping, Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+T = TypeVar("T")
 
 
 def _free(table: Table, now: dt.datetime) -> ColumnElement[bool]:
@@ -28,9 +31,10 @@ async def claim_due(
     now: dt.datetime,
     until: dt.datetime,
     limit: int,
-) -> Sequence[RowMapping]:
-    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns them as claimed
-    (each store makes its dataclass of them)."""
+    read: Callable[[RowMapping], T],
+) -> list[T]:
+    """Take up to ``limit`` rows whose next attempt is due and that nobody holds; returns them as claimed,
+    each made into the claiming store's dataclass by ``read``."""
     due = (
         select(key)
         .where(table.c.next_attempt_at <= now, _free(table, now))
@@ -44,7 +48,7 @@ async def claim_due(
         .values(lease_owner=owner, lease_until=until)
         .returning(*table.c)
     )
-    return (await conn.execute(stmt)).mappings().all()
+    return [read(row) for row in (await conn.execute(stmt)).mappings()]
 
 
 async def release_all(conn: AsyncConnection, table: Table, *, owner: str) -> int:

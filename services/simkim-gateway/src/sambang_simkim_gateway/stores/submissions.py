@@ -273,7 +273,7 @@ async def retry_failed(uow: UnitOfWork, receipt_number: str) -> bool:
 async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[Submission]:
     """Lease up to ``limit`` submissions whose next call is due; returns them as claimed."""
     now = uow.now()
-    rows = await leases.claim_due(
+    return await leases.claim_due(
         await _conn(uow),
         submission,
         submission.c.receipt_number,
@@ -281,8 +281,8 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
         now=now,
         until=now + dt.timedelta(seconds=lease_seconds),
         limit=limit,
+        read=_from_row,
     )
-    return [_from_row(r) for r in rows]
 
 
 async def finish(uow: UnitOfWork, receipt_number: str, change: SubmissionChange, *, owner: str, doing: Work) -> bool:

@@ -61,7 +61,7 @@ async def add(
 async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit: int) -> list[Violation]:
     """Lease up to ``limit`` reports whose next try is due; returns them as claimed."""
     now = uow.now()
-    rows = await leases.claim_due(
+    return await leases.claim_due(
         await uow.session.connection(),
         violation_report,
         violation_report.c.id,
@@ -69,8 +69,8 @@ async def claim_due(uow: UnitOfWork, *, owner: str, lease_seconds: float, limit:
         now=now,
         until=now + dt.timedelta(seconds=lease_seconds),
         limit=limit,
+        read=_from_row,
     )
-    return [_from_row(r) for r in rows]
 
 
 def _from_row(m: RowMapping) -> Violation:
