@@ -19,7 +19,6 @@ ERRORS = ErrorCatalogue(
             "The template does not compile or does not render with its variables",
             "Templat tidak dapat dikompilasi atau tidak dapat ditampilkan dengan variabelnya",
         ),
-        "invalid_receipt_number": (422, "Invalid receipt number", "Nomor tanda terima tidak valid"),
         "stream_ticket_invalid": (
             401,
             "The stream ticket is not valid for this stream",

@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sambang_contracts.values import InvalidValue, parse_receipt_number
 from sambang_runtime.auth import ensure_office
-from sambang_runtime.errors import DomainError
+from sambang_runtime.http import valid_receipt
 from sambang_runtime.service import UowDep
 
 from ..stores import notifications
@@ -42,11 +41,7 @@ async def delivery_log(
     principal: LogReader, uow: UowDep, receipt: Annotated[str, Query(min_length=1, max_length=32)]
 ) -> list[NotificationOut]:
     """The delivery log of one receipt, for the supervisor or customer care of its office."""
-    try:
-        parse_receipt_number(receipt)
-    except InvalidValue as exc:
-        raise DomainError("invalid_receipt_number", reason=exc.reason) from None
-    ensure_office(principal, receipt[:3])
+    ensure_office(principal, valid_receipt(receipt)[:3])
     return [
         NotificationOut(
             notification_id=e.id,
