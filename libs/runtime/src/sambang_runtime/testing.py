@@ -630,3 +630,70 @@ async def memory_uow(spec: Any, *, clock: Any = None, context: Any = None) -> As
             yield uow
     finally:
         await engine.dispose()
+
+
+class RunningApp:
+    """One service app a test started in-process: its client, runtime, settings, clock and bus probe."""
+
+    def __init__(self, app: Any, client: Any, settings: RuntimeSettings, clock: FakeClock, probe: BusProbe) -> None:
+        self.app = app
+        self.client = client
+        self.runtime = app.state.runtime
+        self.settings = settings
+        self.clock = clock
+        self.probe = probe
+
+
+class AppStarter:
+    """Starts service apps in-process for one test (``start_app`` fixture) and stops them all after.
+
+    ``await start_app(create_app, "payment", backend="postgres+amqp", share="a", clock=clock,
+    probe_keys=("payment.#",), settings={"log_level": "WARNING"}, payment_settings=...)``: the lifespan
+    runs (relay and consumer really travel through the bus), an ASGI client talks to it, a ``BusProbe``
+    listens (on the embedded bus, on the app's own broker). Apps started with the same ``share`` name
+    are replicas on one database and queue.
+    """
+
+    def __init__(self, make_settings: SettingsFactory, stack: Any) -> None:
+        self._make_settings = make_settings
+        self._stack = stack
+        self._shared: dict[str, RuntimeSettings] = {}
+
+    async def __call__(
+        self,
+        create_app: Callable[..., Any],
+        service: str,
+        *,
+        backend: str = "postgres+amqp",
+        share: str | None = None,
+        clock: FakeClock | None = None,
+        probe_keys: tuple[str, ...] = ("#",),
+        settings: dict[str, Any] | None = None,
+        **create_kwargs: Any,
+    ) -> RunningApp:
+        import httpx
+
+        if share is not None and share in self._shared:
+            runtime_settings = self._shared[share]
+        else:
+            runtime_settings = self._make_settings(service, backend, **(settings or {}))
+            if share is not None:
+                self._shared[share] = runtime_settings
+        clock = clock or FakeClock()
+        app = create_app(runtime_settings, clock=clock, **create_kwargs)
+        await self._stack.enter_async_context(app.router.lifespan_context(app))
+        client = await self._stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
+        )
+        broker = app.state.runtime.transport if runtime_settings.amqp_url.startswith("memory://") else None
+        probe = await self._stack.enter_async_context(BusProbe(runtime_settings, probe_keys, transport=broker))
+        return RunningApp(app, client, runtime_settings, clock, probe)
+
+
+@pytest.fixture
+async def start_app(make_settings: SettingsFactory) -> AsyncIterator[AppStarter]:
+    """Start service apps in-process (see ``AppStarter``); every one is stopped when the test ends."""
+    from contextlib import AsyncExitStack
+
+    async with AsyncExitStack() as stack:
+        yield AppStarter(make_settings, stack)
