@@ -60,27 +60,26 @@ class Office:
     timezone: str
 
 
+#: The template each kind of event is told with.
+_TEMPLATE_OF: dict[type[EventData], str] = {
+    ApplicationRegistered: "receipt",
+    BillIssued: "bill_issued",
+    ArrivalLinkIssued: "arrival_link",
+    ApplicationCancelled: "cancelled",
+    VisitCheckedIn: "ticket",
+    TicketNearTurn: "near_turn",
+    PassportIssued: "passport_ready",
+    PassportCollected: "passport_collected",
+}
+
+
 def template_for(data: EventData) -> str | None:
     """The template an event is told with, or None when the applicant is not told (holds, an internal change)."""
-    if isinstance(data, ApplicationRegistered):
-        return "receipt"
-    if isinstance(data, BillIssued):
-        return "bill_issued"
-    if isinstance(data, ArrivalLinkIssued):
-        return "arrival_link"
-    if isinstance(data, ApplicationCancelled):
+    if isinstance(data, ApplicationCancelled) and data.reason == CancelReason.BILL_EXPIRED:
         # The queue releases the booking when the bill expires and says so with this reason: one message
         # tells both (payment.bill.expired alone would be a second message about the same thing).
-        return "bill_expired" if data.reason == CancelReason.BILL_EXPIRED else "cancelled"
-    if isinstance(data, VisitCheckedIn):
-        return "ticket"
-    if isinstance(data, TicketNearTurn):
-        return "near_turn"
-    if isinstance(data, PassportIssued):
-        return "passport_ready"
-    if isinstance(data, PassportCollected):
-        return "passport_collected"
-    return None
+        return "bill_expired"
+    return _TEMPLATE_OF.get(type(data))
 
 
 def language_of(value: str | None) -> Language:

@@ -39,17 +39,9 @@ class NewMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    """A message a dispatcher took, with what it needs to send it."""
+class Claimed(NewMessage):
+    """A message a dispatcher took: the message, and the attempt this is (1 for the first)."""
 
-    id: str
-    event_id: str
-    receipt_number: str
-    office: str
-    template: str
-    channel: NotificationChannel
-    address: str
-    content: dict[str, str]
     attempts: int
 
 
@@ -69,9 +61,9 @@ class Settled:
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One row of the delivery log as officers see it (the address masked)."""
+    """One message of the delivery log as officers see it (the address masked)."""
 
-    id: str
+    notification_id: str
     event_id: str
     event_type: str
     template: str
@@ -157,6 +149,8 @@ async def claim_due(uow: UnitOfWork, *, now: dt.datetime, limit: int) -> list[Cl
         Claimed(
             id=r.id,
             event_id=r.event_id,
+            event_type=r.event_type,
+            language=r.language,
             receipt_number=r.receipt_number,
             office=r.office,
             template=r.template,
@@ -231,7 +225,7 @@ async def fail_interrupted(uow: UnitOfWork, *, now: dt.datetime, lease: dt.timed
 def _entry(row: Row[Any], address: str) -> LogEntry:
     channel = NotificationChannel(row.channel)
     return LogEntry(
-        id=row.id,
+        notification_id=row.id,
         event_id=row.event_id,
         event_type=row.event_type,
         template=row.template,
