@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from notifier_support import BusProbe, Notifier, NotifierFactory, SmsProvider, SmtpCatcher, channel_settings
+from notifier_support import Notifier, NotifierFactory, SmsProvider, SmtpCatcher, channel_settings
 from sambang_notifier.app import create_app
 from sambang_notifier.settings import NotifierSettings
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, SettingsFactory
+from sambang_runtime.testing import BusProbe, FakeClock, SettingsFactory
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +61,10 @@ async def start_notifier(
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
             )
-            probe = BusProbe()
-            if backend.endswith("amqp"):
-                await probe.start(settings)
-                stack.push_async_callback(probe.close)
-            return Notifier(app, client, app.state.runtime, settings, clock, probe)
+            runtime = app.state.runtime
+            # On the embedded bus the probe's queue is declared on the app's own in-memory broker.
+            broker = runtime.transport if settings.amqp_url.startswith("memory://") else None
+            probe = await stack.enter_async_context(BusProbe(settings, keys=("notifier.#",), transport=broker))
+            return Notifier(app, client, runtime, settings, clock, probe)
 
         yield start

@@ -19,7 +19,6 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import aio_pika
 import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
@@ -31,21 +30,22 @@ from sambang_contracts import (
     CloudEvent,
     EventData,
     Language,
+    NotificationChannel,
     PassportType,
     PriorityCategory,
     ServiceType,
     Slot,
     dump_event,
     new_event,
-    parse_event,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_notifier.settings import NotifierSettings
+from sambang_notifier.stores.notifications import NewMessage
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import FakeClock, eventually
+from sambang_runtime.testing import BusProbe, FakeClock, eventually
 
 DAY = dt.date(2026, 12, 1)
 SMS_KEY = "sms-test-key"
@@ -294,49 +294,7 @@ async def _first(*aws: Any) -> None:
             t.cancel()
 
 
-# -- the bus --------------------------------------------------------------------------------------------------
-class BusProbe:
-    """A queue bound to ``notifier.#`` on the test's exchange: every event the notifier publishes."""
-
-    def __init__(self) -> None:
-        self.events: list[CloudEvent[Any]] = []
-        self._conn: aio_pika.abc.AbstractRobustConnection | None = None
-
-    async def start(self, settings: RuntimeSettings) -> None:
-        """Bind the probe (after the service declared the exchange)."""
-        self._conn = await aio_pika.connect_robust(settings.amqp_url)
-        channel = await self._conn.channel()
-        exchange = await channel.declare_exchange(settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
-        await queue.bind(exchange, "notifier.#")
-
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            async with message.process():
-                self.events.append(parse_event(message.body))
-
-        await queue.consume(on_message)
-
-    async def close(self) -> None:
-        """Disconnect."""
-        if self._conn is not None:
-            await self._conn.close()
-
-    def of(self, event_type: str, subject: str | None = None) -> list[CloudEvent[Any]]:
-        """Events of a type (and receipt)."""
-        return [e for e in self.events if e.type == event_type and (subject is None or e.subject == subject)]
-
-    async def wait_for(
-        self, event_type: str, *, subject: str | None = None, where: Callable[[Any], bool] = lambda d: True
-    ) -> CloudEvent[Any]:
-        """Until an event of a type (about a receipt, matching ``where`` on its data) arrived."""
-
-        async def found() -> bool:
-            return any(where(e.data) for e in self.of(event_type, subject))
-
-        await eventually(found, 20, f"{event_type} published")
-        return [e for e in self.of(event_type, subject) if where(e.data)][-1]
-
-
+# -- the bus and the delivery log ------------------------------------------------------------------------------
 def event_of(data: EventData, *, source: str = "sambang/queue", event_id: str | None = None) -> CloudEvent[Any]:
     """An event as another service would publish it."""
     return new_event(data, source=source, event_id=event_id)
@@ -346,6 +304,22 @@ async def publish(runtime: ServiceRuntime, *events: CloudEvent[Any]) -> None:
     """Put events on the bus (the service's own transport, so the test shares its broker)."""
     await runtime.transport.publish_batch(
         [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office) for ev in events]
+    )
+
+
+def new_message(receipt: str, address: str) -> NewMessage:
+    """A rendered e-mail about a receipt, to record straight into the delivery log as a handler would."""
+    return NewMessage(
+        id=str(uuid.uuid4()),
+        event_id=str(uuid.uuid4()),
+        event_type="queue.application.registered",
+        receipt_number=receipt,
+        office="BLT",
+        template="receipt",
+        language="id",
+        channel=NotificationChannel.EMAIL,
+        address=address,
+        content={"subject": "s", "html": "<p>h</p>", "text": "t"},
     )
 
 
@@ -380,7 +354,8 @@ def registration(
 
 @dataclass
 class Notifier:
-    """One running notifier app: its HTTP client (in-process), runtime, clock, probe and helpers."""
+    """One running notifier app: its HTTP client (in-process), runtime, clock, helpers, and a probe of what it
+    publishes (``notifier.#``)."""
 
     app: FastAPI
     client: httpx.AsyncClient
