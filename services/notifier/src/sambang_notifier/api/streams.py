@@ -1,9 +1,7 @@
 """Live streams (server-sent events) to sambang officers' tablets and to display boards.
 
-A stream replays from the database and follows it: a connection is woken when this replica commits
-a stream event (its own fan-out queue, or the shared queue), and also looks every
-``stream_poll_seconds`` in case another replica recorded one it was not woken for. Ids are the
-per-(office, stream) numbers of ``stores.streams``, the same on every replica, so a client that
+Each connection runs the follower of ``background.streams`` (replay from the database, then follow);
+here its events become server-sent events whose ids are the stream's numbers, so a client that
 reconnects with ``Last-Event-ID`` to either replica gets exactly what it missed.
 """
 
@@ -11,19 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
 from sambang_runtime.auth import ensure_office
-from sambang_runtime.logs import get_logger
 from sambang_runtime.service import RuntimeDep, ServiceRuntime
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from ..background.streams import Reset, follow_stream
 from ..context import NotifierContext
-from ..domain.streams import DISPLAYS, OFFICERS, TicketClaims, parse_last_event_id, replay_needs_reset, sign_ticket
-from ..stores import streams
+from ..domain.streams import DISPLAYS, OFFICERS, StreamRow, TicketClaims, parse_last_event_id, sign_ticket
 from .deps import (
     OFFICE_PATTERN,
     ContextDep,
@@ -34,7 +32,6 @@ from .deps import (
     ticket_mac,
 )
 
-log = get_logger(__name__)
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 
 #: Browsers wait this long before reconnecting a dropped stream (the SSE ``retry`` field, milliseconds).
@@ -132,37 +129,12 @@ def _response(
 async def _follow(
     runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, who: str
 ) -> AsyncIterator[ServerSentEvent]:
-    """Replay what a reconnecting client missed, then follow the stream until the client or the replica goes."""
-    s = ctx.settings
-    # Listening before reading: an event committed between the read and the wait still wakes this stream.
-    with ctx.hub.listen(office, stream) as listener:
-        async with runtime.uow() as uow:
-            oldest, newest = await streams.bounds(uow, office, stream)
-        if resume is None:
-            cursor = newest  # a new client loads its view from the queue service and follows from here
-        elif replay_needs_reset(resume, oldest, newest):
-            # What it missed is gone (pruned), or it names an id this stream never gave: reload the view.
-            cursor = newest
-            yield ServerSentEvent(data="{}", event="reset", id=str(newest), retry=RECONNECT_MS)
-        else:
-            cursor = resume
-        log.info("stream.opened", office=office, stream=stream, subject=who, resume=resume, cursor=cursor)
-        yield ServerSentEvent(comment="connected", retry=RECONNECT_MS)
-        woken = False  # the first round reads the database: the replay
-        try:
-            while not listener.closed:
-                # Woken by a commit of this replica: the hub has the next events. At a gap (recorded by another
-                # replica, or older than the hub keeps) and on every poll: the database.
-                rows = ctx.hub.after(office, stream, cursor) if woken else None
-                if rows is None:
-                    async with runtime.uow() as uow:
-                        rows = await streams.since(uow, office, stream, cursor, limit=s.stream_replay_max)
-                for row in rows:
-                    cursor = row.seq
-                    yield ServerSentEvent(data=row.payload, event=row.kind, id=str(row.seq))
-                if len(rows) >= s.stream_replay_max:
-                    woken = False  # more to replay
-                    continue
-                woken = await listener.wait(s.stream_poll_seconds)
-        finally:
-            log.info("stream.closed", office=office, stream=stream, subject=who, cursor=cursor)
+    """The stream's follower, as server-sent events."""
+    async with aclosing(follow_stream(runtime, ctx, office, stream, resume, who)) as followed:
+        async for item in followed:
+            if isinstance(item, Reset):
+                yield ServerSentEvent(data="{}", event="reset", id=str(item.newest), retry=RECONNECT_MS)
+            elif isinstance(item, StreamRow):
+                yield ServerSentEvent(data=item.payload, event=item.kind, id=str(item.seq))
+            else:
+                yield ServerSentEvent(comment=item, retry=RECONNECT_MS)
