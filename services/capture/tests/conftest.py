@@ -41,8 +41,16 @@ from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import BusProbe, FakeClock, Servers, eventually, isolated_settings, wait_handled
-from sqlalchemy import func, select
+from sambang_runtime.testing import (
+    BusProbe,
+    FakeClock,
+    Servers,
+    eventually,
+    isolated_settings,
+    wait_handled,
+    wait_published,
+)
+from sqlalchemy import select
 
 #: "Now" of the tests: Tuesday 1 December 2026, 09:00 in Blitar (UTC+7).
 T0 = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
@@ -105,19 +113,12 @@ class CaptureHarness:
         return (await self.probe.wait_for(event_type, count, subject=receipt, timeout=timeout))[-1]
 
     async def relayed(self) -> None:
-        """Until the service's outbox is empty and the probe holds everything published before now.
+        """Until everything the service committed is published and the probe holds it.
 
         What a request emitted is in the outbox when its response arrives; once the outbox is empty and
         the probe's barrier is back, it is in ``events``: the proof an absence check needs (no sleeping).
         """
-        outbox = self.runtime.spec.tables.outbox
-
-        async def drained() -> bool:
-            pending = select(func.count()).select_from(outbox).where(outbox.c.unroutable_at.is_(None))
-            async with self.runtime.engine.connect() as conn:
-                return int((await conn.execute(pending)).scalar_one()) == 0
-
-        await eventually(drained, 15, "capture's outbox relayed")
+        await wait_published(self.runtime)
         await self.probe.barrier()
 
     # -- identity -------------------------------------------------------------------------------------
