@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import capture_images as img
 import pytest
-from conftest import CaptureHarness
+from capture_support import CaptureHarness
 
 
 async def test_complete_on_an_empty_capture_lists_everything_that_is_missing(capture: CaptureHarness) -> None:

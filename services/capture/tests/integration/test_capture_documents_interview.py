@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ALL_OK_ADULT, CHILD_BIRTH, CaptureHarness, unique_office
+from capture_support import ALL_OK_ADULT, CHILD_BIRTH, CaptureHarness, unique_office
 from sambang_capture.models import audit_entry, document_check, violation
 from sambang_contracts import Lane, ServiceType
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import T0, CaptureHarness, unique_office
+from capture_support import T0, CaptureHarness, unique_office
 from sambang_capture.background.retention import purge_due_biometrics
 from sambang_capture.models import audit_entry, biometric_item, office_rule
 from sambang_contracts import Lane, PriorityCategory

@@ -6,7 +6,7 @@ from __future__ import annotations
 import capture_images as img
 import cv2
 import pytest
-from conftest import TODDLER_BIRTH, CaptureHarness, unique_office
+from capture_support import TODDLER_BIRTH, CaptureHarness, unique_office
 from sambang_capture.models import audit_entry, biometric_item, capture_exception
 from test_capture_photo import assert_nothing_stored
 

@@ -8,7 +8,7 @@ import hashlib
 
 import capture_images as img
 from capture_images import EXIF_MARKER
-from conftest import CaptureHarness
+from capture_support import CaptureHarness
 from sambang_capture.models import biometric_item
 from sambang_contracts import Lane
 from sambang_contracts.bundles import CaptureBundle

@@ -8,7 +8,7 @@ import os
 
 import capture_images as img
 import pytest
-from conftest import CaptureHarness, unique_office
+from capture_support import CaptureHarness, unique_office
 from sambang_capture.models import audit_entry, biometric_item, capture_exception
 from sambang_contracts.values import generate_receipt_number
 
