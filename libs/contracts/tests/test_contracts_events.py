@@ -223,7 +223,24 @@ def test_office_settings_defaults_match_api_md() -> None:
         "pickup_working_days": 5,
         "fingerprint_quality_threshold": 40,
         "biometric_retention_days": 30,
+        "reminder_enabled": True,
+        "reminder_hour": 16,
+        "estimate_window": 20,
+        "estimate_min_served": 5,
     }
+
+
+def test_a_wait_estimate_is_an_ordered_range_and_near_turn_may_carry_one() -> None:
+    from pydantic import ValidationError
+    from sambang_contracts import TicketNearTurn, WaitEstimate
+
+    assert WaitEstimate(low_minutes=20, high_minutes=30).high_minutes == 30
+    with pytest.raises(ValidationError):
+        WaitEstimate(low_minutes=30, high_minutes=20)
+    older = TicketNearTurn.model_validate(
+        {"receipt_number": RECEIPT, "ticket": "A001", "stage": "INTERVIEW", "position": 2}
+    )
+    assert older.estimated_wait is None  # a v1.1 message still validates
 
 
 def test_personal_data_fields_are_listed_for_the_redactor() -> None:

@@ -78,6 +78,7 @@ from sambang_contracts.events import (
     ViolationFlagged,
     VisitCheckedIn,
     VisitCompleted,
+    WaitEstimate,
     event_model,
     routing_keys,
 )
@@ -182,6 +183,7 @@ __all__ = [
     "VisitCheckedIn",
     "VisitCompleted",
     "VoidReason",
+    "WaitEstimate",
     "dataschema_for",
     "dump_event",
     "event_class",

@@ -165,6 +165,17 @@ class OfficeSettings(ContractModel):
     pickup_working_days: int = Field(default=5, ge=0)
     fingerprint_quality_threshold: int = Field(default=40, ge=0, le=100)
     biometric_retention_days: int = Field(default=30, ge=0)
+    # v1.2: the reminder the day before and the estimated wait; defaults keep v1.1 messages valid.
+    reminder_enabled: bool = Field(default=True, description="Send the reminder the working day before a visit")
+    reminder_hour: int = Field(
+        default=16, ge=0, le=23, description="Office-local hour at which reminders go out (16 = 16:00)"
+    )
+    estimate_window: int = Field(
+        default=20, ge=3, le=500, description="Completed tickets per lane and stage the estimated wait is drawn from"
+    )
+    estimate_min_served: int = Field(
+        default=5, ge=1, le=500, description="Fewer tickets served today than this: no estimate is shown"
+    )
 
 
 class BillItem(ContractModel):
@@ -338,6 +349,19 @@ class TicketTransferred(EventData):
     to_stage: Stage
 
 
+class WaitEstimate(ContractModel):
+    """An estimated wait as a range of whole minutes ("sekitar 20-30 menit"), never a false precision."""
+
+    low_minutes: int = Field(ge=0)
+    high_minutes: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.high_minutes < self.low_minutes:
+            raise ValueError("high_minutes must not be below low_minutes")
+        return self
+
+
 class TicketNearTurn(EventData):
     """A waiting ticket reached the office's `near_turn_position`; once per ticket and stage."""
 
@@ -346,6 +370,10 @@ class TicketNearTurn(EventData):
     ticket: Ticket
     stage: Stage
     position: int = Field(ge=1, description="1-based place among the tickets waiting at the stage (1 = next)")
+    estimated_wait: WaitEstimate | None = Field(
+        default=None,
+        description="v1.2: the estimated wait at the stage; absent when too few tickets were served to estimate",
+    )
 
 
 class VisitCompleted(EventData):
