@@ -31,8 +31,15 @@ from sambang_queue.settings import QueueSettings
 from sambang_runtime.auth import issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
-from sambang_runtime.testing import BusProbe, FakeClock, Servers, eventually, isolated_settings, wait_handled
-from sqlalchemy import select
+from sambang_runtime.testing import (
+    BusProbe,
+    FakeClock,
+    Servers,
+    eventually,
+    isolated_settings,
+    running_app,
+    wait_published,
+)
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 #: "Today" of most tests: Tuesday 1 December 2026, 07:00 in Blitar.
@@ -247,29 +254,16 @@ class QueueHarness:
 
     async def wait_published(self) -> None:
         """Once a route answered (its change committed): wait until the probe has recorded everything
-        the service committed so far, the proof an absence check needs before it looks (no sleeping).
-
-        The outbox keeps an event until the broker confirmed it; once the outbox holds nothing pending,
-        the probe's barrier comes back after every event published before it.
-        """
-        outbox = self.runtime.spec.tables.outbox
-
-        async def drained() -> bool:
-            async with self.runtime.engine.connect() as conn:
-                pending = select(outbox.c.id).where(outbox.c.unroutable_at.is_(None)).limit(1)
-                return (await conn.execute(pending)).first() is None
-
-        await eventually(drained, 30, "the outbox to be published")
+        the service committed so far, the proof an absence check needs before it looks (no sleeping)."""
+        await wait_published(self.runtime)
         await self.probe.barrier()
 
     async def assert_absent_after(self, trigger: CloudEvent[Any], event_type: str, receipt: str) -> None:
         """The service handled `trigger` and published no `event_type` about `receipt` for it.
 
-        The inbox proves the handling committed (BusProbe.assert_absent's `handled`); the drained outbox
-        proves what the handling emitted is on the bus too, not still waiting for the relay.
+        The inbox proves the handling committed and the drained outbox that what it emitted is on the
+        bus too, not still waiting for the relay (BusProbe.assert_absent's `handled`).
         """
-        await wait_handled(self.runtime, trigger.id)
-        await self.wait_published()
         await self.probe.assert_absent(event_type, subject=receipt, handled=(self.runtime, trigger.id))
 
     async def wait_status(self, receipt: str, status: str, *, timeout: float = 15) -> dict[str, Any]:
@@ -307,17 +301,10 @@ def settings_on(servers: Servers, tmp: Path, backend: str, **overrides: Any) -> 
 
 async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> AsyncGenerator[QueueHarness]:
     clock = FakeClock(local(DAY0, 7))
-    app = create_app(settings, queue_settings=queue_settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        runtime = app.state.runtime
-        # On the embedded bus the probe's queue is declared on the app's own in-memory broker.
-        broker = runtime.transport if settings.amqp_url.startswith("memory://") else None
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            BusProbe(settings, transport=broker) as probe,
-            httpx.AsyncClient(transport=transport, base_url="http://queue.test", timeout=60) as client,
-        ):
-            yield QueueHarness(app, client, clock, settings, probe)
+    async with running_app(
+        create_app, settings, clock=clock, base_url="http://queue.test", queue_settings=queue_settings
+    ) as running:
+        yield QueueHarness(running.app, running.client, clock, settings, running.probe)
 
 
 # Generous public limits for the suites; the rate-limit test builds its own app.

@@ -644,14 +644,38 @@ class RunningApp:
         self.probe = probe
 
 
+@asynccontextmanager
+async def running_app(
+    create_app: Callable[..., Any],
+    settings: RuntimeSettings,
+    *,
+    clock: FakeClock | None = None,
+    probe_keys: tuple[str, ...] = ("#",),
+    base_url: str = "http://t",
+    **create_kwargs: Any,
+) -> AsyncIterator[RunningApp]:
+    """One service app running in-process: the lifespan runs (relay and consumer really travel through
+    the bus), an ASGI client talks to it, a ``BusProbe`` listens (on the embedded bus, on the app's own
+    broker); all stopped when the block ends."""
+    import httpx
+
+    clock = clock or FakeClock()
+    app = create_app(settings, clock=clock, **create_kwargs)
+    async with app.router.lifespan_context(app):
+        broker = app.state.runtime.transport if settings.amqp_url.startswith("memory://") else None
+        async with (
+            BusProbe(settings, probe_keys, transport=broker) as probe,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, timeout=60) as client,
+        ):
+            yield RunningApp(app, client, settings, clock, probe)
+
+
 class AppStarter:
     """Starts service apps in-process for one test (``start_app`` fixture) and stops them all after.
 
     ``await start_app(create_app, "payment", backend="postgres+amqp", share="a", clock=clock,
-    probe_keys=("payment.#",), settings={"log_level": "WARNING"}, payment_settings=...)``: the lifespan
-    runs (relay and consumer really travel through the bus), an ASGI client talks to it, a ``BusProbe``
-    listens (on the embedded bus, on the app's own broker). Apps started with the same ``share`` name
-    are replicas on one database and queue.
+    probe_keys=("payment.#",), settings={"log_level": "WARNING"}, payment_settings=...)`` (see
+    ``running_app``). Apps started with the same ``share`` name are replicas on one database and queue.
     """
 
     def __init__(self, make_settings: SettingsFactory, stack: Any) -> None:
@@ -671,23 +695,16 @@ class AppStarter:
         settings: dict[str, Any] | None = None,
         **create_kwargs: Any,
     ) -> RunningApp:
-        import httpx
-
         if share is not None and share in self._shared:
             runtime_settings = self._shared[share]
         else:
             runtime_settings = self._make_settings(service, backend, **(settings or {}))
             if share is not None:
                 self._shared[share] = runtime_settings
-        clock = clock or FakeClock()
-        app = create_app(runtime_settings, clock=clock, **create_kwargs)
-        await self._stack.enter_async_context(app.router.lifespan_context(app))
-        client = await self._stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30)
+        running: RunningApp = await self._stack.enter_async_context(
+            running_app(create_app, runtime_settings, clock=clock, probe_keys=probe_keys, **create_kwargs)
         )
-        broker = app.state.runtime.transport if runtime_settings.amqp_url.startswith("memory://") else None
-        probe = await self._stack.enter_async_context(BusProbe(runtime_settings, probe_keys, transport=broker))
-        return RunningApp(app, client, runtime_settings, clock, probe)
+        return running
 
 
 @pytest.fixture
