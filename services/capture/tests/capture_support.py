@@ -47,6 +47,7 @@ from sambang_runtime.testing import (
     Servers,
     eventually,
     isolated_settings,
+    running_app,
     wait_handled,
     wait_published,
 )
@@ -314,16 +315,14 @@ SUITE_CAPTURE_SETTINGS = CaptureSettings(purge_interval_seconds=0.2)
 
 @asynccontextmanager
 async def running(settings: RuntimeSettings, capture: CaptureSettings | None = None) -> AsyncIterator[CaptureHarness]:
-    """A capture app with its lifespan, an HTTP client and a probe."""
+    """A capture app with its lifespan, an HTTP client and a probe (the runtime's ``running_app``)."""
     clock = FakeClock(T0)
-    app = create_app(settings, clock=clock, capture_settings=capture or SUITE_CAPTURE_SETTINGS)
-    async with app.router.lifespan_context(app):
-        # On the embedded bus the probe's queue is declared on the app's own in-memory broker.
-        broker = app.state.runtime.transport if settings.amqp_url.startswith("memory://") else None
-        async with (
-            BusProbe(settings, keys=("capture.#",), transport=broker) as probe,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://capture.test", timeout=60
-            ) as client,
-        ):
-            yield CaptureHarness(app, client, clock, settings, probe)
+    async with running_app(
+        create_app,
+        settings,
+        clock=clock,
+        probe_keys=("capture.#",),
+        base_url="http://capture.test",
+        capture_settings=capture or SUITE_CAPTURE_SETTINGS,
+    ) as app:
+        yield CaptureHarness(app.app, app.client, clock, settings, app.probe)
