@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .clock import Clock, system_clock  # noqa: F401  (moved to sambang_runtime.clock; kept for old imports)
-
 __all__ = ["DomainError", "ErrorCatalogue", "ErrorEntry"]
 
 
