@@ -2,7 +2,7 @@
 // confirmation sheet. It moves on by itself: the page asks again every few seconds while visible.
 import { api, errorText, poll } from '../shared/api.js';
 import { el, say } from '../shared/forms.js';
-import { formatDate, formatInstant, formatMoney, formatTime, onLangChange, t } from '../shared/i18n.js';
+import { formatDate, formatInstant, formatMoney, formatTime, onLangChange, t, waitSentence } from '../shared/i18n.js';
 import { onePagePdf, PAGE } from '../shared/pdf.js';
 import { qrMatrix, qrSvg } from '../shared/qr.js';
 import './words.js';
@@ -47,10 +47,13 @@ export function mountStatus(container, first, { receipt, birthDate, onClose }) {
     const status = v.status;
     const parts = [];
     parts.push(el('h2', { text: t('status.for', { receipt }), id: 'status-heading', tabindex: '-1' }));
+    // While the applicant waits: the queue's estimate for the lane and stage; nothing when it has none.
+    const wait = waitSentence(estimateOf(v));
     parts.push(
       el('div', { class: 'card status-now' },
         el('p', { class: 'hint', text: t('status.now') }),
         el('p', { class: 'big-status', 'data-status': status, id: 'current-status', text: t('st.' + status) }),
+        wait ? el('p', { class: 'wait', id: 'status-wait', text: wait }) : null,
         el('p', { class: 'hint', text: t('status.auto') }),
       ),
     );
@@ -116,12 +119,15 @@ export function mountStatus(container, first, { receipt, birthDate, onClose }) {
 
   async function refresh() {
     const next = await lookUp(receipt, birthDate);
-    const changed = next.status !== view.status;
-    const billChanged = JSON.stringify(next.bill) !== JSON.stringify(view.bill);
-    const timelineChanged = next.timeline.length !== view.timeline.length;
+    const before = view;
+    const changed = next.status !== before.status;
+    const billChanged = JSON.stringify(next.bill) !== JSON.stringify(before.bill);
+    const timelineChanged = next.timeline.length !== before.timeline.length;
+    const ticketChanged = JSON.stringify(next.ticket) !== JSON.stringify(before.ticket);
+    const waitChanged = JSON.stringify(estimateOf(next)) !== JSON.stringify(estimateOf(before));
     view = next;
     if (billChanged) await loadBill();
-    if (changed || billChanged || timelineChanged || JSON.stringify(next.ticket) !== JSON.stringify(first.ticket)) {
+    if (changed || billChanged || timelineChanged || ticketChanged || waitChanged) {
       render();
       if (changed) live.textContent = t('status.changed', { status: t('st.' + next.status) });
     }
@@ -132,6 +138,11 @@ export function mountStatus(container, first, { receipt, birthDate, onClose }) {
   loadBill().then(render);
   render();
   return poll(refresh, POLL_SECONDS);
+}
+
+/** The estimated wait of a status view ({low_minutes, high_minutes}), or null. */
+function estimateOf(v) {
+  return v.estimated_wait ?? v.ticket?.estimated_wait ?? null;
 }
 
 function renderBill(v, bill, office) {

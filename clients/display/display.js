@@ -1,14 +1,19 @@
 // The waiting room's display board: each ticket called, with the counter or the priority seat,
 // live from the notifier's display stream; the last five calls; an optional spoken announcement
-// in Indonesian (Web Speech API). It reconnects by itself (shared/sse.js).
+// in Indonesian (Web Speech API). It reconnects by itself (shared/sse.js). Under the calls, the
+// estimated wait of each lane and stage (GET /v1/lines/{office}/estimates: counts and minutes, never
+// a receipt number or a name), asked again every minute and soon after each call.
 import { api } from '../shared/api.js';
 import { forgetDevice, loadDevice, setUpDevice } from '../shared/device.js';
-import { apply, lang, languageButtons, onLangChange, register, t } from '../shared/i18n.js';
+import { apply, formatWait, lang, languageButtons, onLangChange, register, t } from '../shared/i18n.js';
 import { follow } from '../shared/sse.js';
 
 const DEVICE_KEY = 'sambang.display';
 const RECENT_KEY = 'sambang.display.recent';
 const KEEP = 5;
+const ESTIMATES_EVERY = 60_000; // ms
+const ESTIMATES_AFTER_CALL = 1_500; // ms: one request for a burst of calls
+const ESTIMATES_STALE = 5 * 60_000; // ms: older estimates are taken down rather than shown wrong
 
 register({
   id: {
@@ -23,6 +28,10 @@ register({
     'display.connecting': 'Menyambung…',
     'display.reconnecting': 'Menyambung ulang…',
     'display.refused': 'Token layar ditolak',
+    'lane.REGULAR.VERIFICATION': 'Verifikasi dokumen (A)',
+    'lane.REGULAR.INTERVIEW': 'Wawancara (A)',
+    'lane.PRIORITY': 'Layanan prioritas (P)',
+    'lane.PICKUP': 'Pengambilan paspor (C)',
   },
   en: {
     'display.title': 'Passport Queue',
@@ -36,6 +45,10 @@ register({
     'display.connecting': 'Connecting…',
     'display.reconnecting': 'Reconnecting…',
     'display.refused': 'The display token was refused',
+    'lane.REGULAR.VERIFICATION': 'Document check (A)',
+    'lane.REGULAR.INTERVIEW': 'Interview (A)',
+    'lane.PRIORITY': 'Priority service (P)',
+    'lane.PICKUP': 'Passport collection (C)',
   },
 });
 
@@ -115,6 +128,56 @@ function called(call) {
   announce(entry);
 }
 
+// --- estimated waits -----------------------------------------------------------------------------
+
+let estimates = { lanes: [], at: 0 };
+let estimatesTimer = null;
+
+function laneName(lane, stage) {
+  for (const key of [`lane.${lane}.${stage}`, `lane.${lane}`]) {
+    const name = t(key);
+    if (name !== key) return name;
+  }
+  return `${lane} ${stage}`;
+}
+
+function renderWaits() {
+  const fresh = Date.now() - estimates.at < ESTIMATES_STALE;
+  // Only the lanes with an estimate: nothing at all is shown for one the queue cannot estimate.
+  const shown = fresh ? estimates.lanes.filter((l) => formatWait(l.estimated_wait)) : [];
+  $('waits').replaceChildren(...shown.map((l) => {
+    const li = document.createElement('li');
+    li.dataset.lane = l.lane;
+    li.dataset.stage = l.stage;
+    const name = document.createElement('span');
+    name.className = 'lane';
+    name.textContent = laneName(l.lane, l.stage);
+    const wait = document.createElement('span');
+    wait.className = 'wait';
+    wait.textContent = formatWait(l.estimated_wait);
+    li.append(name, wait);
+    return li;
+  }));
+  $('waits-box').hidden = shown.length === 0;
+}
+
+async function loadEstimates(office) {
+  try {
+    const body = await api(`/v1/lines/${encodeURIComponent(office)}/estimates`);
+    estimates = { lanes: Array.isArray(body?.lanes) ? body.lanes : [], at: Date.now() };
+  } catch { /* the last ones stay up until they are stale */ }
+  renderWaits();
+}
+
+/** Ask for the estimates after `delay` ms (a sooner request replaces a later one), then every minute. */
+function estimatesIn(office, delay) {
+  clearTimeout(estimatesTimer);
+  estimatesTimer = setTimeout(async () => {
+    await loadEstimates(office);
+    estimatesIn(office, ESTIMATES_EVERY);
+  }, delay);
+}
+
 function showState(next) {
   state = next;
   const el = $('connection');
@@ -146,18 +209,24 @@ async function start() {
     // A first (silent) utterance inside the click unlocks speech in browsers that need a gesture.
     if (speech && 'speechSynthesis' in window) speechSynthesis.speak(new SpeechSynthesisUtterance(''));
   });
-  onLangChange(() => { render(); showState(state); tick(); });
+  onLangChange(() => { render(); renderWaits(); showState(state); tick(); });
   render();
   tick();
   setInterval(tick, 1000);
   showState('connecting');
+  estimatesIn(device.office, 0);
   follow({
     stream: 'displays',
     office: device.office,
     token: device.token,
     kinds: ['ticket_called'],
-    onEvent: (kind, data) => { if (kind === 'ticket_called' && data.ticket) called(data); },
+    onEvent: (kind, data) => {
+      if (kind === 'ticket_called' && data.ticket) called(data);
+      // A call (or a reset of the stream) moves the queue on: the estimates follow shortly.
+      estimatesIn(device.office, ESTIMATES_AFTER_CALL);
+    },
     onState: (next) => {
+      if (next === 'live' && state !== 'live' && state !== 'connecting') estimatesIn(device.office, 0);
       showState(next);
       if (next === 'refused') {
         // A revoked or wrong token: the board asks staff to set it up again.

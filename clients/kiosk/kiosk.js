@@ -4,7 +4,9 @@
 import { api, ApiError, errorText } from '../shared/api.js';
 import { loadDevice, setUpDevice } from '../shared/device.js';
 import { birthDateField, busy, say } from '../shared/forms.js';
-import { apply, formatTime, languageButtons, onLangChange, register, relativeDay, setLang, t } from '../shared/i18n.js';
+import {
+  apply, formatTime, languageButtons, onLangChange, register, relativeDay, setLang, t, waitSentence,
+} from '../shared/i18n.js';
 
 const DEVICE_KEY = 'sambang.kiosk';
 const IDLE_SECONDS = 30;
@@ -167,6 +169,10 @@ function showTicket(ticket) {
   $('ticket-sentence').textContent = sentence;
   const position = ticket.position;
   $('ticket-position').textContent = !position || priority ? '' : position <= 1 ? t('kiosk.first') : t('kiosk.ahead', { n: position - 1 });
+  // The queue's estimate for this lane and stage, as a range; nothing at all when it has none.
+  const wait = waitSentence(ticket.estimated_wait);
+  $('ticket-wait').textContent = wait;
+  $('ticket-wait').hidden = !wait;
   show('ticket');
   $('done').focus();
 }

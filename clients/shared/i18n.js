@@ -81,6 +81,10 @@ register({
     'today': 'hari ini',
     'tomorrow': 'besok',
     'day_after': 'lusa',
+    'wait.label': 'Perkiraan waktu tunggu',
+    'wait.about': 'sekitar {low}–{high} menit',
+    'wait.about.one': 'sekitar {n} menit',
+    'wait.under': 'kurang dari 5 menit',
   },
   en: {
     'lang.label': 'Language',
@@ -99,6 +103,10 @@ register({
     'today': 'today',
     'tomorrow': 'tomorrow',
     'day_after': 'the day after tomorrow',
+    'wait.label': 'Estimated wait',
+    'wait.about': 'about {low}–{high} minutes',
+    'wait.about.one': 'about {n} minutes',
+    'wait.under': 'less than 5 minutes',
   },
 });
 
@@ -140,4 +148,22 @@ export function relativeDay(iso, timeZone = 'Asia/Jakarta') {
   if (days === 1) return t('tomorrow');
   if (days === 2) return t('day_after');
   return formatDate(iso);
+}
+
+/** The queue's estimated wait ({low_minutes, high_minutes}) in words: "sekitar 20–30 menit",
+ *  "kurang dari 5 menit" when it is under 5 minutes; '' when there is none (too few tickets
+ *  served today to estimate honestly), and then nothing is shown at all. */
+export function formatWait(estimate) {
+  if (!estimate || !Number.isFinite(estimate.high_minutes)) return '';
+  const high = Math.max(0, Math.round(estimate.high_minutes));
+  const low = Math.min(high, Math.max(0, Math.round(estimate.low_minutes ?? high)));
+  if (high <= 5) return t('wait.under');
+  if (low >= high) return t('wait.about.one', { n: high });
+  return t('wait.about', { low, high });
+}
+
+/** "Perkiraan waktu tunggu: sekitar 20–30 menit", or '' when there is no estimate. */
+export function waitSentence(estimate) {
+  const words = formatWait(estimate);
+  return words ? `${t('wait.label')}: ${words}` : '';
 }
