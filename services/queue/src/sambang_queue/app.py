@@ -65,6 +65,7 @@ DESCRIPTOR = ServiceDescriptor(
         "/v1/tickets",
         "/v1/pickups",
         "/v1/audit",
+        "/v1/lines",
     ),
     create_app=create_app,
     migrations=MIGRATIONS,

@@ -189,6 +189,8 @@ visit_stage = Table(
     Column("outcome", String(12), nullable=True),  # COMPLETED, NO_SHOW, TRANSFERRED, RELEASED
 )
 Index("ix_visit_stage_office_day", visit_stage.c.office, visit_stage.c.day)
+# The estimated wait reads the last completed services of a stage, newest first.
+Index("ix_visit_stage_office_stage_ended", visit_stage.c.office, visit_stage.c.stage, visit_stage.c.ended_at)
 
 # queue.ticket.near_turn went out for this visit at this stage: the primary key makes it once only,
 # however many counters call at the same moment. No foreign key to visit on purpose: its check would

@@ -17,5 +17,8 @@ class QueueSettings(BaseSettings):
     lookup_per_minute: float = Field(default=30.0, gt=0)
     #: How long an office's settings are cached in this process (other replicas may change them).
     office_cache_seconds: float = Field(default=2.0, ge=0)
+    #: A counter that called, served or finished a ticket within these minutes counts as open for the
+    #: estimated wait (the queue knows no sign-ins: a counter is open while it serves).
+    open_counter_minutes: float = Field(default=30.0, gt=0)
     #: Days of slots the development seed creates.
     seed_days: int = Field(default=30, ge=0)

@@ -10,6 +10,7 @@ from . import (
     audit,
     checkins,
     counters,
+    lines,
     offices,
     pickups,
     reports,
@@ -30,5 +31,6 @@ ROUTERS: list[APIRouter] = [
     visits.router,
     pickups.router,
     reports.router,
+    lines.router,
     audit.router,
 ]

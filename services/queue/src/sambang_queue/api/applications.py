@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sambang_contracts import ApplicationCancelled, CancelReason, PriorityCategory
+from sambang_contracts import ApplicationCancelled, CancelReason, PriorityCategory, WaitEstimate
 from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import ReceiptPath
@@ -17,11 +17,13 @@ from sambang_runtime.uow import UnitOfWork
 
 from ..domain.lanes import lane_for
 from ..domain.status import NOT_YET_ARRIVED, Status, public_status
-from ..stores import applications, trail, visits
+from ..stores import applications, offices, trail, visits
 from ..stores.applications import ApplicationRecord
 from ..usecases import arrival
+from ..usecases.estimates import estimated_wait_of
 from ..usecases.registration import register_applications
 from .deps import (
+    ContextDep,
     IdempotencyKey,
     RateLimited,
     idempotency_of,
@@ -146,6 +148,9 @@ class ApplicationView(BaseModel):
     paid: bool
     arrival_confirmed_at: Instant | None
     ticket: VisitTicket | None
+    #: The ticket's estimated wait at its stage, a range of whole minutes ({low_minutes, high_minutes});
+    #: null when no ticket is waiting or too few tickets were served at its lane and stage today.
+    estimated_wait: WaitEstimate | None
     pickup_from: dt.date | None
     timeline: list[TimelineStep]
 
@@ -154,6 +159,7 @@ class ApplicationView(BaseModel):
 async def get_application(
     receipt: ReceiptPath,
     uow: UowDep,
+    ctx: ContextDep,
     principal: OptionalPrincipal,
     birth_date: dt.date | None = Query(default=None),
 ) -> ApplicationView:
@@ -174,7 +180,9 @@ async def get_application(
     ]
     v = await visits.latest_of(uow, receipt)
     ticket = None
+    estimate = None
     if v is not None:
+        position = await visits.position_of(uow, v)
         ticket = VisitTicket(
             visit_id=v.id,
             ticket=v.ticket,
@@ -183,8 +191,10 @@ async def get_application(
             stage=v.stage,
             state=v.state,
             counter=v.counter,
-            position=await visits.position_of(uow, v),
+            position=position,
         )
+        info = await offices.office_or_404(uow, ctx.offices, v.office)
+        estimate = await estimated_wait_of(uow, info, v, uow.now(), position)
     bill = None
     if row.billing_code is not None or row.paid_at is not None:
         bill = BillView(
@@ -211,6 +221,7 @@ async def get_application(
         paid=row.paid_at is not None,
         arrival_confirmed_at=row.arrival_confirmed_at,
         ticket=ticket,
+        estimated_wait=estimate,
         pickup_from=row.pickup_from,
         timeline=timeline,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sambang_contracts import PriorityCategory
+from sambang_contracts import PriorityCategory, WaitEstimate
 from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import valid_receipt
@@ -18,16 +18,32 @@ from ..context import QueueContext
 from ..stores import applications, offices
 from ..stores.applications import ApplicationRecord
 from ..stores.offices import OfficeInfo
-from ..stores.visits import VisitRecord
 from ..usecases import checkin
+from ..usecases.checkin import Admitted
 from ..usecases.registration import register_walk_in
 from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office
 from .schemas import MemberIn, Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["check-in"])
 
+
+class ArrivalTicketView(TicketView):
+    """A ticket as the kiosk or the desk hands it out, with its estimated wait at its stage."""
+
+    #: A range of whole minutes ({low_minutes, high_minutes}); null when not waiting or when too few
+    #: tickets were served at its lane and stage today to estimate.
+    estimated_wait: WaitEstimate | None
+
+    @classmethod
+    def of_admitted(cls, admitted: Admitted) -> ArrivalTicketView:
+        """The view of an admitted visit."""
+        return cls(
+            **TicketView.of(admitted.visit, admitted.position).model_dump(), estimated_wait=admitted.estimated_wait
+        )
+
+
 _REPEATED: dict[int | str, dict[str, Any]] = {
-    200: {"model": TicketView, "description": "Already checked in today: the same ticket"}
+    200: {"model": ArrivalTicketView, "description": "Already checked in today: the same ticket"}
 }
 
 
@@ -82,7 +98,7 @@ async def _at_the_desk(
 @router.post("/{office_code}/check-ins", status_code=201, responses=_REPEATED)
 async def check_in(
     office_code: str, body: CheckInIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
-) -> TicketView:
+) -> ArrivalTicketView:
     """Check in with a booking: a ticket, and a priority seat on the priority lane. Twice: the same ticket."""
     desk = await _at_the_desk(
         uow,
@@ -106,7 +122,7 @@ async def check_in(
         response.status_code = 200
     else:
         await uow.commit()
-    return TicketView.of(admitted.visit, admitted.position)
+    return ArrivalTicketView.of_admitted(admitted)
 
 
 class WalkInIn(MemberIn):
@@ -116,13 +132,13 @@ class WalkInIn(MemberIn):
 @router.post("/{office_code}/walk-ins", status_code=201)
 async def walk_in(
     office_code: str, body: WalkInIn, principal: CustomerCare, ctx: ContextDep, uow: UowDep
-) -> TicketView:
+) -> ArrivalTicketView:
     """Register a priority applicant who came without a booking and check them in at once."""
     officer_of_office(principal, office_code)
     info = await offices.office_or_404(uow, ctx.offices, office_code)
     admitted = await register_walk_in(uow, info, body.booking(), principal=principal, now=uow.now())
     await uow.commit()
-    return TicketView.of(admitted.visit, admitted.position)
+    return ArrivalTicketView.of_admitted(admitted)
 
 
 class PickupIn(Strict):
@@ -132,15 +148,15 @@ class PickupIn(Strict):
     birth_date: dt.date | None = None
 
 
-class PickupTicketView(TicketView):
+class PickupTicketView(ArrivalTicketView):
     """A pickup ticket (C): the visit's id is the pickup's."""
 
     pickup_id: str
 
     @classmethod
-    def of_pickup(cls, v: VisitRecord, position: int | None) -> PickupTicketView:
-        """The view of a pickup visit row."""
-        return cls(pickup_id=v.id, **TicketView.of(v, position).model_dump())
+    def of_pickup(cls, admitted: Admitted) -> PickupTicketView:
+        """The view of an admitted pickup visit."""
+        return cls(pickup_id=admitted.visit.id, **ArrivalTicketView.of_admitted(admitted).model_dump())
 
 
 _PICKUP_REPEATED: dict[int | str, dict[str, Any]] = {
@@ -161,4 +177,4 @@ async def take_pickup_ticket(
         response.status_code = 200
     else:
         await uow.commit()
-    return PickupTicketView.of_pickup(admitted.visit, admitted.position)
+    return PickupTicketView.of_pickup(admitted)

@@ -60,11 +60,12 @@ class VisitRecord:
 
 @dataclass(frozen=True, slots=True)
 class TicketRef:
-    """A ticket named: its visit, its receipt and its number."""
+    """A ticket named: its visit, its receipt, its number and its lane."""
 
     visit_id: str
     receipt_number: str
     ticket: str
+    lane: str
 
 
 def _record(row: Row[Any]) -> VisitRecord:
@@ -244,7 +245,7 @@ async def note_near_turn(
     conn = await connection_of(uow)
     at = (
         await conn.execute(
-            select(visit.c.id, visit.c.receipt_number, visit.c.ticket)
+            select(visit.c.id, visit.c.receipt_number, visit.c.ticket, visit.c.lane)
             .where(visit.c.office == office, visit.c.day == day, visit.c.stage == stage, visit.c.state == WAITING)
             .order_by(visit.c.checked_in_at, visit.c.id)
             .offset(position - 1)
@@ -260,7 +261,7 @@ async def note_near_turn(
         key=("visit_id", "stage"),
         returning=(near_turn_notice.c.visit_id,),
     )
-    return TicketRef(at.id, at.receipt_number, at.ticket) if noted.first() is not None else None
+    return TicketRef(at.id, at.receipt_number, at.ticket, at.lane) if noted.first() is not None else None
 
 
 async def start_stage(
@@ -290,12 +291,12 @@ async def called_at_counter(uow: UnitOfWork, office: str, day: dt.date, counter:
     conn = await connection_of(uow)
     row = (
         await conn.execute(
-            select(visit.c.id, visit.c.receipt_number, visit.c.ticket).where(
+            select(visit.c.id, visit.c.receipt_number, visit.c.ticket, visit.c.lane).where(
                 visit.c.office == office, visit.c.day == day, visit.c.counter == counter, visit.c.state == CALLED
             )
         )
     ).first()
-    return None if row is None else TicketRef(row.id, row.receipt_number, row.ticket)
+    return None if row is None else TicketRef(row.id, row.receipt_number, row.ticket, row.lane)
 
 
 async def call_next(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sambang_contracts import Lane, PriorityCategory, VisitCheckedIn
+from sambang_contracts import Lane, PriorityCategory, VisitCheckedIn, WaitEstimate
 from sambang_contracts.values import ticket_letter
 from sambang_runtime.auth import Principal
 from sambang_runtime.entropy import uuid4
@@ -21,15 +21,18 @@ from ..stores import applications, pickups, trail, visits
 from ..stores.applications import ApplicationRecord, ApplicationUpdate
 from ..stores.offices import OfficeInfo
 from ..stores.visits import VisitRecord
+from .estimates import estimated_wait_of
 from .lines import announce_near_turn
 
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A visit and its place in its stage's line; `repeated` when it was taken earlier today."""
+    """A visit, its place in its stage's line and its estimated wait there (None: not waiting, or too
+    few served today to estimate); `repeated` when it was taken earlier today."""
 
     visit: VisitRecord
     position: int
+    estimated_wait: WaitEstimate | None
     repeated: bool = False
 
 
@@ -97,22 +100,28 @@ async def admit(
             checked_in_at=now,
         )
     )
-    return await _queued(uow, v, now)
+    return await _queued(uow, info, v, now)
 
 
-async def _queued(uow: UnitOfWork, v: VisitRecord, now: dt.datetime) -> Admitted:
-    """The new visit's place; the line it joined may now owe someone the near-turn notice."""
+async def _queued(uow: UnitOfWork, info: OfficeInfo, v: VisitRecord, now: dt.datetime) -> Admitted:
+    """The new visit's place and estimated wait; the line it joined may now owe someone the near-turn
+    notice."""
     position = await visits.position_of(uow, v)
+    estimate = await estimated_wait_of(uow, info, v, now, position)
     await announce_near_turn(uow, v.office, v.day, v.stage, now)
-    return Admitted(v, position)
+    return Admitted(v, position, estimate)
 
 
-async def _of_the_day(uow: UnitOfWork, receipt_number: str, purpose: str, day: dt.date) -> Admitted | None:
-    """The visit of this purpose taken earlier today, if any (asking twice gives the same ticket)."""
-    existing = await visits.of_the_day(uow, receipt_number, purpose, day)
+async def _of_the_day(
+    uow: UnitOfWork, info: OfficeInfo, receipt_number: str, purpose: str, now: dt.datetime
+) -> Admitted | None:
+    """The visit of this purpose taken earlier today, if any (asking twice gives the same ticket, its
+    place and estimated wait as they are now)."""
+    existing = await visits.of_the_day(uow, receipt_number, purpose, local_today(now, info.timezone))
     if existing is None:
         return None
-    return Admitted(existing, await visits.position_of(uow, existing), repeated=True)
+    position = await visits.position_of(uow, existing)
+    return Admitted(existing, position, await estimated_wait_of(uow, info, existing, now, position), repeated=True)
 
 
 async def check_in(
@@ -128,7 +137,7 @@ async def check_in(
     """Check in a booked applicant on the appointment day (the category may be set by an officer on
     sight); the regular lane must have paid, priority applicants may pay after the interview."""
     today = local_today(now, info.timezone)
-    existing = await _of_the_day(uow, app.receipt_number, SERVICE, today)
+    existing = await _of_the_day(uow, info, app.receipt_number, SERVICE, now)
     if existing is not None:
         return existing
     status = Status(app.status)
@@ -168,7 +177,7 @@ async def take_pickup_ticket(
     if status != Status.ISSUED or app.pickup_from is None or today < app.pickup_from:
         raise DomainError("not_ready", pickup_from=app.pickup_from.isoformat() if app.pickup_from else None)
     receipt = app.receipt_number
-    existing = await _of_the_day(uow, receipt, PICKUP, today)
+    existing = await _of_the_day(uow, info, receipt, PICKUP, now)
     if existing is not None:
         return existing
     visit_id = uuid4().hex
@@ -195,4 +204,4 @@ async def take_pickup_ticket(
         await trail.add_audit(
             uow, principal, "pickup.ticket_issued", now, receipt_number=receipt, detail={"ticket": ticket}
         )
-    return await _queued(uow, v, now)
+    return await _queued(uow, info, v, now)

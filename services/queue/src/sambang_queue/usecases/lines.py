@@ -11,11 +11,13 @@ from ..context import context_of
 from ..domain.visits import no_show_stage
 from ..stores import offices, visits
 from ..stores.visits import VisitRecord
+from .estimates import estimated_wait
 
 
 async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: str, now: dt.datetime) -> None:
     """After a stage's waiting line changed: the ticket now at the office's `near_turn_position`
-    hears `queue.ticket.near_turn`, once per ticket and stage (0 turns the notice off)."""
+    hears `queue.ticket.near_turn` with its estimated wait, once per ticket and stage (0 turns the
+    notice off)."""
     info = await offices.office_or_404(uow, context_of(uow).offices, office)
     position = info.settings.near_turn_position
     if position < 1:
@@ -23,7 +25,13 @@ async def announce_near_turn(uow: UnitOfWork, office: str, day: dt.date, stage: 
     v = await visits.note_near_turn(uow, office, day, stage, position, now)
     if v is not None:
         uow.emit(
-            TicketNearTurn(receipt_number=v.receipt_number, ticket=v.ticket, stage=Stage(stage), position=position)
+            TicketNearTurn(
+                receipt_number=v.receipt_number,
+                ticket=v.ticket,
+                stage=Stage(stage),
+                position=position,
+                estimated_wait=await estimated_wait(uow, info, v.lane, stage, position, now),
+            )
         )
 
 
