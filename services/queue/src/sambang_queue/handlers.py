@@ -24,6 +24,7 @@ from sambang_contracts import (
     HoldRaised,
     InterviewCompleted,
     InterviewDecision,
+    NotificationSent,
     PassportIssued,
     PaymentConfirmed,
     SubmissionAccepted,
@@ -291,6 +292,20 @@ async def when_passport_issued_open_pickup(event: CloudEvent[Any], uow: UnitOfWo
     )
 
 
+#: The notifier's template of the reminder the working day before the visit.
+REMINDER_TEMPLATE = "visit_reminder"
+
+
+async def when_notification_sent_note_reminder(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The reminder the day before reached the applicant: noted once on the application (the monthly
+    report compares no-shows with and without one)."""
+    data: NotificationSent = event.data
+    if data.template != REMINDER_TEMPLATE:
+        return
+    if await applications.note_reminder_sent(uow, data.receipt_number, event.time):
+        log.info("queue.reminder_noted", receipt_number=data.receipt_number, channel=data.channel.value)
+
+
 HANDLERS: HandlerTable = {
     "payment.bill.issued": [when_bill_issued_record_bill_summary],
     "payment.confirmed": [when_payment_confirmed_issue_arrival_link],
@@ -303,4 +318,5 @@ HANDLERS: HandlerTable = {
     "simkim.hold.raised": [when_hold_raised_keep_it_from_the_applicant],
     "simkim.hold.decided": [when_hold_decided_resume_or_reject],
     "simkim.passport.issued": [when_passport_issued_open_pickup],
+    "notifier.notification.sent": [when_notification_sent_note_reminder],
 }

@@ -112,6 +112,8 @@ application = Table(
     Column("collected_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
     Column("close_reason", String(20), nullable=True),
+    # v1.2: when the notifier first delivered the reminder the day before (notifier.notification.sent).
+    Column("reminder_sent_at", UtcDateTime, nullable=True),
 )
 # One active application per NIK, enforced by the database so no race can create two.
 Index(
@@ -169,6 +171,10 @@ visit = Table(
     Column("claimed_at", UtcDateTime, nullable=True),
     Column("checked_in_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime, nullable=True),
+    # v1.2: the estimated wait given with the ticket (minutes; NULL: none was given), measured in the
+    # monthly report against the actual wait (checked_in_at to first_called_at).
+    Column("estimate_low_minutes", Integer, nullable=True),
+    Column("estimate_high_minutes", Integer, nullable=True),
     UniqueConstraint("office", "day", "ticket"),
     UniqueConstraint("receipt_number", "purpose", "day"),
 )

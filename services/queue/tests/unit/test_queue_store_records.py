@@ -66,6 +66,8 @@ def test_records_are_frozen() -> None:
         claimed_at=None,
         checked_in_at=checked_in,
         completed_at=None,
+        estimate_low_minutes=None,
+        estimate_high_minutes=None,
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.state = "DONE"  # type: ignore[misc]

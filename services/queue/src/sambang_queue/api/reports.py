@@ -85,6 +85,35 @@ class PendingPickups(BaseModel):
     oldest_pickup_from: dt.date | None
 
 
+class EstimateFigures(BaseModel):
+    """How the estimated waits given with the tickets came out (actual wait - middle of the range)."""
+
+    #: tickets given an estimate and since called or claimed
+    estimated: int
+    abs_error_p50_minutes: float | None
+    abs_error_p90_minutes: float | None
+    #: positive: people waited longer than the middle of what they were told
+    median_error_minutes: float | None
+    #: actual waits within the range given
+    within_range: int
+    within_range_share: float | None
+
+
+class ReminderGroup(BaseModel):
+    """Appointments of a group and how many of them were no-shows."""
+
+    appointments: int
+    no_shows: int
+    share: float | None
+
+
+class ReminderFigures(BaseModel):
+    """No-shows with and without the reminder the day before."""
+
+    with_reminder: ReminderGroup
+    without_reminder: ReminderGroup
+
+
 class Report(BaseModel):
     """The figures of an office for a period (definitions in stores/reports.py)."""
 
@@ -105,6 +134,8 @@ class Report(BaseModel):
     sambang_visits_by_officer: dict[str, int]
     issued_within_target: TargetFigures
     pickups_pending: PendingPickups
+    wait_estimates: EstimateFigures
+    no_shows_by_reminder: ReminderFigures
 
 
 _CSV: dict[int | str, dict[str, Any]] = {

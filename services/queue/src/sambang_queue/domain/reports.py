@@ -13,7 +13,7 @@ from typing import Any
 from sambang_contracts import OfficeSettings, PriorityCategory
 
 from .lanes import SAMBANG_STAGE, lane_for
-from .statistics import duration_summary, within_target
+from .statistics import duration_summary, percentile, within_target
 from .status import NOT_YET_ARRIVED, Status
 from .times import local_today
 from .visits import NO_SHOW, SERVICE
@@ -31,6 +31,8 @@ class ApplicationFact:
     walk_in: bool
     status: str
     slot_date: dt.date
+    #: whether the reminder the day before reached the applicant
+    reminder_sent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,9 @@ class VisitFact:
     checked_in_at: dt.datetime
     first_called_at: dt.datetime | None
     claimed_at: dt.datetime | None
+    #: the estimated wait given with the ticket (minutes), None when none was given
+    estimate_low_minutes: int | None
+    estimate_high_minutes: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,61 @@ class ReportFacts:
 
 def _span(a: dt.datetime, b: dt.datetime) -> float:
     return max(0.0, (b - a).total_seconds())
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def estimate_accuracy(visits: Sequence[VisitFact]) -> dict[str, Any]:
+    """How the estimated waits given with the tickets came out, over the tickets that had one and were
+    called (or claimed): the error is the actual wait (check-in to the first call) minus the middle of
+    the range, in minutes; p50 and p90 of its absolute value, its median (positive: people waited
+    longer than said), and how many actual waits fell within the range given."""
+    errors: list[float] = []
+    within = 0
+    for v in visits:
+        started = v.first_called_at or v.claimed_at
+        if v.estimate_low_minutes is None or v.estimate_high_minutes is None or started is None:
+            continue
+        actual = _span(v.checked_in_at, started) / 60
+        errors.append(actual - (v.estimate_low_minutes + v.estimate_high_minutes) / 2)
+        within += v.estimate_low_minutes <= actual <= v.estimate_high_minutes
+    absolute = [abs(e) for e in errors]
+    return {
+        "estimated": len(errors),
+        "abs_error_p50_minutes": _minutes(percentile(absolute, 50)),
+        "abs_error_p90_minutes": _minutes(percentile(absolute, 90)),
+        "median_error_minutes": _minutes(percentile(errors, 50)),
+        "within_range": within,
+        "within_range_share": round(within / len(errors), 3) if errors else None,
+    }
+
+
+#: Closed before the day without coming to it: not an appointment the applicant missed.
+_WITHDRAWN = frozenset({Status.CANCELLED, Status.EXPIRED})
+
+
+def no_shows_by_reminder(apps: Sequence[ApplicationFact], today: dt.date) -> dict[str, Any]:
+    """No-shows among booked appointments (walk-ins have none) with and without the reminder the day
+    before: an appointment is one not cancelled or expired whose outcome is known (its day has passed,
+    or the applicant came); a no-show is one whose day passed without a check-in, or whose ticket did
+    not answer the calls."""
+    counts = {True: [0, 0], False: [0, 0]}  # reminded -> [appointments, no-shows]
+    for a in apps:
+        status = Status(a.status)
+        if a.walk_in or status in _WITHDRAWN:
+            continue
+        not_come = status in NOT_YET_ARRIVED
+        if not_come and a.slot_date >= today:
+            continue  # its day has not passed yet
+        group = counts[a.reminder_sent]
+        group[0] += 1
+        group[1] += not_come or status == Status.NO_SHOW
+    return {
+        key: {"appointments": n, "no_shows": missed, "share": round(missed / n, 3) if n else None}
+        for key, (n, missed) in (("with_reminder", counts[True]), ("without_reminder", counts[False]))
+    }
 
 
 def office_report(
@@ -169,6 +229,8 @@ def office_report(
             "count": len(pending),
             "oldest_pickup_from": min(pending).isoformat() if pending else None,
         },
+        "wait_estimates": estimate_accuracy(facts.visits),
+        "no_shows_by_reminder": no_shows_by_reminder(apps, today),
     }
 
 

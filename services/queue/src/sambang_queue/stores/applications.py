@@ -80,6 +80,7 @@ class ApplicationRecord:
     collected_at: dt.datetime | None
     closed_at: dt.datetime | None
     close_reason: str | None
+    reminder_sent_at: dt.datetime | None
 
 
 def _record(row: Row[Any]) -> ApplicationRecord:
@@ -480,6 +481,18 @@ async def update_application(uow: UnitOfWork, receipt_number: str, changes: Appl
     values = _columns(changes)
     if values:
         await _set(await connection_of(uow), receipt_number, values)
+
+
+async def note_reminder_sent(uow: UnitOfWork, receipt_number: str, at: dt.datetime) -> bool:
+    """The reminder the day before reached the applicant at `at`: kept the first time only (the
+    notifier reports each channel, and events may come twice); whether this call noted it."""
+    conn = await connection_of(uow)
+    noted = await conn.execute(
+        update(application)
+        .where(application.c.receipt_number == receipt_number, application.c.reminder_sent_at.is_(None))
+        .values(reminder_sent_at=at)
+    )
+    return bool(noted.rowcount)
 
 
 async def set_status(

@@ -15,6 +15,11 @@ Definitions (documented because the head of office compares them month to month)
   day the applicant was served at the office (check-in day).
 - pickups pending: passports issued and ready (pickup_from reached by the end of the period) but
   not yet collected, at the time of the report.
+- wait estimates: visits of the period given an estimated wait with their ticket and since called or
+  claimed; error = actual wait (check-in to the first call or claim) - the middle of the range, minutes.
+- no-shows by reminder: appointments of the period (not walk-ins, not cancelled or expired) whose day
+  has passed or whose applicant came, with and without the reminder the day before delivered
+  (`reminder_sent_at`); a no-show did not come that day, or did not answer the calls.
 """
 
 from __future__ import annotations
@@ -46,11 +51,25 @@ async def report_facts(uow: UnitOfWork, office: str, tz: str, first: dt.date, la
     end_utc = day_bounds(last, tz)[1]
     a, v, s = application.c, visit.c, visit_stage.c
     apps = [
-        ApplicationFact(r.priority_category, r.service_type, r.passport_type, r.walk_in, r.status, r.slot_date)
+        ApplicationFact(
+            r.priority_category,
+            r.service_type,
+            r.passport_type,
+            r.walk_in,
+            r.status,
+            r.slot_date,
+            r.reminder_sent_at is not None,
+        )
         for r in await conn.execute(
-            select(a.priority_category, a.service_type, a.passport_type, a.walk_in, a.status, a.slot_date).where(
-                a.office == office, a.slot_date.between(first, last)
-            )
+            select(
+                a.priority_category,
+                a.service_type,
+                a.passport_type,
+                a.walk_in,
+                a.status,
+                a.slot_date,
+                a.reminder_sent_at,
+            ).where(a.office == office, a.slot_date.between(first, last))
         )
     ]
     closed = (
@@ -64,11 +83,29 @@ async def report_facts(uow: UnitOfWork, office: str, tz: str, first: dt.date, la
         )
     ).scalars()
     visits = [
-        VisitFact(r.purpose, r.lane, r.channel, r.state, r.checked_in_at, r.first_called_at, r.claimed_at)
+        VisitFact(
+            r.purpose,
+            r.lane,
+            r.channel,
+            r.state,
+            r.checked_in_at,
+            r.first_called_at,
+            r.claimed_at,
+            r.estimate_low_minutes,
+            r.estimate_high_minutes,
+        )
         for r in await conn.execute(
-            select(v.purpose, v.lane, v.channel, v.state, v.checked_in_at, v.first_called_at, v.claimed_at).where(
-                v.office == office, v.day.between(first, last)
-            )
+            select(
+                v.purpose,
+                v.lane,
+                v.channel,
+                v.state,
+                v.checked_in_at,
+                v.first_called_at,
+                v.claimed_at,
+                v.estimate_low_minutes,
+                v.estimate_high_minutes,
+            ).where(v.office == office, v.day.between(first, last))
         )
     ]
     stages = [

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sambang_contracts import Lane
+from sambang_contracts import Lane, WaitEstimate
 from sambang_contracts.values import format_ticket
 from sambang_runtime.db import UtcDateTime
 from sambang_runtime.errors import DomainError
@@ -56,6 +56,9 @@ class VisitRecord:
     claimed_at: dt.datetime | None
     checked_in_at: dt.datetime
     completed_at: dt.datetime | None
+    #: the estimated wait given with the ticket (minutes), None when none was given
+    estimate_low_minutes: int | None
+    estimate_high_minutes: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,8 @@ async def add(
         claimed_at=None,
         checked_in_at=now,
         completed_at=None,
+        estimate_low_minutes=None,
+        estimate_high_minutes=None,
     )
     conn = await connection_of(uow)
     await conn.execute(
@@ -189,6 +194,16 @@ async def add(
         )
     )
     return v
+
+
+async def record_estimate(uow: UnitOfWork, visit_id: str, estimate: WaitEstimate) -> None:
+    """Keep the estimated wait the ticket was given, to measure it against the actual wait."""
+    conn = await connection_of(uow)
+    await conn.execute(
+        update(visit)
+        .where(visit.c.id == visit_id)
+        .values(estimate_low_minutes=estimate.low_minutes, estimate_high_minutes=estimate.high_minutes)
+    )
 
 
 async def position_of(uow: UnitOfWork, v: VisitRecord) -> int:

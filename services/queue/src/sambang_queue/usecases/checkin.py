@@ -104,10 +104,12 @@ async def admit(
 
 
 async def _queued(uow: UnitOfWork, info: OfficeInfo, v: VisitRecord, now: dt.datetime) -> Admitted:
-    """The new visit's place and estimated wait; the line it joined may now owe someone the near-turn
-    notice."""
+    """The new visit's place and estimated wait (kept with the ticket, to be measured against the actual
+    wait); the line it joined may now owe someone the near-turn notice."""
     position = await visits.position_of(uow, v)
     estimate = await estimated_wait_of(uow, info, v, now, position)
+    if estimate is not None:
+        await visits.record_estimate(uow, v.id, estimate)
     await announce_near_turn(uow, v.office, v.day, v.stage, now)
     return Admitted(v, position, estimate)
 
