@@ -14,6 +14,7 @@ from sambang_runtime.settings import RuntimeSettings
 from .api import ROUTERS
 from .background.dispatcher import run_dispatcher
 from .background.housekeeping import run_housekeeping
+from .background.reminders import run_reminders
 from .background.streams import run_stream_recorder
 from .context import NotifierContext
 from .domain.defaults import DEFAULTS
@@ -29,7 +30,7 @@ log = get_logger(__name__)
 
 
 async def seed_templates(runtime: ServiceRuntime) -> None:
-    """Add the shipped templates that are missing; an admin's edits stay as they are."""
+    """Add the shipped templates that are missing or still an older shipped wording; an admin's edits stay."""
     async with runtime.uow() as uow:
         added = await templates.seed(uow, DEFAULTS, now=runtime.clock())
         await uow.commit()
@@ -50,7 +51,7 @@ def spec(context: NotifierContext | None = None) -> ServiceSpec:
         migrations=MIGRATIONS,
         context=context or NotifierContext(NotifierSettings()),
         on_startup=[seed_templates],
-        background=[run_dispatcher, run_stream_recorder, run_housekeeping],
+        background=[run_dispatcher, run_stream_recorder, run_housekeeping, run_reminders],
         title="Sambang notifier",
         description="applicant e-mail and SMS in Bahasa Indonesia and English; live streams to tablets and displays",
     )
@@ -65,7 +66,12 @@ def create_app(
 ) -> FastAPI:
     """The notifier app; tests pass a FakeClock, their own settings and their own channels' addresses."""
     settings = settings or settings_for(NAME)
-    context = NotifierContext(notifier_settings or NotifierSettings(), environment=settings.environment)
+    notifier_settings = notifier_settings or NotifierSettings()
+    if settings.environment == "production" and notifier_settings.capture_token is None:
+        raise ValueError("production needs SAMBANG_NOTIFIER_CAPTURE_TOKEN (a service token for capture's checklist)")
+    # Outside production, the notifier signs its own short-lived service token for capture.
+    dev_secret = settings.auth_hs256_secret if settings.environment != "production" else None
+    context = NotifierContext(notifier_settings, environment=settings.environment, dev_token_secret=dev_secret)
     return create_service_app(spec(context), settings, transport=transport, clock=clock)
 
 
@@ -76,4 +82,6 @@ DESCRIPTOR = ServiceDescriptor(
     create_app=create_app,
     migrations=MIGRATIONS,
     spec=spec,
+    # In compose and k8s capture is found by service name (the checklist of the reminder the day before).
+    deploy_env=(("SAMBANG_NOTIFIER_CAPTURE_URL", "http://capture:8002"),),
 )

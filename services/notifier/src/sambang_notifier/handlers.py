@@ -16,12 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from sambang_contracts import (
+    ApplicationCancelled,
     ApplicationRegistered,
+    ArrivalConfirmed,
+    ArrivalLinkIssued,
+    BillExpired,
+    BillVoided,
     CloudEvent,
     OfficeUpdated,
     SambangClaimed,
     SambangReleased,
     TicketCalled,
+    VoidReason,
 )
 from sambang_runtime.consumer import HandlerTable
 from sambang_runtime.uow import UnitOfWork
@@ -30,7 +36,7 @@ from .context import context_of
 from .domain import streams as stream_rules
 from .domain.streams import StreamItem
 from .hub import StreamRecord
-from .stores import deferred, offices, recipients, streams
+from .stores import appointments, deferred, offices, recipients, streams
 from .usecases.messages import tell_applicant
 
 
@@ -68,6 +74,44 @@ async def when_application_registered_remember_applicant(event: CloudEvent[Any],
     """Keep who to tell: name, language and contacts (encrypted)."""
     data: ApplicationRegistered = event.data
     await recipients.remember(uow, data, now=uow.now())
+
+
+async def when_application_registered_remember_visit(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Keep what the reminder the day before needs: the slot, the service type, the birth date (encrypted)."""
+    data: ApplicationRegistered = event.data
+    await appointments.remember_registration(uow, data, now=uow.now())
+
+
+async def when_arrival_link_issued_remember_link(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """The reminder carries the arrival link while arrival is not confirmed."""
+    data: ArrivalLinkIssued = event.data
+    await appointments.remember_arrival_link(uow, data.receipt_number, data.url, data.expires_at, now=uow.now())
+
+
+async def when_arrival_confirmed_drop_link_from_reminder(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """Arrival confirmed: the reminder goes without the link."""
+    data: ArrivalConfirmed = event.data
+    await appointments.remember_arrival_confirmed(uow, data.receipt_number, now=uow.now())
+
+
+async def when_application_cancelled_call_off_reminder(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """No reminder for a cancelled application (nor one whose bill expired: queue cancels it so)."""
+    data: ApplicationCancelled = event.data
+    await appointments.close(uow, data.receipt_number, f"CANCELLED_{data.reason.value}", now=uow.now())
+
+
+async def when_bill_expired_call_off_reminder(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """No reminder once the bill expired unpaid (the booking is released), whichever of payment's and queue's
+    events comes first."""
+    data: BillExpired = event.data
+    await appointments.close(uow, data.receipt_number, "BILL_EXPIRED", now=uow.now())
+
+
+async def when_bill_voided_call_off_reminder(event: CloudEvent[Any], uow: UnitOfWork) -> None:
+    """No reminder once the bill was voided with its application; a bill replaced by a new one changes nothing."""
+    data: BillVoided = event.data
+    if data.reason == VoidReason.APPLICATION_CANCELLED:
+        await appointments.close(uow, data.receipt_number, "BILL_VOIDED", now=uow.now())
 
 
 async def when_application_registered_send_receipt(event: CloudEvent[Any], uow: UnitOfWork) -> None:
@@ -168,12 +212,19 @@ HANDLERS: HandlerTable = {
     "queue.office.updated": [when_office_updated_remember_office],
     "queue.application.registered": [
         when_application_registered_remember_applicant,
+        when_application_registered_remember_visit,
         when_application_registered_send_receipt,
         when_application_registered_send_held_messages,
     ],
     "payment.bill.issued": [when_bill_issued_send_billing_code],
-    "queue.arrival.link_issued": [when_arrival_link_issued_send_link],
-    "queue.application.cancelled": [when_application_cancelled_tell_applicant],
+    "queue.arrival.link_issued": [when_arrival_link_issued_send_link, when_arrival_link_issued_remember_link],
+    "queue.arrival.confirmed": [when_arrival_confirmed_drop_link_from_reminder],
+    "queue.application.cancelled": [
+        when_application_cancelled_tell_applicant,
+        when_application_cancelled_call_off_reminder,
+    ],
+    "payment.bill.expired": [when_bill_expired_call_off_reminder],
+    "payment.bill.voided": [when_bill_voided_call_off_reminder],
     "queue.visit.checked_in": [when_visit_checked_in_send_ticket, when_visit_checked_in_make_sure_tablets_hear],
     "queue.ticket.near_turn": [when_ticket_near_turn_tell_applicant],
     "simkim.passport.issued": [when_passport_issued_tell_pickup_date],

@@ -11,7 +11,9 @@ from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Date,
     Index,
     Integer,
     LargeBinary,
@@ -19,7 +21,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
+    false,
+    true,
 )
 
 metadata = new_metadata()
@@ -39,14 +44,48 @@ recipient = Table(
     Column("registered_at", UtcDateTime, nullable=False),
 )
 
-#: Office names and time zones, from queue.office.updated (deadlines are told in office time).
+#: Office names, time zones and reminder rules, from queue.office.updated (deadlines are told in office time).
 office = Table(
     "office",
     metadata,
     Column("code", String(3), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("timezone", String(64), nullable=False),
+    Column("reminder_enabled", Boolean, nullable=False, server_default=true()),
+    # Office-local hour of the reminder the day before (0-23).
+    Column("reminder_hour", Integer, nullable=False, server_default="16"),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: What the reminder the day before needs of each application, from queue and payment events in any order:
+#: the registration's columns stay empty until it arrives (a cancellation may come first). The birth date
+#: (for the age on the visit day) and the arrival link (a secret) are encrypted.
+appointment = Table(
+    "appointment",
+    metadata,
+    Column("receipt_number", String(16), primary_key=True),
+    Column("office", String(3), nullable=False),
+    Column("slot_date", Date),
+    Column("slot_start", Time),
+    Column("slot_end", Time),
+    Column("service_type", String(32)),
+    Column("birth_date_enc", Text),
+    Column("walk_in", Boolean),
+    Column("arrival_url_enc", Text),
+    Column("arrival_expires_at", UtcDateTime),
+    Column("arrival_confirmed", Boolean, nullable=False, server_default=false()),
+    # Why no reminder goes any more: CANCELLED_<queue's reason>, BILL_EXPIRED, BILL_VOIDED.
+    Column("closed", String(40)),
+    # Set once, by the replica that claimed the reminder (in the transaction that records its messages).
+    Column("reminded_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index(
+    "ix_appointment_due",
+    appointment.c.office,
+    appointment.c.slot_date,
+    postgresql_where=appointment.c.reminded_at.is_(None),
+    sqlite_where=appointment.c.reminded_at.is_(None),
 )
 
 #: One message to one address: the delivery log. The unique key (event, channel, recipient) is claimed

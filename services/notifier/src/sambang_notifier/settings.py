@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Capture's port in API.md, used when no URL is set (``make run`` and ``make up`` on one machine).
+CAPTURE_PORT = 8002
 
 
 class NotifierSettings(BaseSettings):
@@ -69,5 +72,27 @@ class NotifierSettings(BaseSettings):
     #: How long a stream ticket may open (or reopen) a connection.
     stream_ticket_seconds: int = Field(default=60, ge=5, le=3600)
 
+    # -- the reminder the day before ------------------------------------------------------------------
+    #: How often the reminder loop looks for reminders due (each office's hour comes from queue.office.updated).
+    reminder_poll_seconds: float = Field(default=60.0, gt=0)
+    #: Reminders claimed and recorded in one round at most (the next round takes the rest).
+    reminder_batch: int = Field(default=200, ge=1, le=10_000)
+    #: Capture's base URL (its checklist endpoint); this machine when unset.
+    capture_url: str = ""
+    #: Bearer token for capture's checklist in production (role ``service``). In development and test the
+    #: notifier signs a short-lived one with the dev HS256 secret instead.
+    capture_token: SecretStr | None = None
+    capture_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    capture_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The launcher's port offset (``--port-offset``), so a second local instance finds its own capture.
+    port_offset: int = Field(default=0, validation_alias=AliasChoices("SAMBANG_PORT_OFFSET", "port_offset"))
+    #: Visits are forgotten this many days after their day (the reminder has nothing more to do).
+    appointment_retention_days: int = Field(default=7, ge=1)
+
     #: Office time zone until queue.office.updated has told the notifier.
     default_timezone: str = "Asia/Jakarta"
+
+    @property
+    def capture_base_url(self) -> str:
+        """Capture's base URL, without a trailing slash."""
+        return (self.capture_url or f"http://127.0.0.1:{CAPTURE_PORT + self.port_offset}").rstrip("/")

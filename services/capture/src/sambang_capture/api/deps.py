@@ -25,6 +25,9 @@ DocumentOfficer = Annotated[Principal, Depends(require_roles("verifier", "interv
 CaptureOfficer = Annotated[Principal, Depends(require_roles("interviewer", "sambang_officer"))]
 Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
 ServiceCaller = Annotated[Principal, Depends(require_roles("service"))]
+#: The checklist of a service type: officers, and the notifier (a ``service`` token) for the reminder the day
+#: before, so the applicant reads the same list the verifier ticks.
+ChecklistReader = Annotated[Principal, Depends(require_roles(*OFFICER_ROLES, "service"))]
 
 #: The header a supervisor's approval travels in (a JWT, like the Authorization header).
 APPROVAL_HEADER = "X-Supervisor-Approval"

@@ -17,7 +17,7 @@ from ..stores import applications, audit, documents
 from ..stores.documents import DocumentCheckInput
 from ..usecases import documents as usecase
 from ..usecases.captures import checklist_of
-from .deps import ContextDep, DocumentOfficer, Officer
+from .deps import ChecklistReader, ContextDep, DocumentOfficer, Officer
 from .schemas import ChecklistLine, DocumentsOut, checklist_out, documents_out
 
 router = APIRouter(prefix="/v1/captures", tags=["documents"])
@@ -50,10 +50,11 @@ class NonconformanceOut(BaseModel):
 
 @router.get("/checklists/{service_type}", response_model=list[ChecklistLine])
 async def service_checklist(
-    _officer: Officer, service_type: ServiceType, age: AgeQuery = ADULT_AGE
+    _reader: ChecklistReader, service_type: ServiceType, age: AgeQuery = ADULT_AGE
 ) -> list[ChecklistLine]:
     """The documents an applicant of this service type and age shows: what a tablet asks before capture has
-    heard of the application (a walk-in registered moments ago), or keeps for when it is offline."""
+    heard of the application (a walk-in registered moments ago), or keeps for when it is offline; and what
+    the notifier's reminder the day before lists (a ``service`` token), the same list the verifier ticks."""
     return checklist_out(checklist(service_type, age))
 
 

@@ -1,5 +1,5 @@
-"""The housekeeping: interrupted sends failed after their lease, old stream events and held events forgotten;
-and the end of every open stream when the replica stops."""
+"""The housekeeping: interrupted sends failed after their lease, old stream events, held events and visits
+forgotten; and the end of every open stream when the replica stops."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
 from ..context import NotifierContext, context_from
-from ..stores import deferred, streams
+from ..stores import appointments, deferred, streams
 from ..usecases.delivery import fail_interrupted_sends
 
 log = get_logger(__name__)
 
 
 async def housekeeping_round(runtime: ServiceRuntime, ctx: NotifierContext) -> None:
-    """Record interrupted sends as failed, forget old stream events and held events never claimed."""
+    """Record interrupted sends as failed, forget old stream events, held events never claimed and past visits."""
     s = ctx.settings
     now = runtime.clock()
     async with runtime.uow() as uow:
@@ -25,6 +25,12 @@ async def housekeeping_round(runtime: ServiceRuntime, ctx: NotifierContext) -> N
             log.error("notification.interrupted", notification_id=settled.id, receipt_number=settled.receipt_number)
         pruned = await streams.forget_older_than(uow, now - dt.timedelta(hours=s.stream_retention_hours))
         dropped = await deferred.forget_older_than(uow, now - dt.timedelta(days=s.deferred_days))
+        # A visit is over once its day is (whatever the office's zone, a day later): nothing left to remind.
+        await appointments.forget_older_than(
+            uow,
+            visit_before=(now - dt.timedelta(days=s.appointment_retention_days + 1)).date(),
+            updated_before=now - dt.timedelta(days=s.deferred_days),
+        )
         await uow.commit()
     if dropped:
         log.warning("notification.held_events_dropped_without_registration", count=dropped)

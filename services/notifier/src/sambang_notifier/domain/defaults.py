@@ -31,6 +31,69 @@ def _template(subject: str, body_html: str, body_text: str, sms: str, lang: Lang
 _ID = Language.ID
 _EN = Language.EN
 
+
+def _reminder(lang: Language) -> dict[str, str]:
+    """The reminder the day before: a list of documents does not fit the one-paragraph shape of the others."""
+    w = _REMINDER_WORDS[lang]
+    footer = _FOOTER_ID if lang == Language.ID else _FOOTER_EN
+    where = "{{ office_name }}{% if office_address %}, {{ office_address }}{% endif %}"
+    when = "{{ visit_day }}, " + w["at"] + "{{ slot_start }}"
+    html = (
+        f"<p>{w['dear']} {{{{ name }}}},<br>{w['intro']} <strong>{{{{ receipt_number }}}}</strong>: "
+        f"<strong>{when}&ndash;{{{{ slot_end }}}}</strong> {w['in']} {where}.</p>\n"
+        f"<p>{w['bring']}</p>\n<ul>{{% for document in documents %}}<li>{{{{ document }}}}</li>{{% endfor %}}</ul>\n"
+        f'{{% if arrival_url %}}<p>{w["confirm"]} <a href="{{{{ arrival_url }}}}">{w["this_link"]}</a>'
+        f"{{% if arrival_expires %}} {w['before']} {{{{ arrival_expires }}}}{{% endif %}}.</p>\n{{% endif %}}"
+        f"<p><small>{footer}</small></p>"
+    )
+    text = (
+        f"{w['dear']} {{{{ name }}}},\n{w['intro']} {{{{ receipt_number }}}}: {when}-{{{{ slot_end }}}} "
+        f"{w['in']} {where}.\n\n{w['bring']}\n{{% for document in documents %}}- {{{{ document }}}}\n{{% endfor %}}"
+        f"{{% if arrival_url %}}\n{w['confirm']} {w['the_link']}{{% if arrival_expires %}} {w['before']} "
+        f"{{{{ arrival_expires }}}}{{% endif %}}:\n{{{{ arrival_url }}}}\n{{% endif %}}\n{footer}"
+    )
+    # The link before the list: a provider that cuts a long text must not cut the link.
+    sms = (
+        f"{w['sms']} {{{{ visit_day }}}} {{{{ slot_start }}}}-{{{{ slot_end }}}}, {{{{ office_name }}}}."
+        f"{{% if arrival_url %}} {w['sms_confirm']}: {{{{ arrival_url }}}}{{% endif %}}"
+        f" {w['sms_bring']}: {{{{ documents | join(', ') }}}}."
+    )
+    return {"subject": w["subject"], "html": html, "text": text, "sms": sms}
+
+
+_REMINDER_WORDS = {
+    _ID: {
+        "subject": "Pengingat jadwal kedatangan {{ visit_day }} ({{ receipt_number }})",
+        "dear": "Yth.",
+        "intro": "kami mengingatkan jadwal kedatangan Anda untuk pra-permohonan paspor",
+        "at": "pukul ",
+        "in": "di",
+        "bring": "Dokumen yang perlu dibawa:",
+        "confirm": "Anda belum mengonfirmasi kedatangan. Mohon konfirmasi melalui",
+        "this_link": "tautan ini",
+        "the_link": "tautan berikut",
+        "before": "sebelum",
+        "sms": "Pengingat jadwal paspor",
+        "sms_confirm": "Konfirmasi kedatangan",
+        "sms_bring": "Bawa",
+    },
+    _EN: {
+        "subject": "Reminder of your appointment on {{ visit_day }} ({{ receipt_number }})",
+        "dear": "Dear",
+        "intro": "this is a reminder of your appointment for passport pre-application",
+        "at": "",
+        "in": "at",
+        "bring": "Documents to bring:",
+        "confirm": "You have not confirmed your arrival yet. Please confirm it through",
+        "this_link": "this link",
+        "the_link": "this link",
+        "before": "before",
+        "sms": "Reminder: passport appointment",
+        "sms_confirm": "Confirm arrival",
+        "sms_bring": "Bring",
+    },
+}
+
 DEFAULTS: Final = MappingProxyType(
     {
         ("receipt", _ID): _template(
@@ -218,5 +281,7 @@ DEFAULTS: Final = MappingProxyType(
             "Pre-application {{ receipt_number }} cancelled {{ reason }}.",
             _EN,
         ),
+        ("visit_reminder", _ID): _reminder(_ID),
+        ("visit_reminder", _EN): _reminder(_EN),
     }
 )

@@ -38,6 +38,7 @@ TEMPLATE_NAMES: tuple[str, ...] = (
     "passport_ready",
     "passport_collected",
     "cancelled",
+    "visit_reminder",
 )
 
 
@@ -53,11 +54,14 @@ class Applicant:
 
 @dataclass(frozen=True, slots=True)
 class Office:
-    """An office as the applicant reads it: its name and its clock."""
+    """An office as the applicant reads it (its name and its clock), and its reminder rules."""
 
     code: str
     name: str
     timezone: str
+    #: The office's ``reminder_enabled`` and ``reminder_hour`` (office-local), as queue.office.updated said.
+    reminder_enabled: bool = True
+    reminder_hour: int = 16
 
 
 #: The template each kind of event is told with.
@@ -241,4 +245,21 @@ SAMPLE_VARIABLES: dict[str, dict[str, Any]] = {
     "passport_ready": _COMMON_SAMPLE | {"pickup_from": "9 Desember 2026"},
     "passport_collected": _COMMON_SAMPLE | {"collected_at": "9 Desember 2026 pukul 10.00 WIB", "by_proxy": False},
     "cancelled": _COMMON_SAMPLE | {"reason": "atas permintaan Anda"},
+    "visit_reminder": _COMMON_SAMPLE
+    | {
+        "office_address": "Jl. Sudanco Supriyadi No. 1, Blitar",
+        "visit_day": "Rabu, 2 Desember 2026",
+        "slot_start": "08.00",
+        "slot_end": "12.00",
+        "documents": [
+            "KTP",
+            "Kartu Keluarga (KK)",
+            "Salah satu: akta kelahiran, buku nikah/akta perkawinan atau ijazah",
+            "Surat keterangan hilang dari kepolisian",
+            "Formulir Perdim 11",
+            "Surat pernyataan",
+        ],
+        "arrival_url": "https://antrian.example.id/arrival?receipt=BLT2612010421733&token=1764694800.0123456789abcdef0123456789abcdef",
+        "arrival_expires": "2 Desember 2026 pukul 23.59 WIB",
+    },
 }

@@ -11,7 +11,7 @@ from sambang_contracts import Language
 from sambang_runtime.errors import DomainError
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, and_, or_, select, update
 
 from ..domain.templating import FIELDS
 from ..models import template
@@ -36,13 +36,24 @@ class StoredTemplate:
 
 
 async def seed(uow: UnitOfWork, defaults: Mapping[tuple[str, Language], Mapping[str, str]], *, now: dt.datetime) -> int:
-    """Add the shipped templates that are missing (an admin's edits stay); returns how many were added."""
+    """Add the shipped templates that are missing, and bring a stored one that is still the shipped default
+    (never edited) up to this version's wording; an admin's edits stay. Returns how many were written."""
     rows = [
         {"name": name, "language": lang.value, **{f: fields[f] for f in FIELDS}, "updated_at": now, "updated_by": None}
         for (name, lang), fields in defaults.items()
     ]
     conn = await uow.session.connection()
-    result = await upsert(conn, template, rows, key=["name", "language"], returning=[template.c.name])
+    result = await upsert(
+        conn,
+        template,
+        rows,
+        key=["name", "language"],
+        update=[*FIELDS, "updated_at"],
+        where=lambda excluded: and_(
+            template.c.updated_by.is_(None), or_(*(template.c[f] != excluded[f] for f in FIELDS))
+        ),
+        returning=[template.c.name],
+    )
     return len(result.all())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sambang_contracts import CloudEvent, NotificationChannel
@@ -13,6 +14,7 @@ from sambang_runtime.uow import UnitOfWork
 from ..context import context_of
 from ..domain import messages, templating
 from ..domain.defaults import DEFAULTS
+from ..domain.messages import Applicant
 from ..stores import deferred, notifications, offices, recipients, templates
 
 log = get_logger(__name__)
@@ -33,9 +35,38 @@ async def tell_applicant(uow: UnitOfWork, event: CloudEvent[Any], *, now: dt.dat
         log.info("notification.held_for_registration", event_type=event.type, template=template_name)
         return
     office = await offices.get(uow, event.office or receipt[:3], default_timezone=ctx.settings.default_timezone)
+    variables = messages.variables_for(event.data, applicant, office)
+    await record_messages(
+        uow,
+        applicant,
+        template_name,
+        variables,
+        event_id=event.id,
+        event_type=event.type,
+        receipt=receipt,
+        office=office.code,
+        now=now,
+    )
+
+
+async def record_messages(
+    uow: UnitOfWork,
+    applicant: Applicant,
+    template_name: str,
+    variables: Mapping[str, Any],
+    *,
+    event_id: str,
+    event_type: str,
+    receipt: str,
+    office: str,
+    now: dt.datetime,
+) -> list[str]:
+    """Render a template in the applicant's language and record one message per channel (the admin's version,
+    else the shipped one); the dispatcher sends them after the commit. A message whose (event, channel,
+    recipient) is already recorded is not recorded again. Returns the new messages' ids."""
+    ctx = context_of(uow)
     stored = await templates.get(uow, template_name, applicant.language)
     default = DEFAULTS[(template_name, applicant.language)]
-    variables = messages.variables_for(event.data, applicant, office)
     try:
         rendered = templating.render(stored.fields() if stored is not None else default, variables)
     except Exception as exc:  # an edited template that fails on real data: the shipped one still tells the news
@@ -52,10 +83,10 @@ async def tell_applicant(uow: UnitOfWork, event: CloudEvent[Any], *, now: dt.dat
         [
             notifications.NewMessage(
                 id=str(uuid4()),
-                event_id=event.id,
-                event_type=event.type,
+                event_id=event_id,
+                event_type=event_type,
                 receipt_number=receipt,
-                office=office.code,
+                office=office,
                 template=template_name,
                 language=applicant.language.value,
                 channel=channel,
@@ -69,3 +100,4 @@ async def tell_applicant(uow: UnitOfWork, event: CloudEvent[Any], *, now: dt.dat
     if created:
         uow.after_commit(ctx.wake_dispatcher)
     log.info("notification.recorded", template=template_name, messages=len(created), of=len(targets))
+    return created
