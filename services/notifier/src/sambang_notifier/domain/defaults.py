@@ -206,20 +206,26 @@ DEFAULTS: Final = MappingProxyType(
         ),
         ("near_turn", _ID): _template(
             "Giliran Anda segera tiba ({{ ticket }})",
-            "Yth. {{ name }},<br>nomor antrean <strong>{{ ticket }}</strong> tinggal {{ position }} antrean lagi. "
+            "Yth. {{ name }},<br>nomor antrean <strong>{{ ticket }}</strong> tinggal {{ position }} antrean lagi."
+            "{% if estimated_wait %} Perkiraan waktu tunggu: {{ estimated_wait }}.{% endif %} "
             "Mohon bersiap di dekat loket.",
-            "Yth. {{ name }},\nnomor antrean {{ ticket }} tinggal {{ position }} antrean lagi. "
+            "Yth. {{ name }},\nnomor antrean {{ ticket }} tinggal {{ position }} antrean lagi."
+            "{% if estimated_wait %} Perkiraan waktu tunggu: {{ estimated_wait }}.{% endif %} "
             "Mohon bersiap di dekat loket.",
-            "Antrean {{ ticket }}: giliran Anda segera tiba ({{ position }} lagi). Mohon bersiap di dekat loket.",
+            "Antrean {{ ticket }}: giliran Anda segera tiba ({{ position }} lagi"
+            "{% if estimated_wait %}, {{ estimated_wait }}{% endif %}). Mohon bersiap di dekat loket.",
             _ID,
         ),
         ("near_turn", _EN): _template(
             "Your turn is near ({{ ticket }})",
-            "Dear {{ name }},<br>ticket <strong>{{ ticket }}</strong> is {{ position }} away from being called. "
+            "Dear {{ name }},<br>ticket <strong>{{ ticket }}</strong> is {{ position }} away from being called."
+            "{% if estimated_wait %} Estimated wait: {{ estimated_wait }}.{% endif %} "
             "Please be ready near the counters.",
-            "Dear {{ name }},\nticket {{ ticket }} is {{ position }} away from being called. "
+            "Dear {{ name }},\nticket {{ ticket }} is {{ position }} away from being called."
+            "{% if estimated_wait %} Estimated wait: {{ estimated_wait }}.{% endif %} "
             "Please be ready near the counters.",
-            "Ticket {{ ticket }}: your turn is near ({{ position }} to go). Please be ready near the counters.",
+            "Ticket {{ ticket }}: your turn is near ({{ position }} to go"
+            "{% if estimated_wait %}, {{ estimated_wait }}{% endif %}). Please be ready near the counters.",
             _EN,
         ),
         ("passport_ready", _ID): _template(

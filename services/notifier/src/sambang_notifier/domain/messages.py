@@ -25,6 +25,7 @@ from sambang_contracts import (
     PassportIssued,
     TicketNearTurn,
     VisitCheckedIn,
+    WaitEstimate,
 )
 
 #: Every template the notifier ships, in the order an applicant meets them.
@@ -164,6 +165,23 @@ def format_rupiah(amount: int, language: Language) -> str:
     return f"IDR {amount:,}"
 
 
+#: Below this many minutes an estimate is told as "less than" it: a range of 0-3 minutes is a false precision.
+SHORT_WAIT_MINUTES = 5
+
+
+def format_wait(estimate: WaitEstimate | None, language: Language) -> str:
+    """An estimated wait as a range in words: ``sekitar 20-30 menit`` / ``about 20-30 minutes`` (an en dash
+    between); ``kurang dari 5 menit`` / ``less than 5 minutes`` when even the longest is under five; empty
+    when there is no estimate."""
+    if estimate is None:
+        return ""
+    low, high = estimate.low_minutes, estimate.high_minutes
+    if high < SHORT_WAIT_MINUTES:
+        return f"kurang dari {SHORT_WAIT_MINUTES} menit" if language == Language.ID else "less than 5 minutes"
+    span = f"{low}" if low == high else f"{low}\u2013{high}"
+    return f"sekitar {span} menit" if language == Language.ID else f"about {span} minutes"
+
+
 _CANCEL_REASONS = {
     Language.ID: {
         CancelReason.APPLICANT: "atas permintaan Anda",
@@ -210,7 +228,11 @@ def variables_for(data: EventData, applicant: Applicant, office: Office) -> dict
     elif isinstance(data, VisitCheckedIn):
         base |= {"ticket": data.ticket, "priority": data.lane == Lane.PRIORITY, "seat": data.seat or ""}
     elif isinstance(data, TicketNearTurn):
-        base |= {"ticket": data.ticket, "position": data.position}
+        base |= {
+            "ticket": data.ticket,
+            "position": data.position,
+            "estimated_wait": format_wait(data.estimated_wait, lang),
+        }
     elif isinstance(data, PassportIssued):
         base |= {"pickup_from": format_date(data.pickup_from, lang)}
     elif isinstance(data, PassportCollected):
@@ -241,7 +263,7 @@ SAMPLE_VARIABLES: dict[str, dict[str, Any]] = {
     },
     "bill_expired": _COMMON_SAMPLE,
     "ticket": _COMMON_SAMPLE | {"ticket": "P001", "priority": True, "seat": "P1"},
-    "near_turn": _COMMON_SAMPLE | {"ticket": "A017", "position": 3},
+    "near_turn": _COMMON_SAMPLE | {"ticket": "A017", "position": 3, "estimated_wait": "sekitar 20\u201330 menit"},
     "passport_ready": _COMMON_SAMPLE | {"pickup_from": "9 Desember 2026"},
     "passport_collected": _COMMON_SAMPLE | {"collected_at": "9 Desember 2026 pukul 10.00 WIB", "by_proxy": False},
     "cancelled": _COMMON_SAMPLE | {"reason": "atas permintaan Anda"},
