@@ -73,6 +73,11 @@ ERRORS = ErrorCatalogue(
             "Idempotency-Key harus 1-200 karakter yang terlihat",
         ),
         "invalid_timezone": (422, "Unknown time zone", "Zona waktu tidak dikenal"),
+        "unknown_setting": (
+            422,
+            "Unknown office setting (see keys): nothing was changed",
+            "Pengaturan kantor tidak dikenal (lihat keys): tidak ada yang diubah",
+        ),
         "office_name_required": (
             422,
             "A new office needs a name and a time zone",

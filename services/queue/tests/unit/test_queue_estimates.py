@@ -3,6 +3,8 @@ scaled by the turns before the ticket and divided by the counters open, rounded 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sambang_contracts import WaitEstimate
 from sambang_queue.domain.estimates import (
@@ -17,7 +19,7 @@ from sambang_queue.domain.estimates import (
 MIN = 60.0
 
 
-def sample(minutes: list[float], *, served_today: int = 20, counters: int = 1) -> LineSample:
+def sample(minutes: Sequence[float], *, served_today: int = 20, counters: int = 1) -> LineSample:
     return LineSample([m * MIN for m in minutes], served_today, counters)
 
 

@@ -6,10 +6,12 @@ import datetime as dt
 from zoneinfo import ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sambang_contracts import OfficeSettings
+from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
+from sambang_runtime.uow import UnitOfWork
 
 from ..domain.calendar import MAX_PLAN_DAYS, SessionPlan, plan_dates
 from ..domain.times import booking_window, local_today, zone
@@ -21,12 +23,36 @@ from .schemas import Strict
 router = APIRouter(prefix="/v1/offices", tags=["offices"])
 
 
+class OfficeRulesIn(OfficeSettings):
+    """The office's rules as a request gives them: every rule validated with its bounds, and a key the
+    rules do not have kept aside (`model_extra`) so it is refused by name instead of silently dropped
+    (a mistyped rule, or one of a newer version)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    def known(self) -> dict[str, object]:
+        """The rules given, by name; 422 `unknown_setting` naming every key that is not a rule."""
+        if self.model_extra:
+            raise DomainError("unknown_setting", keys=sorted(self.model_extra))
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
 class OfficeSettingsIn(Strict):
-    """`PUT /v1/offices/{office}/settings`: name and time zone are needed only for a new office."""
+    """`PUT /v1/offices/{office}/settings`: all the rules (a rule left out takes its default); name and
+    time zone are needed only for a new office."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    settings: OfficeSettings = Field(default_factory=OfficeSettings)
+    settings: OfficeRulesIn = Field(default_factory=OfficeRulesIn)
+
+
+class OfficeSettingsPatchIn(Strict):
+    """`PATCH /v1/offices/{office}/settings`: only the rules given change, the others stay as they are;
+    name and time zone likewise."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    settings: OfficeRulesIn = Field(default_factory=OfficeRulesIn)
 
 
 class SessionIn(Strict):
@@ -98,30 +124,68 @@ async def get_settings(office_code: str, principal: Supervisor, ctx: ContextDep,
     return OfficeView(office=info.code, name=info.name, timezone=info.timezone, settings=info.settings)
 
 
+def _office_code(office_code: str) -> str:
+    code = office_code.upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise DomainError("office_not_found")
+    return code
+
+
+def _check_timezone(timezone: str) -> None:
+    try:
+        zone(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DomainError("invalid_timezone") from None
+
+
+async def _save(
+    uow: UnitOfWork, principal: Principal, code: str, name: str, timezone: str, settings: OfficeSettings
+) -> OfficeView:
+    """Store and publish the office's rules (`queue.office.updated`), audited, committed."""
+    _check_timezone(timezone)
+    now = uow.now()
+    await save_office_settings(uow, code, name, timezone, settings, now)
+    await trail.add_audit(uow, principal, "office.settings_updated", now, detail=settings.model_dump(mode="json"))
+    await uow.commit()
+    return OfficeView(office=code, name=name, timezone=timezone, settings=settings)
+
+
 @router.put("/{office_code}/settings")
 async def put_settings(
     office_code: str, body: OfficeSettingsIn, principal: Admin, ctx: ContextDep, uow: UowDep
 ) -> OfficeView:
-    """Store the office's rules and publish them (`queue.office.updated`) for every service's copy."""
+    """Store all the office's rules (one left out takes its default) and publish them
+    (`queue.office.updated`) for every service's copy; an unknown rule: 422 `unknown_setting`, nothing
+    changed."""
     officer_of_office(principal, office_code)
-    code = office_code.upper()
-    if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise DomainError("office_not_found")
+    code = _office_code(office_code)
+    settings = OfficeSettings.model_validate(body.settings.known())
     ctx.offices.forget(code)
     current = await offices.find_office(uow, ctx.offices, code)
     name = body.name or (current.name if current else None)
     timezone = body.timezone or (current.timezone if current else None)
     if name is None or timezone is None:
         raise DomainError("office_name_required")
-    try:
-        zone(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError("invalid_timezone") from None
-    now = uow.now()
-    await save_office_settings(uow, code, name, timezone, body.settings, now)
-    await trail.add_audit(uow, principal, "office.settings_updated", now, detail=body.settings.model_dump(mode="json"))
-    await uow.commit()
-    return OfficeView(office=code, name=name, timezone=timezone, settings=body.settings)
+    return await _save(uow, principal, code, name, timezone, settings)
+
+
+@router.patch("/{office_code}/settings")
+async def patch_settings(
+    office_code: str, body: OfficeSettingsPatchIn, principal: Admin, ctx: ContextDep, uow: UowDep
+) -> OfficeView:
+    """Change only the rules given (the others stay as they are) and publish the whole, merged, as
+    `queue.office.updated`; an unknown rule: 422 `unknown_setting`, nothing changed; an unknown office:
+    404 (PUT creates offices)."""
+    officer_of_office(principal, office_code)
+    code = _office_code(office_code)
+    changes = body.settings.known()
+    ctx.offices.forget(code)
+    # Row-locked: two changes of different rules at once must not each put back the other's old value.
+    current = await offices.lock_office(uow, code)
+    if current is None:
+        raise DomainError("office_not_found")
+    settings = OfficeSettings.model_validate({**current.settings.model_dump(), **changes})
+    return await _save(uow, principal, code, body.name or current.name, body.timezone or current.timezone, settings)
 
 
 @router.put("/{office_code}/slots")

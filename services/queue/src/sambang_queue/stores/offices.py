@@ -91,6 +91,16 @@ async def find_office(uow: UnitOfWork, cache: OfficeCache, code: str) -> OfficeI
     return info
 
 
+async def lock_office(uow: UnitOfWork, code: str) -> OfficeInfo | None:
+    """The office as stored now (never the cache), row-locked until the unit of work ends on
+    PostgreSQL; None when unknown."""
+    conn = await connection_of(uow)
+    row = (await conn.execute(select(office).where(office.c.code == code).with_for_update())).first()
+    if row is None:
+        return None
+    return OfficeInfo(row.code, row.name, row.timezone, OfficeSettings.model_validate(row.settings))
+
+
 async def office_or_404(uow: UnitOfWork, cache: OfficeCache, code: str) -> OfficeInfo:
     """The office of a path, or office_not_found."""
     info = await find_office(uow, cache, code.upper())
