@@ -3,7 +3,7 @@
 // in Indonesian (Web Speech API). It reconnects by itself (shared/sse.js). Under the calls, the
 // estimated wait of each lane and stage (GET /v1/lines/{office}/estimates: counts and minutes, never
 // a receipt number or a name), asked again every minute and soon after each call.
-import { api } from '../shared/api.js';
+import { api, ApiError } from '../shared/api.js';
 import { forgetDevice, loadDevice, setUpDevice } from '../shared/device.js';
 import { apply, formatWait, lang, languageButtons, onLangChange, register, t } from '../shared/i18n.js';
 import { follow } from '../shared/sse.js';
@@ -13,6 +13,7 @@ const RECENT_KEY = 'sambang.display.recent';
 const KEEP = 5;
 const ESTIMATES_EVERY = 60_000; // ms
 const ESTIMATES_AFTER_CALL = 1_500; // ms: one request for a burst of calls
+const ESTIMATES_GAP = 10_000; // ms at least between two requests (the queue limits each address)
 const ESTIMATES_STALE = 5 * 60_000; // ms: older estimates are taken down rather than shown wrong
 
 register({
@@ -132,6 +133,8 @@ function called(call) {
 
 let estimates = { lanes: [], at: 0 };
 let estimatesTimer = null;
+let estimatesAsked = -Infinity; // when the last request went out
+let estimatesPaused = 0; // no request before this (the queue's Retry-After)
 
 function laneName(lane, stage) {
   for (const key of [`lane.${lane}.${stage}`, `lane.${lane}`]) {
@@ -162,20 +165,26 @@ function renderWaits() {
 }
 
 async function loadEstimates(office) {
+  estimatesAsked = Date.now();
   try {
     const body = await api(`/v1/lines/${encodeURIComponent(office)}/estimates`);
     estimates = { lanes: Array.isArray(body?.lanes) ? body.lanes : [], at: Date.now() };
-  } catch { /* the last ones stay up until they are stale */ }
+  } catch (err) {
+    // The last ones stay up until they are stale; asked too often: not again before Retry-After.
+    if (err instanceof ApiError && err.retryAfter) estimatesPaused = Date.now() + err.retryAfter * 1000;
+  }
   renderWaits();
 }
 
-/** Ask for the estimates after `delay` ms (a sooner request replaces a later one), then every minute. */
+/** Ask for the estimates after `delay` ms, then every minute; never sooner than ESTIMATES_GAP after the
+ *  last request or before a Retry-After. A sooner request replaces a later one. */
 function estimatesIn(office, delay) {
+  const earliest = Math.max(estimatesAsked + ESTIMATES_GAP, estimatesPaused) - Date.now();
   clearTimeout(estimatesTimer);
   estimatesTimer = setTimeout(async () => {
     await loadEstimates(office);
     estimatesIn(office, ESTIMATES_EVERY);
-  }, delay);
+  }, Math.max(delay, earliest, 0));
 }
 
 function showState(next) {

@@ -84,7 +84,7 @@ register({
     'wait.label': 'Perkiraan waktu tunggu',
     'wait.about': 'sekitar {low}–{high} menit',
     'wait.about.one': 'sekitar {n} menit',
-    'wait.under': 'kurang dari 5 menit',
+    'wait.under': 'kurang dari {n} menit',
   },
   en: {
     'lang.label': 'Language',
@@ -106,7 +106,7 @@ register({
     'wait.label': 'Estimated wait',
     'wait.about': 'about {low}–{high} minutes',
     'wait.about.one': 'about {n} minutes',
-    'wait.under': 'less than 5 minutes',
+    'wait.under': 'less than {n} minutes',
   },
 });
 
@@ -150,15 +150,17 @@ export function relativeDay(iso, timeZone = 'Asia/Jakarta') {
   return formatDate(iso);
 }
 
-/** The queue's estimated wait ({low_minutes, high_minutes}) in words: "sekitar 20–30 menit",
- *  "kurang dari 5 menit" when it is under 5 minutes; '' when there is none (too few tickets
- *  served today to estimate honestly), and then nothing is shown at all. */
+/** The queue's estimated wait ({low_minutes, high_minutes}) in words: "sekitar 20–30 menit";
+ *  "kurang dari 5 menit" when it is within 5 minutes (the queue then says 0–5), "kurang dari 10
+ *  menit" for 0–10; '' when there is none (too few tickets served today to estimate honestly), and
+ *  then nothing is shown at all. */
 export function formatWait(estimate) {
   if (!estimate || !Number.isFinite(estimate.high_minutes)) return '';
   const high = Math.max(0, Math.round(estimate.high_minutes));
   const low = Math.min(high, Math.max(0, Math.round(estimate.low_minutes ?? high)));
-  if (high <= 5) return t('wait.under');
-  if (low >= high) return t('wait.about.one', { n: high });
+  if (high <= 5) return t('wait.under', { n: 5 });
+  if (low === 0) return t('wait.under', { n: high });
+  if (low === high) return t('wait.about.one', { n: high });
   return t('wait.about', { low, high });
 }
 
