@@ -111,11 +111,14 @@ def test_the_age_is_the_age_on_the_visit_day() -> None:
     assert _visit(url=None, confirmed=False).age == 16
 
 
-def test_an_estimated_wait_is_worded_as_a_range_and_under_five_minutes_as_less_than_five() -> None:
+def test_an_estimated_wait_is_worded_as_a_range_and_within_five_minutes_as_less_than_five() -> None:
     assert format_wait(WaitEstimate(low_minutes=20, high_minutes=30), Language.ID) == "sekitar 20\u201330 menit"
     assert format_wait(WaitEstimate(low_minutes=20, high_minutes=30), Language.EN) == "about 20\u201330 minutes"
+    # The queue says 0-5 for a wait within five minutes.
+    assert format_wait(WaitEstimate(low_minutes=0, high_minutes=5), Language.ID) == "kurang dari 5 menit"
+    assert format_wait(WaitEstimate(low_minutes=0, high_minutes=5), Language.EN) == "less than 5 minutes"
     assert format_wait(WaitEstimate(low_minutes=1, high_minutes=4), Language.ID) == "kurang dari 5 menit"
-    assert format_wait(WaitEstimate(low_minutes=0, high_minutes=3), Language.EN) == "less than 5 minutes"
-    assert format_wait(WaitEstimate(low_minutes=3, high_minutes=5), Language.EN) == "about 3\u20135 minutes"
+    assert format_wait(WaitEstimate(low_minutes=0, high_minutes=10), Language.EN) == "less than 10 minutes"
+    assert format_wait(WaitEstimate(low_minutes=5, high_minutes=10), Language.EN) == "about 5\u201310 minutes"
     assert format_wait(WaitEstimate(low_minutes=10, high_minutes=10), Language.ID) == "sekitar 10 menit"
     assert format_wait(None, Language.ID) == "" and format_wait(None, Language.EN) == ""

@@ -165,19 +165,21 @@ def format_rupiah(amount: int, language: Language) -> str:
     return f"IDR {amount:,}"
 
 
-#: Below this many minutes an estimate is told as "less than" it: a range of 0-3 minutes is a false precision.
+#: A wait within this many minutes is told as "less than" it: the queue says 0-5 then, never a false precision.
 SHORT_WAIT_MINUTES = 5
 
 
 def format_wait(estimate: WaitEstimate | None, language: Language) -> str:
-    """An estimated wait as a range in words: ``sekitar 20-30 menit`` / ``about 20-30 minutes`` (an en dash
-    between); ``kurang dari 5 menit`` / ``less than 5 minutes`` when even the longest is under five; empty
-    when there is no estimate."""
+    """An estimated wait in words, as the kiosk, the status page and the board word it: ``sekitar 20-30 menit``
+    / ``about 20-30 minutes`` (an en dash between); ``kurang dari 5 menit`` / ``less than 5 minutes`` when it
+    is within five minutes (the queue says 0-5), ``less than N minutes`` for any 0-N; empty when there is no
+    estimate."""
     if estimate is None:
         return ""
     low, high = estimate.low_minutes, estimate.high_minutes
-    if high < SHORT_WAIT_MINUTES:
-        return f"kurang dari {SHORT_WAIT_MINUTES} menit" if language == Language.ID else "less than 5 minutes"
+    if high <= SHORT_WAIT_MINUTES or low == 0:
+        under = max(high, SHORT_WAIT_MINUTES)
+        return f"kurang dari {under} menit" if language == Language.ID else f"less than {under} minutes"
     span = f"{low}" if low == high else f"{low}\u2013{high}"
     return f"sekitar {span} menit" if language == Language.ID else f"about {span} minutes"
 
