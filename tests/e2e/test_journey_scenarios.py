@@ -618,6 +618,12 @@ async def test_the_daily_report_says_what_happened(client: httpx.AsyncClient, ba
     assert report["issued_within_target"]["issued"] == issued, report["issued_within_target"]
     pending = sum(bool(f.get("issued")) and not f.get("collected") for f in facts)
     assert report["pickups_pending"]["count"] == pending, report["pickups_pending"]
+    # The estimated wait given at check-in against the wait that followed (issue 24): every estimate
+    # belongs to a check-in, and the report says how far off they were.
+    estimates = report["wait_estimates"]
+    assert 0 <= estimates["estimated"] <= report["check_ins"]["total"], estimates
+    assert estimates["within_range"] <= estimates["estimated"], estimates
+    print("wait_estimates over the scenarios:", estimates)  # quoted in the issue note (pytest -s)
     csv = await client.get(
         f"{base}/v1/offices/{OFFICE}/reports/daily",
         params={"date": j.today().isoformat()},

@@ -91,6 +91,9 @@ async def _run_embedded(host: str, offset: int = 0) -> None:
     from .logs import configure_logging
 
     configure_logging(os.environ.get("SAMBANG_LOG_LEVEL", "INFO"))
+    # Services that call another over HTTP (the gateway and the notifier call capture) find it at its
+    # port plus this offset, as under `up`.
+    os.environ["SAMBANG_PORT_OFFSET"] = str(offset)
     var = Path(os.environ.get("SAMBANG_VAR_DIR", "var"))
     services = discover_services()
     broker = InMemoryBroker(retry_delay_ms=2000)
