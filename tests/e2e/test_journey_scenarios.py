@@ -624,6 +624,16 @@ async def test_the_daily_report_says_what_happened(client: httpx.AsyncClient, ba
     assert 0 <= estimates["estimated"] <= report["check_ins"]["total"], estimates
     assert estimates["within_range"] <= estimates["estimated"], estimates
     print("wait_estimates over the scenarios:", estimates)  # quoted in the issue note (pytest -s)
+    # The board's estimates come through the front door in `up` mode too: four lines, no personal data.
+    board = await client.get(f"{base}/v1/lines/{OFFICE}/estimates")
+    assert board.status_code == 200, board.text
+    assert [(line["lane"], line["stage"]) for line in board.json()["lanes"]] == [
+        ("REGULAR", "VERIFICATION"),
+        ("REGULAR", "INTERVIEW"),
+        ("PRIORITY", "SAMBANG"),
+        ("PICKUP", "PICKUP"),
+    ]
+    assert not any(f_receipt in board.text for f_receipt in LEDGER)
     csv = await client.get(
         f"{base}/v1/offices/{OFFICE}/reports/daily",
         params={"date": j.today().isoformat()},
