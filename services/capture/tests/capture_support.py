@@ -49,7 +49,6 @@ from sambang_runtime.testing import (
     isolated_settings,
     running_app,
     wait_handled,
-    wait_published,
 )
 from sqlalchemy import select
 
@@ -119,8 +118,7 @@ class CaptureHarness:
         What a request emitted is in the outbox when its response arrives; once the outbox is empty and
         the probe's barrier is back, it is in ``events``: the proof an absence check needs (no sleeping).
         """
-        await wait_published(self.runtime)
-        await self.probe.barrier()
+        await self.probe.caught_up(self.runtime)
 
     # -- identity -------------------------------------------------------------------------------------
     def token(self, *roles: str, office: str, sub: str = "officer-1", ttl: int = 8 * 3600) -> str:

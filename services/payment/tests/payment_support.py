@@ -77,17 +77,7 @@ class PaymentHarness:
         left its outbox, and the probe has consumed them all: then "nothing else happened" is a fact."""
         if self.published:
             await self.handled(*self.published)
-        outbox = self.runtime.spec.tables.outbox
-
-        async def outbox_empty() -> bool:
-            async with self.runtime.engine.connect() as conn:
-                pending = await conn.execute(
-                    select(func.count()).select_from(outbox).where(outbox.c.unroutable_at.is_(None))
-                )
-                return int(pending.scalar_one()) == 0
-
-        await eventually(outbox_empty, what="the outbox relayed")
-        await self.probe.barrier()
+        await self.probe.caught_up(self.runtime, timeout=20)
 
     async def register(
         self,

@@ -38,7 +38,6 @@ from sambang_runtime.testing import (
     eventually,
     isolated_settings,
     running_app,
-    wait_published,
 )
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -255,8 +254,7 @@ class QueueHarness:
     async def wait_published(self) -> None:
         """Once a route answered (its change committed): wait until the probe has recorded everything
         the service committed so far, the proof an absence check needs before it looks (no sleeping)."""
-        await wait_published(self.runtime)
-        await self.probe.barrier()
+        await self.probe.caught_up(self.runtime)
 
     async def assert_absent_after(self, trigger: CloudEvent[Any], event_type: str, receipt: str) -> None:
         """The service handled `trigger` and published no `event_type` about `receipt` for it.
