@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -358,3 +359,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+class ServiceToken:
+    """The bearer token one service shows another (role ``service``), per office: the configured one in
+    production; outside it, a short-lived dev token signed with the dev HS256 secret, reused for half its
+    life. The gateway (capture's bundle) and the notifier (capture's checklist) both call capture so.
+
+    Token lifetimes are wall-clock security, not domain time: the token is stamped by the signer's clock
+    and its cached copy ages on the monotonic clock, so a test's fake clock never makes it stale or fresh.
+    """
+
+    DEV_SECONDS = 600
+
+    def __init__(self, configured: str | None, *, dev_secret: str | None, sub: str, variable: str) -> None:
+        self._configured = configured
+        self._dev_secret = dev_secret
+        self._sub = sub
+        self._variable = variable
+        self._cached: dict[str, tuple[str, float]] = {}
+
+    @classmethod
+    def of(cls, settings: Any, configured: str | None, *, sub: str, variable: str, purpose: str) -> ServiceToken:
+        """The token for a service's ``RuntimeSettings``: production refuses to start without ``configured``
+        (one line naming ``variable``); elsewhere the dev secret signs one when none is configured."""
+        production = settings.environment == "production"
+        if production and configured is None:
+            raise ValueError(f"production needs {variable} ({purpose})")
+        return cls(
+            configured, dev_secret=None if production else settings.auth_hs256_secret, sub=sub, variable=variable
+        )
+
+    def __call__(self, office: str) -> str:
+        if self._configured is not None:
+            return self._configured
+        if self._dev_secret is None:
+            raise RuntimeError(f"no service token: set {self._variable}")
+        cached = self._cached.get(office)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        token = issue_dev_token(
+            self._dev_secret, sub=self._sub, office=office, roles=["service"], ttl_seconds=self.DEV_SECONDS
+        )
+        self._cached[office] = (token, time.monotonic() + self.DEV_SECONDS / 2)
+        return token

@@ -24,6 +24,7 @@ from sambang_runtime.auth import (
     CurrentPrincipal,
     OptionalPrincipal,
     Principal,
+    ServiceToken,
     TokenVerifier,
     ensure_office,
     issue_dev_token,
@@ -456,3 +457,25 @@ async def test_optional_principal_is_none_without_a_header_and_401_with_a_bad_on
     assert anonymous.json()["officer"] is None
     assert officer.json()["officer"] == "officer-7"
     assert bad.status_code == 401
+
+
+def test_a_service_token_is_the_configured_one_else_a_cached_dev_token_and_production_needs_one(
+    hs_verifier: TokenVerifier,
+) -> None:
+    from types import SimpleNamespace
+
+    production = SimpleNamespace(environment="production", auth_hs256_secret=SECRET)
+    with pytest.raises(ValueError, match="production needs SAMBANG_X_CAPTURE_TOKEN"):
+        ServiceToken.of(production, None, sub="x", variable="SAMBANG_X_CAPTURE_TOKEN", purpose="for capture")
+    configured = ServiceToken.of(production, "given", sub="x", variable="V", purpose="p")
+    assert configured("BLT") == "given"
+    development = ServiceToken.of(
+        SimpleNamespace(environment="development", auth_hs256_secret=SECRET), None, sub="x", variable="V", purpose="p"
+    )
+    token = development("BLT")
+    principal = hs_verifier.verify(token)
+    assert (principal.sub, principal.office, set(principal.roles)) == ("x", "BLT", {"service"})
+    assert development("BLT") == token  # reused while young
+    assert hs_verifier.verify(development("SBY")).office == "SBY"
+    with pytest.raises(RuntimeError, match="set V"):
+        ServiceToken(None, dev_secret=None, sub="x", variable="V")("BLT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from sambang_runtime.auth import ServiceToken
 from sambang_runtime.bus.transport import Transport
 from sambang_runtime.clock import Clock
 from sambang_runtime.logs import get_logger
@@ -67,11 +68,15 @@ def create_app(
     """The notifier app; tests pass a FakeClock, their own settings and their own channels' addresses."""
     settings = settings or settings_for(NAME)
     notifier_settings = notifier_settings or NotifierSettings()
-    if settings.environment == "production" and notifier_settings.capture_token is None:
-        raise ValueError("production needs SAMBANG_NOTIFIER_CAPTURE_TOKEN (a service token for capture's checklist)")
-    # Outside production, the notifier signs its own short-lived service token for capture.
-    dev_secret = settings.auth_hs256_secret if settings.environment != "production" else None
-    context = NotifierContext(notifier_settings, environment=settings.environment, dev_token_secret=dev_secret)
+    configured = notifier_settings.capture_token
+    capture_token = ServiceToken.of(
+        settings,
+        configured.get_secret_value() if configured is not None else None,
+        sub="notifier",
+        variable="SAMBANG_NOTIFIER_CAPTURE_TOKEN",
+        purpose="a service token for capture's checklist",
+    )
+    context = NotifierContext(notifier_settings, environment=settings.environment, capture_token=capture_token)
     return create_service_app(spec(context), settings, transport=transport, clock=clock)
 
 

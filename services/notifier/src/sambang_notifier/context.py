@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 from sambang_contracts.values import IsHoliday, indonesian_public_holidays
-from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.auth import ServiceToken
 from sambang_runtime.uow import UnitOfWork
 
 from .adapters.email import SmtpServer
@@ -16,14 +15,17 @@ from .hub import StreamHub, StreamRecord
 from .settings import NotifierSettings
 
 #: Dev service tokens live this long and are renewed when less than half of it is left.
-_DEV_TOKEN_SECONDS = 600
 
 
 class NotifierContext:
     """One per app (two replicas in one test process have two): never a module global."""
 
     def __init__(
-        self, settings: NotifierSettings, *, environment: str = "development", dev_token_secret: str | None = None
+        self,
+        settings: NotifierSettings,
+        *,
+        environment: str = "development",
+        capture_token: ServiceToken | None = None,
     ) -> None:
         self.settings = settings
         #: The SMTP sink and /v1/dev/mailbox run in development (embedded mode) unless settings say otherwise.
@@ -35,8 +37,10 @@ class NotifierContext:
         self.stream_backlog: asyncio.Queue[StreamRecord] = asyncio.Queue()
         #: The calendar the reminder the day before steps back over (weekends and public holidays).
         self.is_holiday: IsHoliday = indonesian_public_holidays()
-        self._dev_token_secret = dev_token_secret
-        self._dev_tokens: dict[str, tuple[str, float]] = {}
+        #: The bearer token for capture's checklist, per office.
+        self.capture_token = capture_token or ServiceToken(
+            None, dev_secret=None, sub="notifier", variable="SAMBANG_NOTIFIER_CAPTURE_TOKEN"
+        )
         #: Rounds the reminder loop completed, and a signal at each: a test proves that a reminder was *not*
         #: recorded by waiting for a round that began after the change and would have recorded it.
         self.reminder_rounds = 0
@@ -67,23 +71,6 @@ class NotifierContext:
         if self.mailbox is not None and self.mailbox.port is not None:
             return SmtpServer(s.smtp_sink_host, self.mailbox.port, "none", None, None, s.smtp_timeout_seconds)
         return None
-
-    def capture_token(self, office: str) -> str:
-        """The bearer token for capture's checklist: the configured one (production), else a short-lived dev
-        token with role ``service`` signed with the dev HS256 secret."""
-        if self.settings.capture_token is not None:
-            return self.settings.capture_token.get_secret_value()
-        if self._dev_token_secret is None:
-            raise RuntimeError("no capture token: set SAMBANG_NOTIFIER_CAPTURE_TOKEN")
-        # Token lifetimes are wall-clock security, not domain time: a test's fake clock must not age them.
-        cached = self._dev_tokens.get(office)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        token = issue_dev_token(
-            self._dev_token_secret, sub="notifier", office=office, roles=["service"], ttl_seconds=_DEV_TOKEN_SECONDS
-        )
-        self._dev_tokens[office] = (token, time.monotonic() + _DEV_TOKEN_SECONDS / 2)
-        return token
 
     def reminder_round_done(self) -> None:
         """The reminder loop finished a round (called by the loop)."""

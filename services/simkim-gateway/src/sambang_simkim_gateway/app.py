@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from sambang_runtime.auth import ServiceToken
 from sambang_runtime.bus.transport import Transport
 from sambang_runtime.clock import Clock
 from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_service_app, settings_for
@@ -48,11 +49,15 @@ def create_app(
     """The gateway app; tests pass their own clock and gateway settings (SIMKIM and capture URLs, backoff)."""
     settings = settings or settings_for(NAME)
     gateway_settings = gateway_settings or GatewaySettings()
-    if settings.environment == "production" and gateway_settings.capture_token is None:
-        raise ValueError("production needs SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN (a service token for capture)")
-    # Outside production, the gateway signs its own short-lived service token for capture.
-    dev_secret = settings.auth_hs256_secret if settings.environment != "production" else None
-    context = GatewayContext(gateway_settings, dev_token_secret=dev_secret)
+    configured = gateway_settings.capture_token
+    capture_token = ServiceToken.of(
+        settings,
+        configured.get_secret_value() if configured is not None else None,
+        sub="simkim-gateway",
+        variable="SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN",
+        purpose="a service token for capture",
+    )
+    context = GatewayContext(gateway_settings, capture_token=capture_token)
     return create_service_app(spec(context), settings, transport=transport, clock=clock)
 
 

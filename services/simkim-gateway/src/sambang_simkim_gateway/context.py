@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import TYPE_CHECKING
 
 from sambang_contracts.values import IsHoliday, indonesian_public_holidays
-from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.auth import ServiceToken
 from sambang_runtime.entropy import SYSTEM_RANDOM, uuid4
 from sambang_runtime.uow import UnitOfWork
 
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from sambang_runtime.service import ServiceRuntime
 
 #: Dev service tokens live this long and are renewed when less than half of it is left.
-_DEV_TOKEN_SECONDS = 600
 
 
 class GatewayContext:
@@ -31,7 +29,7 @@ class GatewayContext:
         self,
         settings: GatewaySettings | None = None,
         *,
-        dev_token_secret: str | None = None,
+        capture_token: ServiceToken | None = None,
     ) -> None:
         self.settings = settings or GatewaySettings()
         #: This replica's name on the leases it takes.
@@ -43,8 +41,10 @@ class GatewayContext:
             probe_lease_seconds=self.settings.lease_seconds,
         )
         self.is_holiday: IsHoliday = indonesian_public_holidays()
-        self._dev_token_secret = dev_token_secret
-        self._dev_tokens: dict[str, tuple[str, float]] = {}
+        #: The bearer token for capture's bundle endpoint, per office.
+        self.capture_token = capture_token or ServiceToken(
+            None, dev_secret=None, sub="simkim-gateway", variable="SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN"
+        )
         self._wake = asyncio.Event()
         #: Rounds the worker completed (claimed what was due and started it), and a signal at each: tests
         #: prove that something was *not* done by waiting for a round that would have done it.
@@ -114,28 +114,6 @@ class GatewayContext:
         if self._capture is None:
             raise RuntimeError("the worker's HTTP clients are not open")
         return self._capture
-
-    def capture_token(self, office: str) -> str:
-        """The bearer token for capture's bundle endpoint: the configured one (production), else a short-lived
-        dev token with role ``service`` signed with the dev HS256 secret."""
-        if self.settings.capture_token is not None:
-            return self.settings.capture_token.get_secret_value()
-        if self._dev_token_secret is None:
-            raise RuntimeError("no capture token: set SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN")
-        # Token lifetimes are wall-clock security, not domain time: the token is stamped by the signer's clock
-        # and its cached copy ages on the monotonic clock (a test's fake clock must not make it stale or fresh).
-        cached = self._dev_tokens.get(office)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        token = issue_dev_token(
-            self._dev_token_secret,
-            sub="simkim-gateway",
-            office=office,
-            roles=["service"],
-            ttl_seconds=_DEV_TOKEN_SECONDS,
-        )
-        self._dev_tokens[office] = (token, time.monotonic() + _DEV_TOKEN_SECONDS / 2)
-        return token
 
 
 def context_of(uow: UnitOfWork) -> GatewayContext:
