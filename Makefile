@@ -15,7 +15,7 @@ SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg
                SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
+.PHONY: help install run up rotate-data-key test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,10 +30,10 @@ $(STAMP): requirements/base.txt requirements/dev.txt requirements/constraints.tx
 install: $(STAMP) ## create .venv and install every library and service (editable, pinned)
 
 run: $(STAMP) ## embedded mode: every service + front door on :8000, in-memory bus, SQLite in ./var
-	env -u SAMBANG_DATABASE_URL -u SAMBANG_AMQP_URL $(PY) -m sambang_runtime.launcher run
+	env -u SAMBANG_DATABASE_URL -u SAMBANG_AMQP_URL SAMBANG_ENVIRONMENT=development $(PY) -m sambang_runtime.launcher run
 
-up: $(STAMP) servers ## each service its own process on RabbitMQ and PostgreSQL, front door on :8000
-	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher up
+up: $(STAMP) servers ## each service its own process on RabbitMQ and PostgreSQL, front door on :8000 (development unless SAMBANG_ENVIRONMENT says production)
+	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher up
 
 servers: ## start local PostgreSQL and RabbitMQ if they are down
 	@bash deploy/local/ensure-servers.sh
@@ -60,7 +60,7 @@ bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
 	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py bench/journey.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
-	$(SERVERS_ENV) $(PY) -m sambang_runtime.launcher migrate $(SERVICE)
+	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher migrate $(SERVICE)
 
 migration: $(STAMP) ## autogenerate a migration: make migration SERVICE=payment MSG="add column"
 	@test -n "$(SERVICE)" || (echo "usage: make migration SERVICE=<name> MSG=<message>" && exit 2)
@@ -68,6 +68,9 @@ migration: $(STAMP) ## autogenerate a migration: make migration SERVICE=payment 
 
 token: $(STAMP) ## print a dev token: make token ROLE=supervisor OFFICE=BLT [TTL=600 for an approval token]
 	@$(PY) -m sambang_runtime.auth $(foreach r,$(subst $(comma), ,$(ROLE)),--role $(r)) --office $(OFFICE) $(if $(TTL),--ttl $(TTL))
+
+rotate-data-key: $(STAMP) ## re-encrypt stored personal data and images under the active (last) key of SAMBANG_PII_KEYS (SERVICE=x for one)
+	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher rotate-data-key $(SERVICE)
 
 replay-parked: $(STAMP) ## put parked messages back: make replay-parked SERVICE=payment
 	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=<name>" && exit 2)

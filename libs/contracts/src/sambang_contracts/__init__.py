@@ -4,6 +4,7 @@ No I/O here (`sambang_contracts.schemas` writes the exported documents, and only
 """
 
 from sambang_contracts.enums import (
+    ApprovalAction,
     CancelReason,
     CaptureItemKind,
     CaptureMode,
@@ -33,6 +34,7 @@ from sambang_contracts.envelope import (
     dump_event,
     event_class,
     new_event,
+    owner_of,
     parse_event,
 )
 from sambang_contracts.errors import InvalidEvent, UnknownEventType
@@ -115,6 +117,7 @@ __all__ = [
     "Applicant",
     "ApplicationCancelled",
     "ApplicationRegistered",
+    "ApprovalAction",
     "ArrivalConfirmed",
     "ArrivalLinkIssued",
     "BillExpired",
@@ -194,6 +197,7 @@ __all__ = [
     "luhn_check_digit",
     "luhn_valid",
     "new_event",
+    "owner_of",
     "parse_event",
     "parse_receipt_number",
     "routing_keys",

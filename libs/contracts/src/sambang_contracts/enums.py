@@ -201,3 +201,18 @@ class Language(StrEnum):
 
     ID = "id"
     EN = "en"
+
+
+class ApprovalAction(StrEnum):
+    """What a supervisor's (or a second national admin's) approval allows, once (API.md "Approvals")."""
+
+    #: A finger that cannot be captured; subject = receipt number, position = finger 1-10.
+    FINGERPRINT_EXCEPTION = "fingerprint_exception"
+    #: A new bank partner; subject = the partner id to be created.
+    PARTNER_CREATE = "partner_create"
+    #: A new webhook key for a partner; subject = partner id.
+    PARTNER_ROTATE = "partner_rotate"
+    #: A partner's keys withdrawn; subject = partner id.
+    PARTNER_REVOKE = "partner_revoke"
+    #: Payments applied from an uploaded settlement file; subject = sha256 hex of the file's bytes.
+    SETTLEMENT_APPLY = "settlement_apply"

@@ -128,6 +128,23 @@ def new_event(
     return event
 
 
+#: The service that owns each event family (the first part of the type): only it may publish them.
+_OWNERS = {
+    "queue": "sambang/queue",
+    "capture": "sambang/capture",
+    "payment": "sambang/payment",
+    "simkim": "sambang/simkim-gateway",
+    "notifier": "sambang/notifier",
+}
+
+
+def owner_of(event_type: str) -> str | None:
+    """The ``source`` every event of ``event_type`` must carry (its owner, e.g. ``payment.confirmed`` →
+    ``sambang/payment``), or None for a family nobody owns. Consumers refuse any other source; the
+    broker's topic permissions refuse the publish itself (deploy/rabbitmq/definitions.json)."""
+    return _OWNERS.get(event_type.split(".", 1)[0])
+
+
 def dump_event(event: CloudEvent[Any]) -> bytes:
     """Serialise an event as compact structured-mode JSON (UTF-8, times in UTC with `Z`)."""
     absent = {name for name in _OPTIONAL_ATTRIBUTES if getattr(event, name) is None}

@@ -23,6 +23,7 @@ from sambang_contracts.envelope import (
     dump_event,
     event_class,
     new_event,
+    owner_of,
 )
 from sambang_contracts.events import REGISTRY, event_model, routing_keys
 from sambang_contracts.examples import EXAMPLES
@@ -40,8 +41,9 @@ _EXAMPLE_TIME = dt.datetime(2026, 12, 1, 3, 4, 5, tzinfo=dt.UTC)
 
 def _source(event_type: str) -> str:
     """Which service publishes an event type (its `source`)."""
-    service = event_type.split(".", 1)[0]
-    return "sambang/simkim-gateway" if service == "simkim" else f"sambang/{service}"
+    owner = owner_of(event_type)
+    assert owner is not None, event_type
+    return owner
 
 
 def _example_event(event_type: str) -> dict[str, Any]:

@@ -16,12 +16,14 @@ from functools import lru_cache
 from random import Random
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from sambang_contracts.enums import Lane
 
 __all__ = [
+    "BIOMETRIC_RETENTION_MAX_DAYS",
+    "NO_CONTROL_CHARS",
     "TEN_YEARS_FROM_AGE",
     "BillingCode",
     "InvalidValue",
@@ -31,6 +33,7 @@ __all__ = [
     "OfficeCode",
     "ReceiptNumber",
     "ReceiptParts",
+    "Text",
     "Ticket",
     "UtcDateTime",
     "add_working_days",
@@ -61,6 +64,19 @@ _NTPN = re.compile(r"[0-9A-Z]{16}", re.ASCII)
 _TICKET = re.compile(r"[APC][0-9]{3}", re.ASCII)
 _RECEIPT_SHAPE = re.compile(r"[A-Z]{3}[0-9]{13}", re.ASCII)
 _DOUBLED = str.maketrans("0123456789", "0246813579")  # digit -> digit sum of its double
+
+#: Free text without control characters: tab, line feed and carriage return are text; NUL (which
+#: PostgreSQL refuses), the other C0 controls, DEL and the C1 controls are not (terminal escapes, log
+#: forging). One pattern, so the JSON Schema says it and clients and fuzzers read it there.
+NO_CONTROL_CHARS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+#: Every free-text field of every request: ``note: Text = Field(max_length=500)``; a control character
+#: answers 422 (``string_pattern_mismatch``) naming the field, never a 500 from the database.
+Text = Annotated[str, StringConstraints(pattern=NO_CONTROL_CHARS)]
+
+#: The national maximum an office may keep biometrics after a final outcome (UU 27/2022: no longer
+#: than their purpose needs); an office's ``biometric_retention_days`` may be lower, never higher.
+BIOMETRIC_RETENTION_MAX_DAYS = 90
 
 RECEIPT_NUMBER_LENGTH = 16
 BILLING_CODE_LENGTH = 15

@@ -21,6 +21,7 @@ __all__ = [
     "AUDIENCE",
     "DEV_HS256_SECRET",
     "ISSUER",
+    "OFFICER_ROLES",
     "ROLES",
     "CurrentPrincipal",
     "OptionalPrincipal",
@@ -52,8 +53,15 @@ ROLES: frozenset[str] = frozenset(
         "display",
         "service",
         "admin",
+        # Kepala Kantor: decides holds and lost-passport cases, receives the Anev report.
+        "head_of_office",
+        # The only role that changes national data: fees, bank partners, message templates.
+        "national_admin",
     }
 )
+
+#: People working for the office or the ministry: every role but the devices' and the services'.
+OFFICER_ROLES: frozenset[str] = ROLES - {"kiosk", "display", "service"}
 
 _HMAC_ALGORITHMS = ("HS256",)
 _ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")

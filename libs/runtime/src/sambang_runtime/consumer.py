@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sambang_contracts import CloudEvent, InvalidEvent, parse_event
+from sambang_contracts import CloudEvent, InvalidEvent, owner_of, parse_event
 
 from .bus.transport import Delivery, Transport, TransportUnavailable, topic_matches
 from .inbox import claim
@@ -18,12 +18,34 @@ from .metrics import (
     BROADCAST_HANDLED,
     EVENTS_CONSUMED,
     EVENTS_DUPLICATE,
+    EVENTS_FORGED,
     EVENTS_PARKED,
     EVENTS_RETRIED,
 )
+from .sealing import SealingError, open_body
 from .uow import UnitOfWork, UnitOfWorkFactory
 
 log = get_logger(__name__)
+
+
+def read_event(body: bytes, factory: UnitOfWorkFactory) -> CloudEvent[Any]:
+    """A delivery's event with its sealed personal fields opened (sealing.py); InvalidEvent otherwise."""
+    if factory.cipher is not None:
+        try:
+            body = open_body(body, factory.cipher)
+        except SealingError as exc:
+            raise InvalidEvent(str(exc), (("data", "sealed field does not open"),)) from None
+    return parse_event(body)
+
+
+def forged(ev: CloudEvent[Any]) -> str | None:
+    """Why ``ev`` is refused: its ``source`` is not the owner of its type (anyone who can publish on the
+    exchange could otherwise mark a bill paid); None when the owner sent it."""
+    owner = owner_of(ev.type)
+    if ev.source == owner:
+        return None
+    return f"forged source: {ev.source} may not publish {ev.type} (owner {owner or 'nobody'})"
+
 
 Handler = Callable[[CloudEvent[Any], UnitOfWork], Awaitable[None]]
 HandlerTable = Mapping[str, Sequence[Handler]]
@@ -77,9 +99,17 @@ class EventConsumer:
         parsed: list[tuple[Delivery, CloudEvent[Any]]] = []
         for d in deliveries:
             try:
-                parsed.append((d, parse_event(d.body)))
+                ev = read_event(d.body, self.uow_factory)
             except InvalidEvent as exc:
                 await self._park(d, None, f"malformed event: {exc}")
+                continue
+            why = forged(ev)
+            if why is not None:
+                EVENTS_FORGED.labels(self.service, ev.type).inc()
+                log.warning("consumer.event_forged", event_id=ev.id, event_type=ev.type, source=ev.source)
+                await self._park(d, ev, why)
+                continue
+            parsed.append((d, ev))
         if not parsed:
             return
         try:
@@ -209,10 +239,18 @@ class BroadcastConsumer:
         """Handle each event of a batch in turn; a malformed message is logged and acknowledged (no parking)."""
         for d in deliveries:
             try:
-                ev = parse_event(d.body)
+                ev = read_event(d.body, self.uow_factory)
             except InvalidEvent as exc:
                 log.error("consumer.broadcast_malformed_dropped", event_id=d.event_id, error=str(exc)[:300])
             else:
+                why = forged(ev)
+                if why is not None:
+                    EVENTS_FORGED.labels(self.service, ev.type).inc()
+                    log.warning(
+                        "consumer.broadcast_forged_dropped", event_id=ev.id, event_type=ev.type, source=ev.source
+                    )
+                    await d.ack()
+                    continue
                 await self._apply_with_retries(ev)
             await d.ack()
 

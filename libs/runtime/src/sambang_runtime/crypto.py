@@ -136,6 +136,35 @@ class PiiCipher:
             raise DecryptionError("binary ciphertext has a malformed key id") from None
         return self._open(key_id, envelope[2 + key_id_length :], context)
 
+    @staticmethod
+    def key_id_of(ciphertext: str | bytes) -> str:
+        """The key id a ciphertext of ``encrypt`` (text) or ``encrypt_bytes`` (binary) was written under."""
+        if isinstance(ciphertext, str):
+            parts = ciphertext.split(".")
+            if len(parts) != 3 or parts[0] != _TEXT_VERSION:
+                raise DecryptionError("not a v1 ciphertext token")
+            return parts[1]
+        if len(ciphertext) < 2 or ciphertext[0] != _BINARY_VERSION:
+            raise DecryptionError("not a v1 binary ciphertext")
+        try:
+            return ciphertext[2 : 2 + ciphertext[1]].decode("ascii")
+        except UnicodeDecodeError:
+            raise DecryptionError("binary ciphertext has a malformed key id") from None
+
+    def is_current(self, ciphertext: str | bytes) -> bool:
+        """Tell whether a ciphertext is already under the active key (``make rotate-data-key`` skips it)."""
+        return self.key_id_of(ciphertext) == self._active_key_id
+
+    def reencrypt(self, token: str, *, context: str = "") -> str:
+        """A text ciphertext under the active key (the same token when it already is)."""
+        return token if self.is_current(token) else self.encrypt(self.decrypt(token, context=context), context=context)
+
+    def reencrypt_bytes(self, envelope: bytes, *, context: str = "") -> bytes:
+        """A binary ciphertext under the active key (the same envelope when it already is)."""
+        if self.is_current(envelope):
+            return envelope
+        return self.encrypt_bytes(self.decrypt_bytes(envelope, context=context), context=context)
+
     def blind_index(self, value: str, *, purpose: str) -> str:
         """Keyed hash (hex HMAC-SHA256) of a normalised value, to look rows up without decrypting."""
         if not purpose or "\x00" in purpose:

@@ -13,9 +13,11 @@ import asyncio
 import html
 import mimetypes
 import os
+import posixpath
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from starlette.applications import Starlette
@@ -61,6 +63,28 @@ CLIENT_HEADERS = {
 # ES modules need a JavaScript type and a manifest its own, whatever /etc/mime.types says.
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
+
+
+#: Paths that exist only in development: the SIMKIM simulator (its admin and decision endpoints have no
+#: authentication) and the notifier's mailbox (every applicant's mail). Never routed outside development.
+DEVELOPMENT_ONLY_PREFIXES = ("/simkim", "/v1/dev")
+
+
+def normalise_path(path: str) -> str | None:
+    """``path`` with dot segments resolved and repeated slashes folded (RFC 3986 5.2.4), as every server
+    behind the door would read it, so a prefix is matched on what is reached: ``/v1/captures/../../
+    internal/x`` is ``/internal/x``. ``path`` is the decoded one (``%2e%2e`` arrives as ``..`` and
+    ``%2f`` as ``/``). None for what no server should be asked: a backslash, NUL or other control
+    character (Windows-style and log-forging tricks)."""
+    if any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+        return None
+    trailing = path.endswith("/") or path.endswith("/.") or path.endswith("/..")
+    normal = posixpath.normpath("/" + path.lstrip("/"))
+    # normpath keeps a leading "//" (POSIX allows it to mean something else); a URL path does not.
+    normal = "/" + normal.lstrip("/")
+    if trailing and normal != "/":
+        normal += "/"
+    return normal
 
 
 def clients_dir() -> Path | None:
@@ -141,7 +165,14 @@ class FrontDoor:
         services: Sequence[ServiceDescriptor],
         probes: Mapping[str, Callable[[], Awaitable[dict[str, Any]]]] | None = None,
         clients: Path | None = None,
+        *,
+        development: bool = False,
     ) -> None:
+        self.development = development
+        if not development:
+            # Outside development the simulator and the mailbox are not behind this door at all.
+            routes = [r for r in routes if not r[0].startswith(DEVELOPMENT_ONLY_PREFIXES)]
+            services = [d for d in services if not d.development_only]
         self.routes = sorted(routes, key=lambda r: len(r[0]), reverse=True)
         self.services = services
         self.probes = dict(probes or {})
@@ -183,7 +214,17 @@ class FrontDoor:
         if scope["type"] == "lifespan":
             await self.home(scope, receive, send)
             return
-        target = self.match(scope.get("path", "/"))
+        path = normalise_path(scope.get("path", "/"))
+        if path is None:
+            await _bad_path(scope, receive, send)
+            return
+        if path != scope.get("path"):
+            # Matched and forwarded as normalised: what the service receives is what was checked.
+            scope = {**scope, "path": path, "raw_path": quote(path).encode("ascii")}
+        if not self.development and _under(path, DEVELOPMENT_ONLY_PREFIXES):
+            await _not_found(path)(scope, receive, send)
+            return
+        target = self.match(path)
         if target is None:
             # Health, readiness, /about and the web clients; anything else a 404 problem.
             await self.home(scope, receive, send)
@@ -191,14 +232,35 @@ class FrontDoor:
         await target(scope, receive, send)
 
 
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+async def _bad_path(scope: Scope, receive: Receive, send: Send) -> None:
+    problem = JSONResponse(
+        {
+            "type": "urn:sambang:problem:invalid_path",
+            "title": "Bad Request",
+            "status": 400,
+            "code": "invalid_path",
+            "detail": "Alamat tidak valid / The path is not valid",
+        },
+        status_code=400,
+        media_type="application/problem+json",
+    )
+    await problem(scope, receive, send)
+
+
 def build_front_door(
     apps: Mapping[tuple[str, ...], ASGIApp],
     services: Sequence[ServiceDescriptor],
     probes: Mapping[str, Callable[[], Awaitable[dict[str, Any]]]] | None = None,
+    *,
+    development: bool = True,
 ) -> FrontDoor:
-    """The in-process front door of embedded mode."""
+    """The in-process front door of embedded mode (development: `make run`)."""
     routes = [(p, app) for prefixes, app in apps.items() for p in prefixes]
-    return FrontDoor(routes, services, probes, clients_dir())
+    return FrontDoor(routes, services, probes, clients_dir(), development=development)
 
 
 def forwarded_for(request: Request) -> str:
@@ -252,7 +314,9 @@ class Proxy:
             await resp.aclose()
 
 
-def build_proxy(services: Sequence[ServiceDescriptor], host: str = "127.0.0.1", offset: int = 0) -> FrontDoor:
+def build_proxy(
+    services: Sequence[ServiceDescriptor], host: str = "127.0.0.1", offset: int = 0, *, development: bool = False
+) -> FrontDoor:
     """The front door of ``make up``: each prefix proxied to its service's port."""
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
     routes: list[tuple[str, ASGIApp]] = []
@@ -261,7 +325,7 @@ def build_proxy(services: Sequence[ServiceDescriptor], host: str = "127.0.0.1", 
         proxy = Proxy(f"http://{host}:{d.port + offset}", client)
         routes.extend((p, proxy) for p in d.public_prefixes)
         probes[d.name] = _http_probe(client, f"http://{host}:{d.port + offset}/readyz")
-    return FrontDoor(routes, services, probes, clients_dir())
+    return FrontDoor(routes, services, probes, clients_dir(), development=development)
 
 
 def _http_probe(client: httpx.AsyncClient, url: str) -> Callable[[], Awaitable[dict[str, Any]]]:
@@ -301,7 +365,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(f"no web clients found: set {CLIENTS_DIR_ENV}")
         app = FrontDoor([], [], {}, clients)
     else:
-        app = build_proxy(discover_services(), offset=offset)
+        # Production unless the environment says development (the services' rule; the door holds no keys).
+        development = os.environ.get("SAMBANG_ENVIRONMENT", "production") == "development"
+        app = build_proxy(discover_services(), offset=offset, development=development)
     uvicorn.run(
         app,
         host=os.environ.get("SAMBANG_HOST", "127.0.0.1"),

@@ -10,15 +10,35 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from sambang_contracts.values import InvalidValue, parse_receipt_number
 
+from .auth import OFFICER_ROLES, current_principal
 from .clientaddr import client_address
 from .problems import ProblemError
 from .ratelimit import RateLimiter
 from .service import UowDep
 
-__all__ = ["ReceiptPath", "client_rate_limit", "read_limited_body", "valid_receipt"]
+__all__ = [
+    "APPROVAL_HEADER",
+    "ApprovalHeader",
+    "ReceiptPath",
+    "client_rate_limit",
+    "read_limited_body",
+    "valid_receipt",
+]
+
+#: The header an approval (sambang_runtime.approvals) travels in; never the Authorization header.
+APPROVAL_HEADER = "X-Supervisor-Approval"
+
+#: A route's approval, unverified: ``verify_approval(settings, approval, action=..., ...)`` checks it.
+ApprovalHeader = Annotated[
+    str | None,
+    Header(
+        alias=APPROVAL_HEADER,
+        description="A single-use approval from POST /v1/approvals (not a login token), at most 15 minutes old",
+    ),
+]
 
 
 def valid_receipt(receipt: str) -> str:
@@ -60,14 +80,21 @@ def client_rate_limit(
 ) -> Callable[[Request, Any], Awaitable[None]]:
     """A FastAPI dependency taking one token per request from ``limiter_of(uow.context)`` for the
     client's address (``sambang_runtime.clientaddr``); 429 ``rate_limited`` with ``Retry-After`` once
-    the bucket is empty. ``officers_exempt``: requests with credentials are left to auth and audit.
+    the bucket is empty. ``officers_exempt``: a request whose bearer token verifies and carries an
+    officer role is left to auth and audit; any other header (junk, expired, a kiosk's or a display's
+    token) is limited like the public, so carrying ``Authorization`` buys nothing.
 
     Monotonic time, not the service clock: the bucket measures elapsed seconds, not domain time.
     """
 
     async def limit(request: Request, uow: UowDep) -> None:
         if officers_exempt and request.headers.get("authorization"):
-            return
+            try:
+                principal = await current_principal(request)
+            except ProblemError:
+                principal = None  # the route's own auth answers for the token; the bucket still counts
+            if principal is not None and not principal.roles.isdisjoint(OFFICER_ROLES):
+                return
         wait = limiter_of(uow.context).take(client_address(request), time.monotonic())
         if wait > 0:
             raise ProblemError.common(429, "rate_limited", headers={"Retry-After": str(max(1, math.ceil(wait)))})

@@ -146,17 +146,19 @@ def cmd_up(args: argparse.Namespace) -> int:
     a process that exits is restarted (supervisor.py), Ctrl-C or SIGTERM stops them all."""
     from .logs import configure_logging
 
-    own = settings_for("launcher")
+    # `make up` says development out loud; an operator running production says so (and brings keys).
+    os.environ.setdefault("SAMBANG_ENVIRONMENT", "development")
+    own = settings_for("launcher")  # a production start with a missing key stops here, in one line
     configure_logging(own.log_level, json=own.log_json)
     env = dict(os.environ)
     env.setdefault("SAMBANG_DATABASE_URL", DEFAULT_PG)
     env.setdefault("SAMBANG_AMQP_URL", DEFAULT_AMQP)
-    env.setdefault("SAMBANG_ENVIRONMENT", "development")
     # The front door proxies from loopback: the services believe its X-Forwarded-For entries.
     env.setdefault("SAMBANG_TRUSTED_PROXIES", LOOPBACK_PROXIES)
     offset = args.port_offset
     env["SAMBANG_PORT_OFFSET"] = str(offset)
-    services = discover_services()
+    # The SIMKIM simulator is a development aid: a production `up` talks to the SIMKIM it is given.
+    services = [d for d in discover_services() if own.development or not d.development_only]
     for d in services:  # migrations applied before anything serves, one service at a time
         url = settings_for(d.name, database_url=env["SAMBANG_DATABASE_URL"]).service_db_url
         asyncio.run(ensure_database(url))
@@ -244,6 +246,35 @@ def cmd_replay_parked(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_data_key(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored personal field and image of each (or one) service under the active PII key
+    (the last of SAMBANG_PII_KEYS), while the services run: put the new key last, restart the services so
+    they write with it, run this, then drop the old key once every service reports nothing left."""
+    from .service import ServiceRuntime
+
+    services = [_find(args.service)] if args.service else discover_services()
+
+    async def rotate(d: ServiceDescriptor) -> int | None:
+        if d.spec is None:
+            return None
+        spec = d.spec()
+        if spec.rotate_data_key is None:
+            return None
+        runtime = ServiceRuntime(spec, settings_for(d.name))
+        try:
+            return await spec.rotate_data_key(runtime)
+        finally:
+            await runtime.engine.dispose()
+
+    for d in services:
+        rewritten = asyncio.run(rotate(d))
+        if rewritten is None:
+            print(f"{d.name}: nothing encrypted to rotate")
+        else:
+            print(f"{d.name}: {rewritten} value(s) re-encrypted under the active key")
+    return 0
+
+
 def cmd_topology(args: argparse.Namespace) -> int:
     """Print the RabbitMQ definitions of every installed service."""
     from .deployment import rabbitmq_definitions
@@ -281,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     new.add_argument("service")
     new.add_argument("message")
     new.set_defaults(func=cmd_new_migration)
+    rot = sub.add_parser("rotate-data-key", help="re-encrypt stored personal data under the active PII key")
+    rot.add_argument("service", nargs="?")
+    rot.set_defaults(func=cmd_rotate_data_key)
     rp = sub.add_parser("replay-parked", help="put parked messages back on the service queue")
     rp.add_argument("service")
     rp.add_argument("--limit", type=int, default=None)
@@ -289,7 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         func=cmd_topology
     )
     args = ap.parse_args(argv)
-    result: int = args.func(args)
+    from pydantic import ValidationError
+
+    from .secrets import one_line
+
+    try:
+        result: int = args.func(args)
+    except ValidationError as error:
+        # Fail closed with one line naming the variable (sambang_runtime.secrets).
+        print(f"sambang: refusing to start: {one_line(error)}", file=sys.stderr, flush=True)
+        return 78
     return result
 
 

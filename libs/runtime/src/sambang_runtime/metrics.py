@@ -27,6 +27,9 @@ BROADCAST_HANDLED = Counter(
 BROADCAST_DROPPED = Counter(
     "sambang_broadcast_events_dropped_total", "Fan-out events given up after their attempts", ["service", "type"]
 )
+EVENTS_FORGED = Counter(
+    "sambang_events_forged_total", "Events refused: their source is not the owner of their type", ["service", "type"]
+)
 EVENTS_PARKED = Counter("sambang_events_parked_total", "Deliveries moved to the parking queue", ["service", "type"])
 OUTBOX_LAG = Gauge("sambang_outbox_lag_seconds", "Age of the oldest unpublished outbox event", ["service"])
 OUTBOX_PENDING = Gauge("sambang_outbox_pending", "Unpublished events seen by the last relay round", ["service"])

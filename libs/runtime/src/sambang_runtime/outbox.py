@@ -38,9 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .bus.transport import OutgoingMessage, PublishOutcome, Transport, TransportUnavailable
+from .crypto import PiiCipher
 from .db import is_postgres
 from .logs import get_logger
 from .metrics import EVENTS_PUBLISHED, EVENTS_UNROUTABLE, OUTBOX_LAG, OUTBOX_PENDING
+from .sealing import seal_body
 
 log = get_logger(__name__)
 
@@ -86,14 +88,18 @@ def define_bus_tables(metadata: MetaData) -> BusTables:
     return BusTables(outbox, inbox)
 
 
-def outbox_row(event: CloudEvent[Any], now: datetime) -> dict[str, Any]:
-    """The ``outbox_message`` row of one event (for the unit of work and for hand-written statements)."""
+def outbox_row(event: CloudEvent[Any], now: datetime, cipher: PiiCipher | None = None) -> dict[str, Any]:
+    """The ``outbox_message`` row of one event (for the unit of work and for hand-written statements);
+    with the service's ``cipher``, personal fields are sealed in the row and so on the bus (sealing.py)."""
+    body = dump_event(event)
+    if cipher is not None:
+        body = seal_body(body, event.id, event.type, cipher)
     return {
         "event_id": event.id,
         "event_type": event.type,
         "subject": event.subject,
         "office": event.office,
-        "body": dump_event(event),
+        "body": body,
         "created_at": now,
         "attempts": 0,
     }

@@ -73,6 +73,14 @@ COMMON_MESSAGES: Mapping[str, tuple[str, str]] = MappingProxyType(
             "Layanan sedang sibuk; tidak ada yang diubah, silakan coba lagi sebentar lagi",
         ),
         "invalid_receipt_number": ("Invalid receipt number", "Nomor tanda terima tidak valid"),
+        "approval_invalid": (
+            "The approval is not valid for this action; see reason",
+            "Persetujuan tidak berlaku untuk tindakan ini; lihat alasan",
+        ),
+        "approval_used": (
+            "This approval has already been used; ask for a new one",
+            "Persetujuan ini sudah dipakai; mintalah persetujuan baru",
+        ),
         "payload_too_large": (
             "The request body is larger than the accepted size",
             "Isi permintaan lebih besar dari ukuran yang diterima",

@@ -61,6 +61,9 @@ class ServiceSpec:
     #: The service's own per-app state (its settings, caches, limiters), built by ``create_app`` and
     #: reached as ``uow.context`` in handlers and through ``api/deps.py`` in routes: never a module global.
     context: object = None
+    #: ``make rotate-data-key``: re-encrypts every encrypted value of the service not yet under the active
+    #: PII key (``cipher.active_key_id``), in batches, while the service runs; returns how many it rewrote.
+    rotate_data_key: Callable[[ServiceRuntime], Awaitable[int]] | None = None
     title: str = ""
     description: str = ""
 
@@ -355,14 +358,22 @@ async def get_runtime(request: Request) -> ServiceRuntime:
 def run_service(descriptor: ServiceDescriptor) -> None:
     """``python -m sambang_<name>``: serve one service on its port against the configured servers."""
     import os
+    import sys
 
     import uvicorn
+    from pydantic import ValidationError
 
     from .logs import configure_logging
+    from .secrets import one_line
 
-    settings = settings_for(descriptor.name)
-    configure_logging(settings.log_level, json=settings.log_json)
-    app = descriptor.create_app(settings)
+    try:
+        settings = settings_for(descriptor.name)
+        configure_logging(settings.log_level, json=settings.log_json)
+        app = descriptor.create_app(settings)
+    except (ValidationError, ValueError) as error:
+        # Fail closed with one line naming the variable: no traceback to read through at 3 a.m.
+        print(f"{descriptor.name}: refusing to start: {one_line(error)}", file=sys.stderr, flush=True)
+        raise SystemExit(78) from None  # EX_CONFIG: the supervisor does not restart a config error
     port = int(os.environ.get("SAMBANG_PORT", descriptor.port))
     host = os.environ.get("SAMBANG_HOST", "127.0.0.1")
     # proxy_headers off: uvicorn would otherwise rewrite the client from X-Forwarded-For for peers in

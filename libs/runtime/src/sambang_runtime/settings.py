@@ -8,11 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .approvals import DEV_APPROVAL_SECRET
 from .auth import DEV_HS256_SECRET
 from .clientaddr import parse_networks
+from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS
+from .secrets import published_values, require_secret
 
-#: Secrets that ship in the repository for development; refused outside development and test.
-_PLACEHOLDER_SECRETS = frozenset({DEV_HS256_SECRET, "changeme", "secret", ""})
+# Every development key of the repository: production refuses each of them by value.
+published_values(DEV_HS256_SECRET, DEV_APPROVAL_SECRET, DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, *DEV_PII_KEYS.split(":", 1))
 
 
 class RuntimeSettings(BaseSettings):
@@ -20,7 +23,9 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SAMBANG_", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    #: Production unless said otherwise: `make run`, `make up` and the tests say development (or test)
+    #: out loud; the demo bank, the mailbox, demo tokens and the SIMKIM simulator exist only in development.
+    environment: Literal["development", "test", "production"] = "production"
     service_name: str = "sambang"
     #: ``{service}`` is replaced by the service name with dashes as underscores, so one
     #: variable gives every service its own database.
@@ -52,10 +57,14 @@ class RuntimeSettings(BaseSettings):
     #: (seconds), and at most: a trickle waits 3 ms, a rush 20 ms with far fewer rounds.
     relay_linger_seconds: float = Field(default=0.003, ge=0, le=1)
     relay_linger_max_seconds: float = Field(default=0.02, ge=0, le=1)
-    auth_hs256_secret: str | None = DEV_HS256_SECRET
+    #: Outside production an unset secret falls back to the published development one (see below).
+    auth_hs256_secret: str | None = None
     auth_jwks_url: str | None = None
     pii_keys: str | None = None
     blind_index_key: str | None = None
+    #: The HMAC key supervisors' approvals are signed with (sambang_runtime.approvals); every service that
+    #: issues or checks approvals (queue, capture, payment) shares it. Never the bearer tokens' key.
+    approval_secret: str | None = None
     log_level: str = "INFO"
     log_json: bool | None = None
     public_base_url: str = "http://127.0.0.1:8000"
@@ -74,13 +83,44 @@ class RuntimeSettings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets_in_production(self) -> RuntimeSettings:
-        if self.environment == "production":
-            if self.auth_jwks_url is None and (self.auth_hs256_secret or "") in _PLACEHOLDER_SECRETS:
-                raise ValueError("production needs SAMBANG_AUTH_JWKS_URL or a real SAMBANG_AUTH_HS256_SECRET")
-            if not self.pii_keys or not self.blind_index_key:
-                raise ValueError("production needs SAMBANG_PII_KEYS and SAMBANG_BLIND_INDEX_KEY")
+    def _fail_closed(self) -> RuntimeSettings:
+        if self.environment != "production":
+            # Development and tests run on the published keys unless told otherwise.
+            if self.auth_hs256_secret is None and self.auth_jwks_url is None:
+                self.auth_hs256_secret = DEV_HS256_SECRET
+            if self.approval_secret is None:
+                self.approval_secret = DEV_APPROVAL_SECRET
+            return self
+        # Production: each key present, long enough and not a published development value, else one
+        # line naming the variable (StartRefused). Checked in the order an operator would fix them.
+        if self.auth_jwks_url is None:
+            require_secret(
+                self.auth_hs256_secret,
+                "SAMBANG_AUTH_HS256_SECRET",
+                purpose="officer tokens are verified with it; or set SAMBANG_AUTH_JWKS_URL",
+            )
+        elif self.auth_hs256_secret is not None:
+            raise ValueError("set SAMBANG_AUTH_JWKS_URL or SAMBANG_AUTH_HS256_SECRET, not both")
+        for entry in (self.pii_keys or "").split(","):
+            key = entry.partition(":")[2]
+            require_secret(
+                key or None, "SAMBANG_PII_KEYS", purpose="personal data is encrypted with them", min_bytes=32
+            )
+        require_secret(self.blind_index_key, "SAMBANG_BLIND_INDEX_KEY", purpose="NIK look-ups hash with it")
+        require_secret(
+            self.approval_secret, "SAMBANG_APPROVAL_SECRET", purpose="supervisors' approvals are signed with it"
+        )
         return self
+
+    @property
+    def development(self) -> bool:
+        """Development conveniences (demo bank, mailbox, demo tokens, simulator) exist only when True."""
+        return self.environment == "development"
+
+    @property
+    def production(self) -> bool:
+        """The default: every key checked at start, nothing for development."""
+        return self.environment == "production"
 
     @property
     def service_db_url(self) -> str:

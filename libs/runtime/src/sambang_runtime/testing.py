@@ -425,6 +425,12 @@ class BusProbe:
         self.events: list[Any] = []
         self.invalid: list[tuple[bytes, str]] = []
         self._on_event = on_event
+        from .crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
+
+        # The probe reads what a consumer of the service reads: sealed personal fields opened.
+        self._cipher = cipher_from_settings(
+            settings.pii_keys or DEV_PII_KEYS, settings.blind_index_key or DEV_BLIND_INDEX_KEY
+        )
         self._transport = transport
         self._queue_name = f"sambang.probe.{uuid.uuid4().hex[:12]}"
         self._markers: dict[str, asyncio.Event] = {}
@@ -451,8 +457,10 @@ class BusProbe:
             return
         from sambang_contracts import parse_event
 
+        from .sealing import open_body
+
         try:
-            event = parse_event(body)
+            event = parse_event(open_body(body, self._cipher))
         except Exception as exc:  # a contract tap reports, it does not crash the consumer
             self.invalid.append((body, f"{type(exc).__name__}: {exc}"))
             return

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from .clock import Clock, system_clock
 from .crypto import PiiCipher
 from .entropy import uuid4
+from .inbox import claim
 from .logs import get_logger
 from .outbox import BusTables, outbox_row
 
@@ -162,6 +163,12 @@ class UnitOfWork:
         """The service's own state (``ServiceSpec.context``); each service narrows it in one accessor."""
         return self._factory.context
 
+    async def claim_once(self, key: str, kind: str) -> bool:
+        """Record ``key`` (36 characters at most, e.g. a uuid) in the service's inbox within this
+        transaction: True the first time, False once any committed transaction recorded it. Single-use
+        tokens (approvals) ride the inbox so that their use and their effect commit together."""
+        return bool(await claim(self.session, self._factory.tables.inbox, [(key, kind)]))
+
     @property
     def cipher(self) -> PiiCipher:
         """The service's personal-data cipher, for handlers and endpoints alike."""
@@ -205,7 +212,7 @@ class UnitOfWork:
             return
         # The outbox row's time is the relay's (wall clock); the event's own time is the service clock's.
         now = dt.datetime.now(dt.UTC)
-        rows = [outbox_row(ev, now) for ev in self.events]
+        rows = [outbox_row(ev, now, self._factory.cipher) for ev in self.events]
         conn = await self.session.connection()
         await conn.execute(insert(self._factory.tables.outbox), rows)
         self.events = []
@@ -254,7 +261,7 @@ class UnitOfWork:
         args = list(change.args)
         first = len(args) + 1
         for ev in events:
-            row = outbox_row(ev, now)
+            row = outbox_row(ev, now, factory.cipher)
             args += [row[name] for name in _OUTBOX_COLUMNS]
         outbox = factory.tables.outbox.name
         sql = _one_statement(change.ctes, change.guard, outbox, factory.outbox_casts, first, len(events))
