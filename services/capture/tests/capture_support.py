@@ -36,6 +36,7 @@ from sambang_contracts import (
     VisitCheckedIn,
     dump_event,
     new_event,
+    owner_of,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.auth import issue_dev_token
@@ -94,11 +95,13 @@ class CaptureHarness:
 
     # -- bus ------------------------------------------------------------------------------------------
     async def publish(
-        self, data: EventData, *, source: str = "sambang/queue", office: str | None = None
+        self, data: EventData, *, source: str | None = None, office: str | None = None
     ) -> CloudEvent[Any]:
         """Put an event on the bus as another service would; the event (its id proves it handled)."""
         subject = getattr(data, "receipt_number", None)
-        ev = new_event(data, source=source, subject=subject, office=office, time=self.clock())
+        ev = new_event(
+            data, source=source or owner_of(data.event_type), subject=subject, office=office, time=self.clock()
+        )
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )

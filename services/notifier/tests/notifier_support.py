@@ -37,6 +37,7 @@ from sambang_contracts import (
     Slot,
     dump_event,
     new_event,
+    owner_of,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_notifier.settings import NotifierSettings
@@ -295,9 +296,9 @@ async def _first(*aws: Any) -> None:
 
 
 # -- the bus and the delivery log ------------------------------------------------------------------------------
-def event_of(data: EventData, *, source: str = "sambang/queue", event_id: str | None = None) -> CloudEvent[Any]:
+def event_of(data: EventData, *, source: str | None = None, event_id: str | None = None) -> CloudEvent[Any]:
     """An event as another service would publish it."""
-    return new_event(data, source=source, event_id=event_id)
+    return new_event(data, source=source or owner_of(data.event_type) or "sambang/queue", event_id=event_id)
 
 
 async def publish(runtime: ServiceRuntime, *events: CloudEvent[Any]) -> None:
@@ -370,9 +371,9 @@ class Notifier:
         token = issue_dev_token(self.settings.auth_hs256_secret, sub=sub, office=office, roles=list(roles))
         return {"Authorization": f"Bearer {token}"}
 
-    async def publish(self, *data: EventData, source: str = "sambang/queue") -> list[CloudEvent[Any]]:
+    async def publish(self, *data: EventData, source: str | None = None) -> list[CloudEvent[Any]]:
         """Events about applicants, as the queue (or payment, simkim) would publish them."""
-        events = [event_of(d, source=source) for d in data]
+        events = [event_of(d, source=source or owner_of(d.event_type)) for d in data]
         await publish(self.runtime, *events)
         return events
 

@@ -25,6 +25,7 @@ from sambang_contracts import (
     Slot,
     dump_event,
     new_event,
+    owner_of,
 )
 from sambang_contracts.values import generate_receipt_number
 from sambang_payment.domain.notifications import signature_header
@@ -60,7 +61,7 @@ class PaymentHarness:
 
     async def publish(self, data: EventData, *, time: dt.datetime | None = None) -> CloudEvent[Any]:
         """Put an event on the bus as the queue service would (``time``: the envelope's, else now)."""
-        ev = new_event(data, source="sambang/queue", time=time)
+        ev = new_event(data, source=owner_of(data.event_type) or "sambang/queue", time=time)
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )

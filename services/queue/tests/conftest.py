@@ -24,6 +24,7 @@ from sambang_contracts import (
     PaymentSource,
     dump_event,
     new_event,
+    owner_of,
 )
 from sambang_contracts.values import generate_billing_code
 from sambang_queue.app import create_app
@@ -224,9 +225,9 @@ class QueueHarness:
         return {**app, "visit": r.json()}
 
     # -- events ------------------------------------------------------------------------------------
-    async def publish(self, data: EventData, *, source: str = "sambang/payment") -> CloudEvent[Any]:
+    async def publish(self, data: EventData, *, source: str | None = None) -> CloudEvent[Any]:
         """Put an event on the bus as another service would."""
-        ev = new_event(data, source=source)
+        ev = new_event(data, source=source or owner_of(data.event_type) or "sambang/payment")
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)]
         )

@@ -15,7 +15,7 @@ from typing import Any, Literal, NamedTuple
 
 import httpx
 import uvicorn
-from sambang_contracts import CloudEvent, EventData, dump_event, new_event
+from sambang_contracts import CloudEvent, EventData, dump_event, new_event, owner_of
 from sambang_contracts.bundles import BundleItem, CaptureBundle
 from sambang_contracts.enums import (
     CaptureItemKind,
@@ -378,11 +378,12 @@ class Gateway:
         token = issue_dev_token(self.settings.auth_hs256_secret, sub=sub, office=office, roles=list(roles))
         return {"Authorization": f"Bearer {token}"}
 
-    async def publish(
-        self, *events: EventData | CloudEvent[Any], source: str = "sambang/queue"
-    ) -> list[CloudEvent[Any]]:
+    async def publish(self, *events: EventData | CloudEvent[Any], source: str | None = None) -> list[CloudEvent[Any]]:
         """Put events on the bus as their services would (an envelope given again is a redelivery)."""
-        wrapped = [e if isinstance(e, CloudEvent) else new_event(e, source=source) for e in events]
+        wrapped = [
+            e if isinstance(e, CloudEvent) else new_event(e, source=source or owner_of(e.event_type) or "sambang/queue")
+            for e in events
+        ]
         await self.runtime.transport.publish_batch(
             [OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office) for ev in wrapped]
         )

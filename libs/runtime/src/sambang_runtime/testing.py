@@ -35,6 +35,13 @@ DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite says its environment out loud: ``test`` (published development keys, no demo bank, no
+    mailbox) unless the caller set one. Production is every other process's default; tests of the
+    production start pass ``environment="production"`` themselves."""
+    os.environ.setdefault("SAMBANG_ENVIRONMENT", "test")
+
+
 def _port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)

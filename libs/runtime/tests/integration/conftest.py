@@ -70,7 +70,8 @@ def probe_spec(probe: Probe) -> ServiceSpec:
 
 def producer_spec() -> ServiceSpec:
     """A producer-only service (it consumes nothing)."""
-    return ServiceSpec(name="producer", metadata=producer_metadata, tables=producer_tables)
+    # Named after the owner of the events it emits (queue.*): consumers refuse any other source.
+    return ServiceSpec(name="queue", metadata=producer_metadata, tables=producer_tables)
 
 
 async def effect_rows(runtime: ServiceRuntime) -> dict[str, int]:

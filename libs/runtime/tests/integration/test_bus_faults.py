@@ -41,7 +41,7 @@ async def parked(h: Harness, consumer: Any) -> int:
 
 def raw_event(receipt: str | None = None) -> OutgoingMessage:
     receipt = receipt or generate_receipt_number("BLT", dt.date(2026, 12, 1))
-    ev = new_event(ApplicationCancelled(receipt_number=receipt, reason=CancelReason.OFFICER), source="sambang/test")
+    ev = new_event(ApplicationCancelled(receipt_number=receipt, reason=CancelReason.OFFICER), source="sambang/queue")
     return OutgoingMessage(ev.id, ev.type, dump_event(ev), ev.subject, ev.office)
 
 

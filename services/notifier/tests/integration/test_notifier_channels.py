@@ -168,7 +168,7 @@ async def test_events_before_the_registration_are_told_once_it_arrives_and_holds
     reg = registration(email_address=unique_address(), language=Language.EN)
     receipt = reg.receipt_number
     await n.publish(bill(receipt), source="sambang/payment")  # the bill overtook the registration
-    await n.publish(HoldRaised(receipt_number=receipt, kind=HoldKind.CEKAL, reference="H-1"), source="sambang/simkim")
+    await n.publish(HoldRaised(receipt_number=receipt, kind=HoldKind.CEKAL, reference="H-1"), source="sambang/simkim-gateway")
     await n.publish(reg)
     await n.publish(
         PassportIssued(
@@ -178,7 +178,7 @@ async def test_events_before_the_registration_are_told_once_it_arrives_and_holds
             expires_at=dt.datetime(2036, 12, 2, 3, tzinfo=dt.UTC),
             pickup_from=DAY + dt.timedelta(days=8),
         ),
-        source="sambang/simkim",
+        source="sambang/simkim-gateway",
     )
     await n.publish(ApplicationCancelled(receipt_number=receipt, reason=CancelReason.BILL_EXPIRED))
     rows = await n.wait_log(receipt, lambda r: len(r) == 4 and all(x["status"] == "SENT" for x in r), "four sent")
