@@ -46,7 +46,7 @@ def sample_body() -> tuple[str, bytes]:
         ApplicationCancelled(
             receipt_number=generate_receipt_number("BLT", dt.date(2026, 12, 1)), reason=CancelReason.APPLICANT
         ),
-        source="sambang/bench",
+        source="sambang/queue",  # its owner: consumers park any other source
     )
     return ev.id, dump_event(ev)
 
