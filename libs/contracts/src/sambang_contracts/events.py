@@ -38,6 +38,7 @@ from sambang_contracts.enums import (
 )
 from sambang_contracts.errors import UnknownEventType
 from sambang_contracts.values import (
+    BIOMETRIC_RETENTION_MAX_DAYS,
     BillingCode,
     Nik,
     Ntpn,
@@ -151,20 +152,31 @@ def _default_priority_seats() -> list[str]:
 
 
 class OfficeSettings(ContractModel):
-    """An office's rules (API.md `GET /v1/offices/{office}/settings`), each with its default."""
+    """An office's rules (API.md `GET /v1/offices/{office}/settings`), each with its default.
 
-    booking_window_days: int = Field(default=30, ge=1)
-    first_bookable_offset_days: int = Field(default=1, ge=0)
-    checkin_early_minutes: int = Field(default=30, ge=0)
-    checkin_late_minutes: int = Field(default=60, ge=0)
-    priority_seats: list[Identifier] = Field(default_factory=_default_priority_seats)
-    no_show_after_calls: int = Field(default=3, ge=1)
-    near_turn_position: int = Field(default=3, ge=0)
-    bill_validity_seconds: int = Field(default=7200, ge=1)
-    priority_bill_validity_seconds: int = Field(default=604800, ge=1)
-    pickup_working_days: int = Field(default=5, ge=0)
+    Every rule has bounds (#16): an office cannot keep biometrics longer than the national maximum, set
+    a quality threshold above 100 or a booking window of years. Only bounds: a message of an older
+    producer (within them) still validates, and no rule is required.
+    """
+
+    booking_window_days: int = Field(default=30, ge=1, le=365)
+    first_bookable_offset_days: int = Field(default=1, ge=0, le=90)
+    checkin_early_minutes: int = Field(default=30, ge=0, le=720)
+    checkin_late_minutes: int = Field(default=60, ge=0, le=720)
+    priority_seats: list[Identifier] = Field(default_factory=_default_priority_seats, max_length=100)
+    no_show_after_calls: int = Field(default=3, ge=1, le=10)
+    near_turn_position: int = Field(default=3, ge=0, le=50)
+    #: At most 30 days (the lower bound stays 1 s: older producers sent any positive value).
+    bill_validity_seconds: int = Field(default=7200, ge=1, le=30 * 86_400)
+    priority_bill_validity_seconds: int = Field(default=604800, ge=1, le=30 * 86_400)
+    pickup_working_days: int = Field(default=5, ge=0, le=60)
     fingerprint_quality_threshold: int = Field(default=40, ge=0, le=100)
-    biometric_retention_days: int = Field(default=30, ge=0)
+    biometric_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=BIOMETRIC_RETENTION_MAX_DAYS,
+        description="Days biometrics are kept after a final outcome; at most the national maximum",
+    )
     # v1.2: the reminder the day before and the estimated wait; defaults keep v1.1 messages valid.
     reminder_enabled: bool = Field(default=True, description="Send the reminder the working day before a visit")
     reminder_hour: int = Field(
