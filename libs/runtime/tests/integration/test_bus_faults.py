@@ -352,7 +352,7 @@ async def test_a_commit_made_by_another_process_is_published_by_polling(harness:
     await asyncio.sleep(0.5)  # the relay has done its first round and is waiting
     other_engine = create_engine(producer.url)  # another process's writes: no in-process wake
     try:
-        other = UnitOfWorkFactory(other_engine, producer.spec.tables, "producer")
+        other = UnitOfWorkFactory(other_engine, producer.spec.tables, "queue")
         async with other() as uow:
             ev = uow.emit(
                 ApplicationCancelled(

@@ -149,7 +149,7 @@ async def test_receipt_path_body_limit_and_client_limit_answer_common_problems(h
 async def test_bus_probe_records_waits_and_proves_absence_only_after_handling(harness: Harness) -> None:
     consumer = await harness.start(probe_spec(harness.probe))
     producer = await harness.start(producer_spec())
-    settings = harness.settings("producer")
+    settings = harness.settings("queue")
     async with BusProbe(settings, ("queue.application.#",), transport=harness.broker) as probe:
         ids = await emit_cancellations(producer, 2)
         found = await probe.wait_for("queue.application.cancelled", 2)
