@@ -39,6 +39,7 @@ from sambang_contracts.enums import (
 from sambang_contracts.errors import UnknownEventType
 from sambang_contracts.values import (
     BIOMETRIC_RETENTION_MAX_DAYS,
+    NO_CONTROL_CHARS,
     BillingCode,
     Nik,
     Ntpn,
@@ -163,7 +164,9 @@ class OfficeSettings(ContractModel):
     first_bookable_offset_days: int = Field(default=1, ge=0, le=90)
     checkin_early_minutes: int = Field(default=30, ge=0, le=720)
     checkin_late_minutes: int = Field(default=60, ge=0, le=720)
-    priority_seats: list[Identifier] = Field(default_factory=_default_priority_seats, max_length=100)
+    priority_seats: list[Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)]] = Field(
+        default_factory=_default_priority_seats, max_length=100
+    )
     no_show_after_calls: int = Field(default=3, ge=1, le=10)
     near_turn_position: int = Field(default=3, ge=0, le=50)
     #: At most 30 days (the lower bound stays 1 s: older producers sent any positive value).
