@@ -12,6 +12,7 @@ from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import select
 
+from ..domain.rules import stored_rules
 from ..models import office, slot
 from . import connection_of
 
@@ -82,11 +83,7 @@ async def find_office(uow: UnitOfWork, cache: OfficeCache, code: str) -> OfficeI
         return info
     conn = await connection_of(uow)
     row = (await conn.execute(select(office).where(office.c.code == code))).first()
-    info = (
-        None
-        if row is None
-        else OfficeInfo(row.code, row.name, row.timezone, OfficeSettings.model_validate(row.settings))
-    )
+    info = None if row is None else OfficeInfo(row.code, row.name, row.timezone, stored_rules(row.settings))
     cache.keep_office(code, info)
     return info
 
@@ -98,7 +95,7 @@ async def lock_office(uow: UnitOfWork, code: str) -> OfficeInfo | None:
     row = (await conn.execute(select(office).where(office.c.code == code).with_for_update())).first()
     if row is None:
         return None
-    return OfficeInfo(row.code, row.name, row.timezone, OfficeSettings.model_validate(row.settings))
+    return OfficeInfo(row.code, row.name, row.timezone, stored_rules(row.settings))
 
 
 async def office_or_404(uow: UnitOfWork, cache: OfficeCache, code: str) -> OfficeInfo:
