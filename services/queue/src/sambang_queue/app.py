@@ -11,6 +11,7 @@ from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_servi
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
+from .background.rotation import rotate_data_key
 from .context import QueueContext
 from .errors import ERRORS
 from .handlers import HANDLERS
@@ -34,6 +35,7 @@ def spec(context: QueueContext | None = None) -> ServiceSpec:
         on_startup=[seed_development_office],
         errors=ERRORS,
         context=context or QueueContext(),
+        rotate_data_key=rotate_data_key,
         title="Sambang queue",
         description=(
             "offices, slots, pre-applications, arrival, check-in, tickets, sambang worklist, pickup, status, reports"
@@ -66,6 +68,7 @@ DESCRIPTOR = ServiceDescriptor(
         "/v1/pickups",
         "/v1/audit",
         "/v1/lines",
+        "/v1/approvals",
     ),
     create_app=create_app,
     migrations=MIGRATIONS,

@@ -1,0 +1,1 @@
+"""Work outside requests: the data-key rotation (`make rotate-data-key`)."""
