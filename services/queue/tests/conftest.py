@@ -181,9 +181,11 @@ class QueueHarness:
         return {**r.json(), "birth_date": applicant["birth_date"], "nik": applicant["nik"]}
 
     async def status(self, receipt: str, birth_date: str | None = None, **kw: Any) -> httpx.Response:
-        """GET /v1/applications/{receipt}."""
-        params = {"birth_date": birth_date} if birth_date else {}
-        return await self.client.get(f"/v1/applications/{receipt}", params=params, **kw)
+        """The applicant's look-up (POST /v1/applications/{receipt}/lookup {birth_date}) when a birth date
+        is given, else the officer's GET /v1/applications/{receipt} (birth dates never in URLs)."""
+        if birth_date is not None:
+            return await self.client.post(f"/v1/applications/{receipt}/lookup", json={"birth_date": birth_date}, **kw)
+        return await self.client.get(f"/v1/applications/{receipt}", **kw)
 
     async def pay(self, receipt: str, *, wait: bool = True, amount: int = 350_000) -> None:
         """The bank confirmed the payment (payment.confirmed), as the payment service would say."""
@@ -306,8 +308,15 @@ async def _harness(settings: RuntimeSettings, queue_settings: QueueSettings) -> 
         yield QueueHarness(running.app, running.client, clock, settings, running.probe)
 
 
-# Generous public limits for the suites; the rate-limit test builds its own app.
-SUITE_QUEUE_SETTINGS = QueueSettings(lookup_burst=100_000, lookup_per_minute=6_000_000, office_cache_seconds=0)
+# Generous public and device limits for the suites (one kiosk token checks everybody in); the rate-limit
+# tests build their own app. The receipt's lock after 5 wrong birth dates stays as shipped.
+SUITE_QUEUE_SETTINGS = QueueSettings(
+    lookup_burst=100_000,
+    lookup_per_minute=6_000_000,
+    device_burst=100_000,
+    device_per_minute=6_000_000,
+    office_cache_seconds=0,
+)
 
 
 @pytest.fixture(scope="module")

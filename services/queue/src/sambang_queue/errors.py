@@ -172,6 +172,31 @@ ERRORS = ErrorCatalogue(
             "Tanggal lahir diperlukan untuk check-in di kios",
         ),
         "invalid_period": (422, "Invalid report period", "Periode laporan tidak valid"),
+        "receipt_locked": (
+            429,
+            "Too many wrong birth dates for this receipt: try again later or ask at the counter",
+            "Terlalu banyak tanggal lahir yang salah untuk nomor ini: coba lagi nanti atau tanyakan di loket",
+        ),
+        "birth_date_in_url": (
+            400,
+            "A birth date never travels in a URL: use POST /v1/applications/{receipt_number}/lookup",
+            "Tanggal lahir tidak boleh dikirim di URL: gunakan POST /v1/applications/{receipt_number}/lookup",
+        ),
+        "wrong_stage_role": (
+            403,
+            "Your role does not serve the stage of this ticket",
+            "Peran Anda tidak melayani tahap antrean ini",
+        ),
+        "invalid_approval_position": (
+            422,
+            "A fingerprint exception names the finger (1-10); other approvals name none",
+            "Pengecualian sidik jari menyebut jarinya (1-10); persetujuan lain tidak",
+        ),
+        "invalid_approval_subject": (
+            422,
+            "The subject does not fit this approval",
+            "Subjek tidak sesuai dengan persetujuan ini",
+        ),
     },
     service="queue",
 )

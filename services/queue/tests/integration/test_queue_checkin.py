@@ -157,7 +157,10 @@ async def test_customer_care_sets_a_priority_category_on_sight(queue: QueueHarne
             "/v1/audit", params={"receipt": app["receipt_number"]}, headers=queue.auth("supervisor", office=code)
         )
     ).json()
-    assert [(a["action"], a["officer"]) for a in audit] == [("visit.checked_in", "cs-ani")]
+    assert [(a["action"], a["officer"]) for a in audit] == [
+        ("visit.checked_in", "cs-ani"),
+        ("application.viewed", "officer-1"),  # the supervisor's read just above
+    ]
 
 
 async def test_cancelled_application_cannot_check_in(queue: QueueHarness) -> None:

@@ -228,10 +228,12 @@ async def test_wrong_birth_date_and_unknown_receipt_answer_the_same_404(queue: Q
 
     wrong = await queue.status(app["receipt_number"], "1990-05-18")
     unknown = await queue.status(generate_receipt_number(code, DAY0), app["birth_date"])
-    missing = await queue.status(app["receipt_number"])
-    assert wrong.status_code == unknown.status_code == missing.status_code == 404
+    assert wrong.status_code == unknown.status_code == 404
     strip = lambda r: {k: v for k, v in r.json().items() if k != "instance"}  # noqa: E731
-    assert strip(wrong) == strip(unknown) == strip(missing)
+    assert strip(wrong) == strip(unknown)
+    # Without a birth date the applicant's look-up is malformed; the GET is for officers only.
+    assert (await queue.client.post(f"/v1/applications/{app['receipt_number']}/lookup", json={})).status_code == 422
+    assert (await queue.status(app["receipt_number"])).status_code == 401
     typo = await queue.status(
         app["receipt_number"][:-1] + str((int(app["receipt_number"][-1]) + 3) % 10), app["birth_date"]
     )

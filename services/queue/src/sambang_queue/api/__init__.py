@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from . import (
     application_groups,
     applications,
+    approvals,
     audit,
     checkins,
     counters,
@@ -33,4 +34,5 @@ ROUTERS: list[APIRouter] = [
     reports.router,
     lines.router,
     audit.router,
+    approvals.router,
 ]

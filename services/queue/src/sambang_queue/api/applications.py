@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sambang_contracts import ApplicationCancelled, CancelReason, PriorityCategory, WaitEstimate
+from sambang_contracts.values import Text
 from sambang_runtime.auth import OptionalPrincipal, Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep, request_uow
 from sambang_runtime.uow import UnitOfWork
 
+from ..context import QueueContext
 from ..domain.lanes import lane_for
 from ..domain.status import NOT_YET_ARRIVED, Status, public_status
 from ..stores import applications, offices, trail, visits
@@ -25,9 +27,13 @@ from ..usecases.registration import register_applications
 from .deps import (
     ContextDep,
     IdempotencyKey,
+    Officer,
     RateLimited,
+    born_on,
+    ensure_unlocked,
     idempotency_of,
     is_officer,
+    no_birth_date_in_url,
     officer_of_office,
     registered_response,
 )
@@ -74,18 +80,30 @@ async def create_application(body: ApplicationIn, request: Request, key: Idempot
 
 
 async def _proven(
-    uow: UnitOfWork, receipt: str, principal: Principal | None, birth_date: dt.date | None, *, lock: bool = False
+    uow: UnitOfWork,
+    ctx: QueueContext,
+    receipt: str,
+    principal: Principal | None,
+    birth_date: dt.date | None,
+    *,
+    lock: bool = False,
 ) -> ApplicationRecord:
     """The application, for an officer of its office or for whoever knows its birth date.
 
-    An unknown receipt and a wrong birth date answer the same 404, so neither can be probed.
+    An unknown receipt and a wrong birth date answer the same 404, so neither can be probed; too many
+    wrong birth dates for one receipt lock it (429 `receipt_locked`), checked before the row is read.
     """
-    row = await applications.find(uow, receipt, lock=lock)
-    if is_officer(principal) and birth_date is None:
+    if birth_date is None and is_officer(principal):
         assert principal is not None
         officer_of_office(principal, receipt[:3])
-    elif birth_date is None or row is None or not applications.born_on(uow.cipher, row, birth_date):
+        row = await applications.find(uow, receipt, lock=lock)
+    elif birth_date is None:
         raise DomainError("application_not_found")
+    else:
+        ensure_unlocked(ctx, receipt)
+        row = await applications.find(uow, receipt, lock=lock)
+        if not born_on(ctx, uow.cipher, receipt, row, birth_date):
+            raise DomainError("application_not_found")
     if row is None:
         raise DomainError("application_not_found")
     return row
@@ -155,20 +173,9 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineStep]
 
 
-@router.get("/{receipt_number}", dependencies=[RateLimited])
-async def get_application(
-    receipt: ReceiptPath,
-    uow: UowDep,
-    ctx: ContextDep,
-    principal: OptionalPrincipal,
-    birth_date: dt.date | None = Query(default=None),
-) -> ApplicationView:
-    """Status, slot, bill, ticket, pickup date and the timeline of every step.
-
-    The applicant never sees a hold: it reads IN_PROCESS and its steps are left out.
-    """
-    row = await _proven(uow, receipt, principal, birth_date)
-    officer = is_officer(principal) and birth_date is None
+async def _view(uow: UnitOfWork, ctx: QueueContext, row: ApplicationRecord, *, officer: bool) -> ApplicationView:
+    """What the officer (everything) or the applicant (no hold) sees of the application."""
+    receipt = row.receipt_number
     status = Status(row.status)
     timeline = [
         TimelineStep(at=row.created_at, step="WALK_IN_REGISTERED" if row.walk_in else "REGISTERED", detail=None)
@@ -227,11 +234,46 @@ async def get_application(
     )
 
 
+@router.get("/{receipt_number}", dependencies=[Depends(no_birth_date_in_url)])
+async def get_application(receipt: ReceiptPath, uow: UowDep, ctx: ContextDep, principal: Officer) -> ApplicationView:
+    """For an officer of the application's office: status (holds included), slot, bill, ticket, pickup
+    date and the whole timeline; the read is audited. Applicants use `POST .../lookup`; a `birth_date`
+    in the URL answers 400 `birth_date_in_url` (URLs end up in access logs)."""
+    row = await _proven(uow, ctx, receipt, principal, None)
+    view = await _view(uow, ctx, row, officer=True)
+    await trail.add_audit(uow, principal, "application.viewed", uow.now(), receipt_number=receipt)
+    await uow.commit()
+    return view
+
+
+class LookupIn(Strict):
+    """`POST /v1/applications/{receipt_number}/lookup`: the applicant proves the receipt by birth date."""
+
+    birth_date: dt.date
+
+
+@router.post("/{receipt_number}/lookup", dependencies=[RateLimited])
+async def look_up_application(
+    receipt: ReceiptPath, body: LookupIn, uow: UowDep, ctx: ContextDep, principal: OptionalPrincipal
+) -> ApplicationView:
+    """The applicant's status page: status, slot, bill, ticket, pickup date and the timeline. The applicant
+    never sees a hold: it reads IN_PROCESS and its steps are left out. An unknown receipt and a wrong birth
+    date answer the same 404; after too many wrong birth dates the receipt answers 429 `receipt_locked`
+    (Retry-After) for a while. Limited per client address and per device."""
+    row = await _proven(uow, ctx, receipt, None, body.birth_date)
+    view = await _view(uow, ctx, row, officer=False)
+    if principal is not None and is_officer(principal):
+        # An officer's read of personal data is audited, whichever door it came through.
+        await trail.add_audit(uow, principal, "application.looked_up", uow.now(), receipt_number=receipt)
+        await uow.commit()
+    return view
+
+
 class CancelIn(Strict):
     """`POST /v1/applications/{receipt_number}/cancel`: the applicant proves the receipt by birth date."""
 
     birth_date: dt.date | None = None
-    detail: str | None = Field(default=None, max_length=500)
+    detail: Text | None = Field(default=None, max_length=500)
 
 
 class StatusView(BaseModel):
@@ -243,10 +285,10 @@ class StatusView(BaseModel):
 
 @router.post("/{receipt_number}/cancel", dependencies=[RateLimited])
 async def cancel_application(
-    receipt: ReceiptPath, body: CancelIn, uow: UowDep, principal: OptionalPrincipal
+    receipt: ReceiptPath, body: CancelIn, uow: UowDep, ctx: ContextDep, principal: OptionalPrincipal
 ) -> StatusView:
     """Cancel before check-in and give the place back (officers cancel with reason OFFICER)."""
-    row = await _proven(uow, receipt, principal, body.birth_date, lock=True)
+    row = await _proven(uow, ctx, receipt, principal, body.birth_date, lock=True)
     status = Status(row.status)
     if status == Status.CANCELLED:
         return StatusView(receipt_number=receipt, status=status.value)
@@ -269,7 +311,7 @@ async def cancel_application(
 class ArrivalIn(Strict):
     """`POST /v1/applications/{receipt_number}/arrival-confirmation`."""
 
-    token: str = Field(min_length=1, max_length=200)
+    token: Text = Field(min_length=1, max_length=200)
 
 
 class ArrivalView(BaseModel):

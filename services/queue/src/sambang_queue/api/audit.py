@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sambang_contracts.values import Text
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.http import valid_receipt
 from sambang_runtime.service import UowDep
@@ -29,7 +30,9 @@ class AuditEntry(BaseModel):
 
 
 @router.get("")
-async def audit_trail(principal: Supervisor, uow: UowDep, receipt: str = Query()) -> list[AuditEntry]:
+async def audit_trail(
+    principal: Supervisor, uow: UowDep, receipt: Annotated[Text, Query(max_length=32)]
+) -> list[AuditEntry]:
     """Every officer action on a receipt within the supervisor's office: who, what, when."""
     valid_receipt(receipt)
     ensure_office(principal, receipt[:3])

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Response
+from pydantic import Field
 from sambang_contracts import PriorityCategory, WaitEstimate
+from sambang_contracts.values import Text
 from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import valid_receipt
@@ -21,8 +23,8 @@ from ..stores.offices import OfficeInfo
 from ..usecases import checkin
 from ..usecases.checkin import Admitted
 from ..usecases.registration import register_walk_in
-from .deps import ContextDep, CustomerCare, DeskOrKiosk, officer_of_office
-from .schemas import MemberIn, Strict, TicketView
+from .deps import ContextDep, CustomerCare, DeskOrKiosk, born_on, ensure_unlocked, officer_of_office
+from .schemas import MemberIn, OfficePath, Strict, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["check-in"])
 
@@ -50,7 +52,7 @@ _REPEATED: dict[int | str, dict[str, Any]] = {
 class CheckInIn(Strict):
     """`POST /v1/offices/{office}/check-ins`."""
 
-    receipt_number: str
+    receipt_number: Text = Field(max_length=32)
     birth_date: dt.date | None = None
     priority_category: PriorityCategory | None = None
 
@@ -84,11 +86,17 @@ async def _at_the_desk(
         raise DomainError("birth_date_required")
     if at_kiosk and sets_category:
         raise DomainError("priority_category_officer_only")
-    app = await applications.find(uow, receipt, lock=True)
-    proven = not at_kiosk or (
-        birth_date is not None and app is not None and applications.born_on(uow.cipher, app, birth_date)
-    )
-    if app is None or not proven:
+    if at_kiosk:
+        # A wrong birth date at a kiosk counts towards the receipt's lock, as a look-up's does; the desk
+        # (customer care, who sees the applicant) needs none and is never locked out.
+        assert birth_date is not None
+        ensure_unlocked(ctx, receipt)
+        app = await applications.find(uow, receipt, lock=True)
+        if not born_on(ctx, uow.cipher, receipt, app, birth_date):
+            raise DomainError("application_not_found")
+    else:
+        app = await applications.find(uow, receipt, lock=True)
+    if app is None:
         raise DomainError("application_not_found")
     if app.office != info.code:
         raise DomainError("booked_at_other_office")
@@ -97,7 +105,7 @@ async def _at_the_desk(
 
 @router.post("/{office_code}/check-ins", status_code=201, responses=_REPEATED)
 async def check_in(
-    office_code: str, body: CheckInIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
+    office_code: OfficePath, body: CheckInIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
 ) -> ArrivalTicketView:
     """Check in with a booking: a ticket, and a priority seat on the priority lane. Twice: the same ticket."""
     desk = await _at_the_desk(
@@ -131,7 +139,7 @@ class WalkInIn(MemberIn):
 
 @router.post("/{office_code}/walk-ins", status_code=201)
 async def walk_in(
-    office_code: str, body: WalkInIn, principal: CustomerCare, ctx: ContextDep, uow: UowDep
+    office_code: OfficePath, body: WalkInIn, principal: CustomerCare, ctx: ContextDep, uow: UowDep
 ) -> ArrivalTicketView:
     """Register a priority applicant who came without a booking and check them in at once."""
     officer_of_office(principal, office_code)
@@ -144,7 +152,7 @@ async def walk_in(
 class PickupIn(Strict):
     """`POST /v1/offices/{office}/pickups`."""
 
-    receipt_number: str
+    receipt_number: Text = Field(max_length=32)
     birth_date: dt.date | None = None
 
 
@@ -166,7 +174,7 @@ _PICKUP_REPEATED: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{office_code}/pickups", status_code=201, responses=_PICKUP_REPEATED)
 async def take_pickup_ticket(
-    office_code: str, body: PickupIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
+    office_code: OfficePath, body: PickupIn, principal: DeskOrKiosk, ctx: ContextDep, uow: UowDep, response: Response
 ) -> PickupTicketView:
     """A pickup ticket (C) once the passport is issued and `pickup_from` has come; twice: the same ticket."""
     desk = await _at_the_desk(uow, ctx, office_code, principal, body.receipt_number, body.birth_date)

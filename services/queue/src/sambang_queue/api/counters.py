@@ -17,7 +17,7 @@ from ..domain.visits import SERVICE, WAITING, minutes_between
 from ..stores import applications, offices, trail, visits
 from ..usecases.lines import announce_near_turn
 from .deps import ContextDep, CounterOfficer, Officer, officer_of_office
-from .schemas import StageIn, TicketView
+from .schemas import OfficePath, StageIn, TicketView
 
 router = APIRouter(prefix="/v1/offices", tags=["counters"])
 
@@ -30,7 +30,7 @@ CounterId = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0
     responses={204: {"description": "No ticket is waiting at this stage"}},
 )
 async def call_next(
-    office_code: str, counter: CounterId, body: StageIn, principal: CounterOfficer, ctx: ContextDep, uow: UowDep
+    office_code: OfficePath, counter: CounterId, body: StageIn, principal: CounterOfficer, ctx: ContextDep, uow: UowDep
 ) -> TicketView | Response:
     """The next waiting ticket of the stage, first come first served by check-in; 204 when none.
 
@@ -97,7 +97,7 @@ class WaitingQueue(BaseModel):
 
 @router.get("/{office_code}/queue")
 async def waiting_queue(
-    office_code: str, principal: Officer, ctx: ContextDep, uow: UowDep, stage: Stage | None = Query(default=None)
+    office_code: OfficePath, principal: Officer, ctx: ContextDep, uow: UowDep, stage: Stage | None = Query(default=None)
 ) -> WaitingQueue:
     """Waiting tickets of today with their position and minutes waited, and the tickets being called."""
     officer_of_office(principal, office_code)

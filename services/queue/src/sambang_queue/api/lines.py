@@ -11,6 +11,7 @@ from sambang_runtime.service import UowDep
 from ..stores import offices
 from ..usecases.estimates import line_estimates
 from .deps import ContextDep, RateLimited
+from .schemas import OfficePath
 
 router = APIRouter(prefix="/v1/lines", tags=["lines"])
 
@@ -35,7 +36,7 @@ class LinesView(BaseModel):
 
 
 @router.get("/{office_code}/estimates", dependencies=[RateLimited])
-async def line_estimates_of_office(office_code: str, ctx: ContextDep, uow: UowDep) -> LinesView:
+async def line_estimates_of_office(office_code: OfficePath, ctx: ContextDep, uow: UowDep) -> LinesView:
     """Every line of the office (REGULAR at VERIFICATION and INTERVIEW, PRIORITY at SAMBANG, PICKUP at
     PICKUP) with its tickets waiting and estimated wait; public, rate limited per client."""
     info = await offices.office_or_404(uow, ctx.offices, office_code)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sambang_contracts import OfficeSettings
+from sambang_contracts.values import Text
 from sambang_runtime.auth import Principal
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -18,7 +19,7 @@ from ..domain.times import booking_window, local_today, zone
 from ..stores import offices, trail
 from ..usecases.offices import save_office_settings
 from .deps import Admin, ContextDep, Supervisor, officer_of_office
-from .schemas import Strict
+from .schemas import OfficePath, Strict
 
 router = APIRouter(prefix="/v1/offices", tags=["offices"])
 
@@ -41,8 +42,8 @@ class OfficeSettingsIn(Strict):
     """`PUT /v1/offices/{office}/settings`: all the rules (a rule left out takes its default); name and
     time zone are needed only for a new office."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    timezone: Text | None = Field(default=None, min_length=1, max_length=64)
     settings: OfficeRulesIn = Field(default_factory=OfficeRulesIn)
 
 
@@ -50,8 +51,8 @@ class OfficeSettingsPatchIn(Strict):
     """`PATCH /v1/offices/{office}/settings`: only the rules given change, the others stay as they are;
     name and time zone likewise."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    timezone: Text | None = Field(default=None, min_length=1, max_length=64)
     settings: OfficeRulesIn = Field(default_factory=OfficeRulesIn)
 
 
@@ -117,7 +118,7 @@ async def list_offices(uow: UowDep) -> list[OfficeListed]:
 
 
 @router.get("/{office_code}/settings")
-async def get_settings(office_code: str, principal: Supervisor, ctx: ContextDep, uow: UowDep) -> OfficeView:
+async def get_settings(office_code: OfficePath, principal: Supervisor, ctx: ContextDep, uow: UowDep) -> OfficeView:
     """The office's rules, each with its default."""
     officer_of_office(principal, office_code)
     info = await offices.office_or_404(uow, ctx.offices, office_code)
@@ -152,7 +153,7 @@ async def _save(
 
 @router.put("/{office_code}/settings")
 async def put_settings(
-    office_code: str, body: OfficeSettingsIn, principal: Admin, ctx: ContextDep, uow: UowDep
+    office_code: OfficePath, body: OfficeSettingsIn, principal: Admin, ctx: ContextDep, uow: UowDep
 ) -> OfficeView:
     """Store all the office's rules (one left out takes its default) and publish them
     (`queue.office.updated`) for every service's copy; an unknown rule: 422 `unknown_setting`, nothing
@@ -171,7 +172,7 @@ async def put_settings(
 
 @router.patch("/{office_code}/settings")
 async def patch_settings(
-    office_code: str, body: OfficeSettingsPatchIn, principal: Admin, ctx: ContextDep, uow: UowDep
+    office_code: OfficePath, body: OfficeSettingsPatchIn, principal: Admin, ctx: ContextDep, uow: UowDep
 ) -> OfficeView:
     """Change only the rules given (the others stay as they are) and publish the whole, merged, as
     `queue.office.updated`; an unknown rule: 422 `unknown_setting`, nothing changed; an unknown office:
@@ -190,7 +191,7 @@ async def patch_settings(
 
 @router.put("/{office_code}/slots")
 async def put_slots(
-    office_code: str, body: SlotPlanIn, principal: Supervisor, ctx: ContextDep, uow: UowDep
+    office_code: OfficePath, body: SlotPlanIn, principal: Supervisor, ctx: ContextDep, uow: UowDep
 ) -> SlotPlanOutcome:
     """Create each listed session on each matching date or set its quota; holidays skipped; idempotent."""
     officer_of_office(principal, office_code)
@@ -228,7 +229,7 @@ async def put_slots(
 
 @router.get("/{office_code}/slots")
 async def get_slots(
-    office_code: str,
+    office_code: OfficePath,
     ctx: ContextDep,
     uow: UowDep,
     date_from: dt.date | None = Query(default=None, alias="from"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sambang_contracts import CollectedBy, PassportCollected
-from sambang_contracts.values import Nik
+from sambang_contracts.values import Nik, Text
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -13,7 +13,7 @@ from sambang_runtime.service import UowDep
 from ..domain.status import Status
 from ..stores import applications, pickups, trail, visits
 from .deps import CustomerCare
-from .schemas import Instant, Name, Strict
+from .schemas import IdPath, Instant, Name, Strict
 
 router = APIRouter(prefix="/v1/pickups", tags=["pickups"])
 
@@ -23,7 +23,7 @@ class ProxyIn(Strict):
 
     full_name: Name
     nik: Nik
-    letter_reference: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")
+    letter_reference: Text = Field(min_length=1, max_length=100)
 
 
 class HandOverIn(Strict):
@@ -37,7 +37,7 @@ class HandOverIn(Strict):
 class HandedOver(BaseModel):
     """The passport is collected."""
 
-    pickup_id: str
+    pickup_id: IdPath
     receipt_number: str
     collected_by: str
     collected_at: Instant
@@ -45,7 +45,7 @@ class HandedOver(BaseModel):
 
 
 @router.post("/{pickup_id}/hand-over")
-async def hand_over(pickup_id: str, body: HandOverIn, principal: CustomerCare, uow: UowDep) -> HandedOver:
+async def hand_over(pickup_id: IdPath, body: HandOverIn, principal: CustomerCare, uow: UowDep) -> HandedOver:
     """Hand the passport over after checking identity and payment; records SELF or PROXY."""
     p = await pickups.find_locked(uow, pickup_id)
     if p is None:

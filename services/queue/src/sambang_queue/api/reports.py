@@ -1,19 +1,20 @@
-"""Office reports for the head of office (Anev meetings): daily and monthly, JSON or CSV."""
+"""Office reports for the supervisor and the head of office (Anev meetings): daily and monthly, JSON or CSV."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sambang_contracts.values import Text
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 
 from ..domain.reports import office_report, report_csv
 from ..stores import offices, reports
-from .deps import ContextDep, Supervisor, officer_of_office
-from .schemas import Instant
+from .deps import ContextDep, ReportReader, officer_of_office
+from .schemas import Instant, OfficePath
 
 router = APIRouter(prefix="/v1/offices", tags=["reports"])
 
@@ -155,7 +156,12 @@ def _answer(request: Request, report: dict[str, Any], name: str) -> Report | Res
 
 @router.get("/{office_code}/reports/daily", response_model=Report, responses=_CSV)
 async def daily_report(
-    office_code: str, request: Request, principal: Supervisor, ctx: ContextDep, uow: UowDep, date: dt.date = Query()
+    office_code: OfficePath,
+    request: Request,
+    principal: ReportReader,
+    ctx: ContextDep,
+    uow: UowDep,
+    date: dt.date = Query(),
 ) -> Report | Response:
     """The figures of one day."""
     officer_of_office(principal, office_code)
@@ -176,7 +182,12 @@ async def daily_report(
 
 @router.get("/{office_code}/reports/monthly", response_model=Report, responses=_CSV)
 async def monthly_report(
-    office_code: str, request: Request, principal: Supervisor, ctx: ContextDep, uow: UowDep, month: str = Query()
+    office_code: OfficePath,
+    request: Request,
+    principal: ReportReader,
+    ctx: ContextDep,
+    uow: UowDep,
+    month: Annotated[Text, Query(max_length=32)],
 ) -> Report | Response:
     """The figures of one month (`month=YYYY-MM`)."""
     officer_of_office(principal, office_code)

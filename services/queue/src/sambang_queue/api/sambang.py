@@ -11,6 +11,7 @@ from ..domain.times import local_today
 from ..domain.visits import minutes_between
 from ..stores import offices, visits
 from .deps import ContextDep, SambangOfficer
+from .schemas import OfficePath
 
 router = APIRouter(prefix="/v1/offices", tags=["sambang"])
 
@@ -38,7 +39,7 @@ class Worklist(BaseModel):
 
 
 @router.get("/{office_code}/sambang/worklist")
-async def worklist(office_code: str, principal: SambangOfficer, ctx: ContextDep, uow: UowDep) -> Worklist:
+async def worklist(office_code: OfficePath, principal: SambangOfficer, ctx: ContextDep, uow: UowDep) -> Worklist:
     """Priority visits of today not yet served, first come first served: the officer comes to them."""
     ensure_office(principal, office_code)
     info = await offices.office_or_404(uow, ctx.offices, office_code)

@@ -5,16 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from sambang_contracts import Language, PassportType, PriorityCategory, ServiceType, Stage
-from sambang_contracts.values import Nik
+from sambang_contracts.enums import ApprovalAction
+from sambang_contracts.values import NO_CONTROL_CHARS, Nik, Text
 
 from ..domain.booking import ApplicantData, Booking
 from ..stores.visits import VisitRecord
 
-# Any printable text: quotes, SQL or HTML are a name like any other (stored and returned verbatim).
-_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+
+def _one_line(text: str) -> str:
+    if any(c in text for c in "\t\n\r"):
+        raise ValueError("a name is one line: no tab or line break")
+    return text
+
+
+# Any printable text: quotes, SQL or HTML are a name like any other (stored and returned verbatim);
+# control characters are refused by Text (422), and a name is one line.
+Name = Annotated[Text, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
 
 #: An instant as this API has always written it: ISO 8601 with its offset (``+00:00``, not ``Z``).
 Instant = Annotated[
@@ -132,3 +141,31 @@ class TicketView(BaseModel):
             checked_in_at=v.checked_in_at,
             position=position,
         )
+
+
+class ApprovalIn(Strict):
+    """`POST /v1/approvals`: the approver's consent to one action on one subject (and finger)."""
+
+    action: ApprovalAction
+    #: A receipt number (fingerprint_exception), a partner id (partner_*), or the sha256 hex of a
+    #: settlement file's body (settlement_apply).
+    subject: Text = Field(min_length=1, max_length=200)
+    #: The finger (1-10) of a fingerprint exception; none for other actions.
+    position: int | None = Field(default=None, ge=1, le=10)
+
+
+class ApprovalIssued(BaseModel):
+    """The approval token (shown once: the approver hands it over, nobody stores it) and what it allows."""
+
+    token: str
+    jti: str
+    action: ApprovalAction
+    subject: str
+    position: int | None
+    expires_at: Instant
+
+
+#: An office code in a path: unknown codes answer 404 `office_not_found`; control characters 422.
+OfficePath = Annotated[str, Path(min_length=1, max_length=16, pattern=NO_CONTROL_CHARS)]
+#: A visit's, ticket's or pickup's id in a path: unknown ids answer their 404; control characters 422.
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_CONTROL_CHARS)]

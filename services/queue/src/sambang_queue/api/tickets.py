@@ -9,14 +9,14 @@ from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
 from sambang_runtime.uow import UnitOfWork
 
-from ..domain.lanes import DONE_STAGE, next_stage, transfer_allowed
+from ..domain.lanes import DONE_STAGE, next_stage, serves_stage, transfer_allowed
 from ..domain.visits import CALLED, WAITING
 from ..stores import offices, trail, visits
 from ..stores.visits import VisitRecord
 from ..usecases.lines import announce_near_turn, record_no_show
 from ..usecases.visits import close_visit
 from .deps import ContextDep, CounterOfficer, officer_of_office
-from .schemas import StageIn, TicketView
+from .schemas import IdPath, StageIn, TicketView
 
 router = APIRouter(prefix="/v1/tickets", tags=["counters"])
 
@@ -26,6 +26,8 @@ async def _ticket_for(uow: UnitOfWork, ticket_id: str, principal: Principal) -> 
     if v is None:
         raise DomainError("visit_not_found")
     officer_of_office(principal, v.office)
+    if not serves_stage(principal.roles, v.stage):
+        raise DomainError("wrong_stage_role", stage=v.stage)
     return v
 
 
@@ -36,7 +38,7 @@ async def _reload(uow: UnitOfWork, ticket_id: str) -> TicketView:
 
 
 @router.post("/{ticket_id}/recall")
-async def recall(ticket_id: str, principal: CounterOfficer, ctx: ContextDep, uow: UowDep) -> TicketView:
+async def recall(ticket_id: IdPath, principal: CounterOfficer, ctx: ContextDep, uow: UowDep) -> TicketView:
     """Call the ticket again; after the office's number of unanswered calls it becomes a no-show."""
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state != CALLED:
@@ -69,7 +71,7 @@ async def recall(ticket_id: str, principal: CounterOfficer, ctx: ContextDep, uow
 
 
 @router.post("/{ticket_id}/no-show")
-async def mark_no_show(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> TicketView:
+async def mark_no_show(ticket_id: IdPath, principal: CounterOfficer, uow: UowDep) -> TicketView:
     """Mark a ticket as a no-show by hand: its place goes back to the slot."""
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state not in (CALLED, WAITING):
@@ -87,7 +89,7 @@ async def mark_no_show(ticket_id: str, principal: CounterOfficer, uow: UowDep) -
 
 
 @router.post("/{ticket_id}/complete")
-async def complete(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> TicketView:
+async def complete(ticket_id: IdPath, principal: CounterOfficer, uow: UowDep) -> TicketView:
     """The stage is done: the visit moves to its next stage (verification, then interview), or ends."""
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state != CALLED:
@@ -119,7 +121,7 @@ async def complete(ticket_id: str, principal: CounterOfficer, uow: UowDep) -> Ti
 
 
 @router.post("/{ticket_id}/transfer")
-async def transfer(ticket_id: str, body: StageIn, principal: CounterOfficer, uow: UowDep) -> TicketView:
+async def transfer(ticket_id: IdPath, body: StageIn, principal: CounterOfficer, uow: UowDep) -> TicketView:
     """Send a ticket back to a stage of its lane (e.g. to verification for a missing document)."""
     v = await _ticket_for(uow, ticket_id, principal)
     if v.state not in (CALLED, WAITING) or not transfer_allowed(Lane(v.lane), body.stage):

@@ -15,13 +15,13 @@ from ..domain.visits import IN_SERVICE
 from ..stores import applications, trail, visits
 from ..usecases.lines import announce_near_turn, record_no_show
 from .deps import SambangOfficer
-from .schemas import TicketView
+from .schemas import IdPath, TicketView
 
 router = APIRouter(prefix="/v1/visits", tags=["sambang"])
 
 
 @router.post("/{visit_id}/claim")
-async def claim(visit_id: str, principal: SambangOfficer, uow: UowDep) -> TicketView:
+async def claim(visit_id: IdPath, principal: SambangOfficer, uow: UowDep) -> TicketView:
     """Claim a waiting priority visit; exclusive: a second officer gets 409 already_claimed."""
     v = await visits.find(uow, visit_id)
     if v is None:
@@ -55,7 +55,7 @@ async def claim(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Ticket
 
 
 @router.post("/{visit_id}/release")
-async def release(visit_id: str, principal: SambangOfficer, uow: UowDep) -> TicketView:
+async def release(visit_id: IdPath, principal: SambangOfficer, uow: UowDep) -> TicketView:
     """Give a claimed visit back to the worklist, keeping its place (e.g. the tablet officer is called away)."""
     v = await visits.find(uow, visit_id)
     if v is None:
@@ -74,7 +74,7 @@ async def release(visit_id: str, principal: SambangOfficer, uow: UowDep) -> Tick
 
 
 @router.post("/{visit_id}/no-show")
-async def no_show(visit_id: str, principal: SambangOfficer, uow: UowDep) -> TicketView:
+async def no_show(visit_id: IdPath, principal: SambangOfficer, uow: UowDep) -> TicketView:
     """The claimed applicant was not at the seat: a no-show at stage SAMBANG (by the claiming officer)."""
     v = await visits.find(uow, visit_id, lock=True)
     if v is None:

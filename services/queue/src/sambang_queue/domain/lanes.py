@@ -72,6 +72,17 @@ def may_call(roles: Iterable[str], stage: Stage) -> bool:
     return not STAGE_ROLES[stage].isdisjoint(roles)
 
 
+def serves_stage(roles: Iterable[str], stage: str) -> bool:
+    """Whether an officer with these roles may act on a ticket at `stage` (recall, no-show, complete,
+    transfer): the roles that call the stage. A priority visit at its seat (SAMBANG) is the sambang
+    officer's, through its claim, never a counter's; a finished visit (DONE) is left to the state check."""
+    try:
+        known = Stage(stage)
+    except ValueError:
+        return True
+    return may_call(roles, known)
+
+
 def transfer_allowed(lane: Lane, to_stage: Stage) -> bool:
     """A ticket goes back only to a stage of its own lane."""
     if lane == Lane.REGULAR:
