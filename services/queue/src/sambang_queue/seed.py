@@ -29,7 +29,7 @@ DEV_SESSIONS = [(dt.time(8, 0), dt.time(12, 0), 90), (dt.time(13, 0), dt.time(15
 
 async def seed_development_office(runtime: ServiceRuntime) -> None:
     """A startup hook that seeds BLT in environment "development" only (idempotent)."""
-    if runtime.settings.environment != "development":
+    if not runtime.settings.development:
         return
     async with runtime.uow() as uow:
         ctx = context_of(uow)

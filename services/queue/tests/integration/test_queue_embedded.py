@@ -108,3 +108,10 @@ async def test_development_start_seeds_blitar_with_slots_on_bookable_days(queue_
         assert all(dt.date.fromisoformat(d).isoweekday() <= 5 for d in days)
         assert {(s["start"], s["quota"]) for s in slots} == {("08:00:00", 90), ("13:00:00", 50)}
         await h.event("queue.office.updated", where=lambda e: e.data.office == "BLT")
+
+
+async def test_outside_development_no_demo_office_is_seeded(queue_make_harness: Any) -> None:
+    async with queue_make_harness("sqlite+memory", queue_settings=QueueSettings(seed_days=5)) as h:
+        assert h.settings.environment == "test"
+        assert (await h.client.get("/v1/offices")).json() == []
+        assert (await h.client.get("/v1/offices/BLT/slots")).status_code == 404
