@@ -13,6 +13,7 @@ from sambang_contracts import (
     Applicant,
     ApplicationCancelled,
     ApplicationRegistered,
+    ApprovalAction,
     CancelReason,
     CloudEvent,
     EventData,
@@ -30,7 +31,8 @@ from sambang_contracts import (
 from sambang_contracts.values import generate_receipt_number
 from sambang_payment.domain.notifications import signature_header
 from sambang_payment.usecases.bills import expire_due_bills
-from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.approvals import issue_approval
+from sambang_runtime.auth import Principal, issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.service import ServiceRuntime
 from sambang_runtime.settings import RuntimeSettings
@@ -58,6 +60,25 @@ class PaymentHarness:
         assert self.settings.auth_hs256_secret is not None
         token = issue_dev_token(self.settings.auth_hs256_secret, sub=sub, office=office, roles=list(roles))
         return {"Authorization": f"Bearer {token}"}
+
+    def approval(
+        self,
+        action: ApprovalAction | str,
+        subject: str,
+        *,
+        sub: str = "national-2",
+        roles: tuple[str, ...] = ("national_admin",),
+        office: str = "PST",
+    ) -> dict[str, str]:
+        """``X-Supervisor-Approval`` header of a second person's approval (by default a second national
+        admin's), signed on the wall clock as ``POST /v1/approvals`` signs it."""
+        approver = Principal(sub=sub, office=office, roles=frozenset(roles))
+        issued = issue_approval(self.settings, approver, action=ApprovalAction(action), subject=subject)
+        return {"X-Supervisor-Approval": issued.token}
+
+    def national(self, sub: str = "national-1") -> dict[str, str]:
+        """Authorization header of a national admin (office PST)."""
+        return self.token("national_admin", office="PST", sub=sub)
 
     async def publish(self, data: EventData, *, time: dt.datetime | None = None) -> CloudEvent[Any]:
         """Put an event on the bus as the queue service would (``time``: the envelope's, else now)."""
@@ -161,7 +182,9 @@ class PaymentHarness:
     async def new_partner(self, partner_id: str = "BANKBRI") -> tuple[str, str]:
         """Register a partner; returns (key_id, secret)."""
         r = await self.client.post(
-            "/v1/partners", json={"partner_id": partner_id, "name": "Bank Test"}, headers=self.token("admin")
+            "/v1/partners",
+            json={"partner_id": partner_id, "name": "Bank Test"},
+            headers={**self.national(), **self.approval("partner_create", partner_id)},
         )
         assert r.status_code == 201, r.text
         return r.json()["key_id"], r.json()["secret"]

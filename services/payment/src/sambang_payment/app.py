@@ -19,6 +19,7 @@ from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
 from .background.expiry import run_expiry_sweeper
+from .background.rotation import rotate_data_key
 from .context import PaymentContext
 from .errors import ERRORS
 from .handlers import HANDLERS
@@ -42,7 +43,7 @@ async def seed_fee_schedule(runtime: ServiceRuntime) -> None:
 
 async def seed_demo_partner(runtime: ServiceRuntime) -> None:
     """Development only: the BANKDEMO partner with its public dev secret, so the demo can pay."""
-    if runtime.settings.environment != "development":
+    if not runtime.settings.development:
         return
     async with runtime.uow() as uow:
         if await partners.seed_dev_partner(uow, now=uow.now()):
@@ -62,6 +63,7 @@ def spec(context: PaymentContext | None = None) -> ServiceSpec:
         migrations=MIGRATIONS,
         on_startup=[seed_fee_schedule, seed_demo_partner],
         background=[run_expiry_sweeper],
+        rotate_data_key=rotate_data_key,
         context=context or PaymentContext(),
         title="Sambang payment",
         description="fee schedule, bills and billing codes, bank notifications, settlement reconciliation",

@@ -41,7 +41,16 @@ ERRORS = ErrorCatalogue(
             "Masa berlaku 10 tahun hanya untuk pemohon berusia 17 tahun ke atas atau sudah menikah",
         ),
         # --- bills
-        "birth_date_required": (422, "The applicant's birth date is required", "Tanggal lahir pemohon wajib diisi"),
+        "birth_date_in_url": (
+            400,
+            "A birth date never travels in a URL: use POST /v1/bills/{receipt_number}/lookup",
+            "Tanggal lahir tidak boleh dikirim di URL: gunakan POST /v1/bills/{receipt_number}/lookup",
+        ),
+        "receipt_locked": (
+            429,
+            "Too many wrong birth dates for this receipt: try again later or ask at the counter",
+            "Terlalu banyak tanggal lahir yang salah untuk nomor ini: coba lagi nanti atau tanyakan di loket",
+        ),
         # --- bank notifications (401: the WWW-Authenticate challenge is added by signature_refused)
         "missing_signature": (
             401,
@@ -70,6 +79,11 @@ ERRORS = ErrorCatalogue(
             422,
             f"The first line must be exactly: {_HEADER}",
             f"Baris pertama harus persis: {_HEADER}",
+        ),
+        "settlement_control_characters": (
+            422,
+            "A line of the settlement file holds a control character",
+            "Satu baris berkas settlement berisi karakter kontrol",
         ),
         "too_many_rows": (
             422,

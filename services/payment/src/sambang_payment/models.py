@@ -184,9 +184,10 @@ class Reconciliation(Model, table=True):
 
 
 class AuditEntry(Model, table=True):
-    """Who did what, when, from which office, to which receipt, partner or file (append-only).
+    """Who did what, when, from which office, to which receipt, partner or file, and who approved it
+    (append-only: on PostgreSQL a trigger refuses UPDATE and DELETE).
 
-    Admin and supervisor actions only. Never a secret or personal data: key ids, partner ids and
+    National admin and supervisor actions only. Never a secret or personal data: key ids, partner ids and
     file hashes name what was touched; the detail holds counts and dates.
     """
 
@@ -202,6 +203,11 @@ class AuditEntry(Model, table=True):
     partner_id: str | None = Field(default=None, max_length=32, index=True)
     file_sha256: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: Four eyes: the second person who approved the action (the approval's ``sub``), their office and
+    #: the approval's single-use id; null for actions that take no approval.
+    approved_by: str | None = Field(default=None, max_length=200)
+    approver_office: str | None = Field(default=None, max_length=3)
+    approval_id: str | None = Field(default=None, max_length=64, unique=True)
 
 
 def table_of(model: type[Model]) -> Table:

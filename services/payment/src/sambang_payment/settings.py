@@ -29,5 +29,11 @@ class PaymentSettings(BaseSettings):
     #: Public bill lookups per client IP: a burst of ``lookup_burst``, refilled at ``lookup_per_minute``.
     lookup_burst: int = Field(default=10, ge=1)
     lookup_per_minute: float = Field(default=10.0, gt=0)
+    #: Wrong birth dates per receipt: after ``receipt_guess_limit`` within ``receipt_guess_window_seconds``
+    #: (from any address), proving that receipt by birth date answers 429 ``receipt_locked`` for
+    #: ``receipt_lock_seconds``; officers reading the bill at the counter are not locked out.
+    receipt_guess_limit: int = Field(default=5, ge=1)
+    receipt_guess_window_seconds: float = Field(default=900.0, gt=0)
+    receipt_lock_seconds: float = Field(default=900.0, gt=0)
     #: Office time zone when the office is not known yet (queue.office.updated not seen).
     default_timezone: str = "Asia/Jakarta"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from payment_support import ADULT, HarnessFactory
+import httpx
+from payment_support import ADULT, HarnessFactory, PaymentHarness
 from sambang_contracts import CancelReason, PassportType, PriorityCategory, ServiceType, VoidReason
 from sambang_contracts.values import generate_receipt_number, validate_billing_code
 from sambang_payment.domain.offices import as_utc
@@ -178,47 +179,87 @@ async def test_bill_expired_cancellation_of_an_expired_bill_changes_nothing(paym
     assert (bill.status, bill.voided_at) == ("EXPIRED", None)
 
 
-async def test_applicant_reads_the_bill_with_birth_date_and_wrong_or_unknown_give_the_same_404(
+async def lookup(h: PaymentHarness, receipt: str, birth_date: str, **headers: str) -> httpx.Response:
+    """The applicant's look-up: the birth date in the body, never the URL."""
+    return await h.client.post(f"/v1/bills/{receipt}/lookup", json={"birth_date": birth_date}, headers=headers)
+
+
+async def test_applicant_looks_the_bill_up_with_the_birth_date_in_the_body_and_wrong_or_unknown_give_the_same_404(
     payment_harness: HarnessFactory,
 ) -> None:
     h = await payment_harness()
     receipt = await h.register()
-    ok = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": ADULT.isoformat()})
+    ok = await lookup(h, receipt, ADULT.isoformat())
     assert ok.status_code == 200
     body = ok.json()
     assert body["status"] == "UNPAID" and body["amount"] == 950_000 and len(body["billing_code"]) == 15
     assert "priority" not in body and "birth_date" not in str(body)
-    wrong = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": "1990-05-18"})
-    unknown = await h.client.get(
-        f"/v1/bills/{generate_receipt_number('BLT', h.clock().date())}", params={"birth_date": ADULT.isoformat()}
-    )
+    wrong = await lookup(h, receipt, "1990-05-18")
+    unknown = await lookup(h, generate_receipt_number("BLT", h.clock().date()), ADULT.isoformat())
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json() | {"instance": ""} == unknown.json() | {"instance": ""}
-    missing = await h.client.get(f"/v1/bills/{receipt}")
-    assert missing.status_code == 422 and missing.json()["code"] == "birth_date_required"
+    missing = await h.client.post(f"/v1/bills/{receipt}/lookup", json={})
+    assert missing.status_code == 422 and missing.json()["code"] == "validation_failed"
+    junk = await h.client.post(f"/v1/bills/{receipt}/lookup", json={"birth_date": ADULT.isoformat(), "nik": "1"})
+    assert junk.status_code == 422
+    malformed = await lookup(h, "BLT123", ADULT.isoformat())
+    assert malformed.status_code == 422 and malformed.json()["code"] == "invalid_receipt_number"
+
+
+async def test_a_birth_date_in_the_url_is_refused_unread_whoever_asks(payment_harness: HarnessFactory) -> None:
+    h = await payment_harness()
+    receipt = await h.register()
+    for headers in ({}, h.token("customer_care"), h.token("kiosk")):
+        for key in ("birth_date", "Birth-Date"):
+            r = await h.client.get(f"/v1/bills/{receipt}", params={key: ADULT.isoformat()}, headers=headers)
+            assert r.status_code == 400 and r.json()["code"] == "birth_date_in_url", (headers, key)
+            assert ADULT.isoformat() not in r.text
 
 
 async def test_officers_read_bills_of_their_own_office_without_birth_date(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     receipt = await h.register()
-    mine = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("customer_care"))
-    assert mine.status_code == 200 and mine.json()["priority"] is False
+    for role in ("customer_care", "verifier", "sambang_officer", "interviewer", "supervisor", "head_of_office"):
+        mine = await h.client.get(f"/v1/bills/{receipt}", headers=h.token(role))
+        assert mine.status_code == 200 and mine.json()["priority"] is False, role
     other = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("supervisor", office="MLG"))
     assert other.status_code == 403 and other.json()["code"] == "wrong_office"
-    display = await h.client.get(f"/v1/bills/{receipt}", headers=h.token("display"))
-    assert display.status_code == 422  # not an officer: must prove the receipt like an applicant
+    assert (await h.client.get(f"/v1/bills/{receipt}")).status_code == 401
+    for device in ("display", "kiosk"):  # not officers: they look up with a birth date like an applicant
+        refused = await h.client.get(f"/v1/bills/{receipt}", headers=h.token(device))
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden", device
 
 
 async def test_public_lookups_are_rate_limited_per_client(payment_harness: HarnessFactory) -> None:
     h = await payment_harness(payment=PaymentSettings(sweep_interval_seconds=3600, lookup_burst=3))
     receipt = await h.register()
-    codes = [
-        (await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": f"1990-01-0{d}"})).status_code
-        for d in range(1, 6)
-    ]
+    codes = [(await lookup(h, receipt, f"1990-01-0{d}")).status_code for d in range(1, 6)]
     assert codes == [404, 404, 404, 429, 429]
-    limited = await h.client.get(f"/v1/bills/{receipt}", params={"birth_date": ADULT.isoformat()})
+    limited = await lookup(h, receipt, ADULT.isoformat())
     assert limited.status_code == 429
     assert limited.json()["code"] == "rate_limited" and int(limited.headers["Retry-After"]) >= 1
-    # Officers are not limited.
+    # A kiosk's token or a junk one buys nothing; a verified officer's skips the address limit.
+    assert (await lookup(h, receipt, ADULT.isoformat(), **h.token("kiosk"))).status_code == 429
+    assert (await lookup(h, receipt, ADULT.isoformat(), Authorization="Bearer junk")).status_code == 429
+    assert (await lookup(h, receipt, ADULT.isoformat(), **h.token("verifier"))).status_code == 200
     assert (await h.client.get(f"/v1/bills/{receipt}", headers=h.token("verifier"))).status_code == 200
+
+
+async def test_wrong_birth_dates_lock_the_receipt_but_not_the_counter(payment_harness: HarnessFactory) -> None:
+    settings = PaymentSettings(sweep_interval_seconds=3600, lookup_burst=100, receipt_guess_limit=3)
+    h = await payment_harness(payment=settings)
+    receipt, other = await h.register(), await h.register()
+    codes = [(await lookup(h, receipt, f"1990-01-0{d}")).status_code for d in range(1, 4)]
+    assert codes == [404, 404, 404]
+    locked = await lookup(h, receipt, ADULT.isoformat())  # even the right one, for a while
+    assert locked.status_code == 429 and locked.json()["code"] == "receipt_locked"
+    assert int(locked.headers["Retry-After"]) >= 1 and locked.json()["retry_after"] >= 1
+    # An officer's guesses count too (the guard is per receipt, whoever asks).
+    officer = await lookup(h, receipt, ADULT.isoformat(), **h.token("verifier"))
+    assert officer.status_code == 429 and officer.json()["code"] == "receipt_locked"
+    # Another receipt is untouched, and the counter still reads the locked one.
+    assert (await lookup(h, other, ADULT.isoformat())).status_code == 200
+    assert (await h.client.get(f"/v1/bills/{receipt}", headers=h.token("customer_care"))).status_code == 200
+    # Unknown receipts lock alike: a lock says nothing about whether a receipt exists.
+    unknown = generate_receipt_number("BLT", h.clock().date())
+    assert [(await lookup(h, unknown, ADULT.isoformat())).status_code for _ in range(4)] == [404, 404, 404, 429]

@@ -20,18 +20,18 @@ async def test_clients_behind_the_trusted_proxy_each_have_their_own_budget(payme
         payment=PaymentSettings(sweep_interval_seconds=3600, lookup_burst=3), trusted_proxies=PROXY
     )
     receipt = await h.register()
-    url = f"/v1/bills/{receipt}"
+    url = f"/v1/bills/{receipt}/lookup"
     wrong = {"birth_date": "1990-01-01"}
-    first = [(await h.client.get(url, params=wrong, headers=via_proxy("203.0.113.10"))).status_code for _ in range(4)]
+    first = [(await h.client.post(url, json=wrong, headers=via_proxy("203.0.113.10"))).status_code for _ in range(4)]
     assert first == [404, 404, 404, 429]
-    limited = await h.client.get(url, params=wrong, headers=via_proxy("203.0.113.10"))
+    limited = await h.client.post(url, json=wrong, headers=via_proxy("203.0.113.10"))
     assert limited.json()["code"] == "rate_limited"
     # Another applicant in the same office, behind the same proxy, is counted alone.
-    other = await h.client.get(url, params={"birth_date": ADULT.isoformat()}, headers=via_proxy("203.0.113.11"))
+    other = await h.client.post(url, json={"birth_date": ADULT.isoformat()}, headers=via_proxy("203.0.113.11"))
     assert other.status_code == 200 and other.json()["receipt_number"] == receipt
     # The limited client cannot buy a new budget by writing addresses before the one the proxy appended.
     for forged in ("198.51.100.1", "203.0.113.11", "127.0.0.1"):
-        again = await h.client.get(url, params=wrong, headers=via_proxy(forged, "203.0.113.10"))
+        again = await h.client.post(url, json=wrong, headers=via_proxy(forged, "203.0.113.10"))
         assert again.status_code == 429
 
 
@@ -46,15 +46,17 @@ async def test_a_forged_header_from_an_untrusted_peer_changes_nothing(payment_ha
     async with direct:
         codes = [
             (
-                await direct.get(
-                    f"/v1/bills/{receipt}", params={"birth_date": "1990-01-01"}, headers=via_proxy(f"203.0.113.{i}")
+                await direct.post(
+                    f"/v1/bills/{receipt}/lookup",
+                    json={"birth_date": "1990-01-01"},
+                    headers=via_proxy(f"203.0.113.{i}"),
                 )
             ).status_code
             for i in range(5)
         ]
     assert codes == [404, 404, 404, 429, 429]
     # The addresses it claimed were never charged: a client behind the proxy using one is not limited.
-    behind = await h.client.get(
-        f"/v1/bills/{receipt}", params={"birth_date": "1990-01-01"}, headers=via_proxy("203.0.113.0")
+    behind = await h.client.post(
+        f"/v1/bills/{receipt}/lookup", json={"birth_date": "1990-01-01"}, headers=via_proxy("203.0.113.0")
     )
     assert behind.status_code == 404

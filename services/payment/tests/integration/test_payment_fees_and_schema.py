@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import os
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -13,6 +15,7 @@ from sambang_payment.app import MIGRATIONS
 from sambang_payment.models import metadata
 from sambang_payment.stores.partners import DEV_PARTNER_ID, DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET
 from sambang_payment.stores.schedules import shipped_schedule
+from sambang_runtime.crypto import generate_key
 from sambang_runtime.migrations import upgrade_to_head
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -47,24 +50,33 @@ def next_schedule(effective_from: dt.date, electronic_10: int) -> dict[str, Any]
     return doc
 
 
-async def test_admin_loads_a_new_schedule_without_a_code_change_and_new_bills_use_it(
+async def test_a_national_admin_loads_a_new_schedule_without_a_code_change_and_new_bills_use_it(
     payment_harness: HarnessFactory,
 ) -> None:
     h = await payment_harness()
     old = await h.register()
     today = h.clock().date()
     doc = next_schedule(today, 1_250_000)
-    assert (await h.client.put("/v1/fees", json=doc, headers=h.token("supervisor"))).status_code == 403
-    r = await h.client.put("/v1/fees", json=doc, headers=h.token("admin"))
+    # Fees are national: neither a supervisor nor an office admin changes them.
+    for role in ("supervisor", "admin", "head_of_office"):
+        refused = await h.client.put("/v1/fees", json=doc, headers=h.token(role))
+        assert refused.status_code == 403, role
+    r = await h.client.put("/v1/fees", json=doc, headers=h.national())
     assert r.status_code == 201, r.text
-    assert (await h.client.put("/v1/fees", json=doc, headers=h.token("admin"))).json()["code"] == "schedule_exists"
-    past = await h.client.put(
-        "/v1/fees", json=next_schedule(today - dt.timedelta(days=400), 1), headers=h.token("admin")
-    )
+    assert (await h.client.put("/v1/fees", json=doc, headers=h.national())).json()["code"] == "schedule_exists"
+    past = await h.client.put("/v1/fees", json=next_schedule(today - dt.timedelta(days=400), 1), headers=h.national())
     assert past.status_code == 422 and past.json()["code"] == "effective_date_in_past"
     float_amount = next_schedule(today + dt.timedelta(days=30), 1)
     float_amount["passports"][0]["amount"] = 350000.5
-    assert (await h.client.put("/v1/fees", json=float_amount, headers=h.token("admin"))).status_code == 422
+    assert (await h.client.put("/v1/fees", json=float_amount, headers=h.national())).status_code == 422
+    # Free text refuses control characters (a NUL would be a 500 from PostgreSQL otherwise).
+    for field, value in (("name", "Tarif\x00baru"), ("description", "a\x1b[31m"), ("description", "x\x7f")):
+        bad = next_schedule(today + dt.timedelta(days=60), 1) | {field: value}
+        refused = await h.client.put("/v1/fees", json=bad, headers=h.national())
+        assert refused.status_code == 422 and refused.json()["code"] == "validation_failed", (field, value)
+    bad_line = next_schedule(today + dt.timedelta(days=60), 1)
+    bad_line["passports"][0]["description"] = "Paspor\x00"
+    assert (await h.client.put("/v1/fees", json=bad_line, headers=h.national())).status_code == 422
     new = await h.register()
     assert (await h.bill(old)).amount == 950_000  # issued bills keep their amount
     assert (await h.bill(new)).amount == 1_250_000
@@ -88,7 +100,8 @@ async def test_app_starts_on_sqlite_with_the_demo_bank_in_development(payment_ha
     h = await payment_harness(backend="sqlite+memory", environment="development")
     assert (await h.client.get("/readyz")).status_code == 200
     assert (await h.client.get("/v1/fees")).status_code == 200
-    listed = (await h.client.get("/v1/partners", headers=h.token("admin"))).json()
+    assert h.settings.development
+    listed = (await h.client.get("/v1/partners", headers=h.national())).json()
     assert [p["partner_id"] for p in listed] == [DEV_PARTNER_ID]
     receipt = await h.register()
     bill = await h.bill(receipt)
@@ -97,5 +110,19 @@ async def test_app_starts_on_sqlite_with_the_demo_bank_in_development(payment_ha
 
 
 async def test_no_demo_bank_outside_development(payment_harness: HarnessFactory) -> None:
-    h = await payment_harness(backend="sqlite+memory")
-    assert (await h.client.get("/v1/partners", headers=h.token("admin"))).json() == []
+    production = {
+        "auth_hs256_secret": base64.b64encode(os.urandom(40)).decode(),
+        "pii_keys": f"k1:{generate_key()}",
+        "blind_index_key": generate_key(),
+        "approval_secret": base64.b64encode(os.urandom(40)).decode(),
+    }
+    for environment, keys in (("test", {}), ("production", production)):
+        h = await payment_harness(backend="sqlite+memory", environment=environment, **keys)
+        assert h.settings.environment == environment and not h.settings.development
+        assert (await h.client.get("/v1/partners", headers=h.national())).json() == []
+        # The published demo secret opens nothing.
+        receipt = await h.register()
+        bill = await h.bill(receipt)
+        r = await h.notify(DEV_PARTNER_KEY_ID, DEV_PARTNER_SECRET, h.payment_body(bill, "NTPN0000000000Q2"))
+        assert r.status_code == 401 and r.json()["code"] == "invalid_signature"
+        assert (await h.bill(receipt)).status == "UNPAID"

@@ -11,6 +11,7 @@ import pytest
 from payment_support import HarnessFactory, PaymentHarness
 from sambang_payment.domain.notifications import sign, signature_header
 from sambang_payment.models import DISCREPANCY, NOTIFICATION, PAYMENT
+from sambang_runtime.crypto import DecryptionError
 
 
 async def paid_bill(h: PaymentHarness) -> tuple[str, str, Any]:
@@ -246,8 +247,12 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_and_revocation_en
 ) -> None:
     h = await payment_harness()
     old_key, old_secret, bill = await paid_bill(h)
-    admin = h.token("admin")
-    r = await h.client.post("/v1/partners/BANKBRI/rotate", json={"grace_seconds": 3600}, headers=admin)
+    admin = h.national()
+    r = await h.client.post(
+        "/v1/partners/BANKBRI/rotate",
+        json={"grace_seconds": 3600},
+        headers={**admin, **h.approval("partner_rotate", "BANKBRI")},
+    )
     assert r.status_code == 200
     new_key, new_secret = r.json()["key_id"], r.json()["secret"]
     assert new_key != old_key and new_secret != old_secret
@@ -258,7 +263,11 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_and_revocation_en
     # A secret is never shown again.
     listed = (await h.client.get("/v1/partners", headers=admin)).json()
     assert old_secret not in json.dumps(listed) and new_secret not in json.dumps(listed)
-    r = await h.client.post("/v1/partners/BANKBRI/revoke", json={"key_id": old_key}, headers=admin)
+    r = await h.client.post(
+        "/v1/partners/BANKBRI/revoke",
+        json={"key_id": old_key},
+        headers={**admin, **h.approval("partner_revoke", "BANKBRI")},
+    )
     assert r.status_code == 204
     refused = await h.notify(old_key, old_secret, body)
     assert refused.status_code == 401 and refused.json()["code"] == "invalid_signature"
@@ -268,22 +277,37 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period_and_revocation_en
 async def test_rotation_with_no_grace_stops_the_old_key_at_once(payment_harness: HarnessFactory) -> None:
     h = await payment_harness()
     old_key, old_secret, bill = await paid_bill(h)
-    r = await h.client.post("/v1/partners/BANKBRI/rotate", json={"grace_seconds": 0}, headers=h.token("admin"))
+    r = await h.client.post(
+        "/v1/partners/BANKBRI/rotate",
+        json={"grace_seconds": 0},
+        headers={**h.national(), **h.approval("partner_rotate", "BANKBRI")},
+    )
     assert r.status_code == 200
     refused = await h.notify(old_key, old_secret, h.payment_body(bill, "NTPN0000000000R2"))
     assert refused.status_code == 401
     assert await h.count(NOTIFICATION) == 0
 
 
-async def test_partner_endpoints_are_for_admins_only(payment_harness: HarnessFactory) -> None:
+async def test_partner_endpoints_are_for_national_admins_with_a_second_ones_approval(
+    payment_harness: HarnessFactory,
+) -> None:
     h = await payment_harness()
     body = {"partner_id": "BANKX", "name": "X"}
+    approval = h.approval("partner_create", "BANKX")
     assert (await h.client.post("/v1/partners", json=body)).status_code == 401
-    assert (await h.client.post("/v1/partners", json=body, headers=h.token("supervisor"))).status_code == 403
-    assert (await h.client.post("/v1/partners", json=body, headers=h.token("admin"))).status_code == 201
-    again = await h.client.post("/v1/partners", json=body, headers=h.token("admin"))
+    for role in ("supervisor", "admin", "head_of_office"):
+        refused = await h.client.post("/v1/partners", json=body, headers={**h.token(role), **approval})
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden", role
+    created = await h.client.post("/v1/partners", json=body, headers={**h.national(), **approval})
+    assert created.status_code == 201
+    again = await h.client.post(
+        "/v1/partners", json=body, headers={**h.national(), **h.approval("partner_create", "BANKX")}
+    )
     assert again.status_code == 409 and again.json()["code"] == "partner_exists"
-    assert (await h.client.post("/v1/partners/NOPE/rotate", json={}, headers=h.token("admin"))).status_code == 404
+    missing = await h.client.post(
+        "/v1/partners/NOPE/rotate", json={}, headers={**h.national(), **h.approval("partner_rotate", "NOPE")}
+    )
+    assert missing.status_code == 404
 
 
 async def test_partner_secrets_are_stored_encrypted(payment_harness: HarnessFactory) -> None:
@@ -295,6 +319,11 @@ async def test_partner_secrets_are_stored_encrypted(payment_harness: HarnessFact
         stored = (await conn.execute(PARTNER_KEY.select())).all()
     assert stored and all(secret not in row.secret_enc for row in stored)
     assert all(row.secret_enc.startswith("v1.") for row in stored)
+    [row] = stored
+    # Sealed under the PII key and bound to its key id: copied onto another key it does not open.
+    assert h.runtime.cipher.decrypt(row.secret_enc, context=f"partner_key.secret:{row.key_id}") == secret
+    with pytest.raises(DecryptionError):
+        h.runtime.cipher.decrypt(row.secret_enc, context="partner_key.secret:OTHER-1")
 
 
 async def test_the_five_minute_window_is_measured_by_the_service_clock(payment_harness: HarnessFactory) -> None:

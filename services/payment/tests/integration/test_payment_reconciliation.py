@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from payment_support import HarnessFactory, PaymentHarness
+from sambang_payment.domain.settlement import settlement_sha256
 from sambang_payment.models import DISCREPANCY, PAYMENT, RECONCILIATION
 from sambang_payment.settings import PaymentSettings
 
@@ -20,12 +21,32 @@ def row(
     return f"{bill.billing_code},{ntpn},{bill.amount if amount is None else amount},{when},TELLER,SET-{ntpn}"
 
 
-async def upload(h: PaymentHarness, text: str, *, partner: str = "BANKBRI", office: str = "BLT", **params: str) -> Any:
+def approval(h: PaymentHarness, text: str | bytes, *, office: str = "BLT", sub: str = "sup-2") -> dict[str, str]:
+    """A second supervisor's approval of applying exactly these bytes."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return h.approval("settlement_apply", settlement_sha256(raw), sub=sub, roles=("supervisor",), office=office)
+
+
+async def upload(
+    h: PaymentHarness,
+    text: str,
+    *,
+    partner: str = "BANKBRI",
+    office: str = "BLT",
+    approve: bool = True,
+    headers: dict[str, str] | None = None,
+    **params: str,
+) -> Any:
+    """Upload a settlement file as a supervisor of ``office``; applied with a second supervisor's
+    approval unless ``approve`` is False (a dry run)."""
+    sent = {**h.token("supervisor", office=office, sub="sup-1"), "Content-Type": "text/csv"}
+    if approve:
+        sent |= approval(h, text, office=office)
     return await h.client.post(
         "/v1/reconciliations",
         params={"partner": partner, **params},
         content=text.encode("utf-8"),
-        headers={**h.token("supervisor", office=office), "Content-Type": "text/csv"},
+        headers=sent | (headers or {}),
     )
 
 

@@ -9,7 +9,7 @@ from sambang_payment.domain.notifications import SignatureError
 from sambang_payment.errors import ERRORS, signature_refused
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "sambang_payment"
-RAISED = re.compile(r'(?:DomainError|SignatureError|SettlementFileError)\(\s*"([a-z][a-z0-9_]*)"')
+RAISED = re.compile(r'(?:(?:DomainError|SignatureError|SettlementFileError)\(\s*|ERRORS\[)"([a-z][a-z0-9_]*)"')
 
 
 def raised_codes() -> set[str]:
@@ -31,7 +31,8 @@ def test_catalogue_keeps_the_codes_and_statuses_of_the_api() -> None:
         "schedule_exists": 409,
         "invalid_validity": 422,
         "ten_years_not_allowed": 422,
-        "birth_date_required": 422,
+        "birth_date_in_url": 400,
+        "receipt_locked": 429,
         "missing_signature": 401,
         "invalid_signature": 401,
         "stale_signature": 401,
@@ -39,6 +40,7 @@ def test_catalogue_keeps_the_codes_and_statuses_of_the_api() -> None:
         "empty_settlement_file": 422,
         "settlement_not_utf8": 422,
         "wrong_settlement_header": 422,
+        "settlement_control_characters": 422,
         "too_many_rows": 422,
         "invalid_range": 422,
         "partner_exists": 409,

@@ -49,7 +49,7 @@ async def list_discrepancies(
     uow: UowDep,
     principal: SupervisorDep,
     context: ContextDep,
-    office: str | None = None,
+    office: Annotated[str | None, Query(pattern=r"^[A-Za-z]{3}$", description="The supervisor's own office")] = None,
     date_from: Annotated[dt.date | None, Query(alias="from")] = None,
     date_to: Annotated[dt.date | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,

@@ -1,4 +1,4 @@
-"""The fee schedule (tarif PNBP): public reading, admin loading."""
+"""The fee schedule (tarif PNBP): public reading, national admin loading."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ..domain.fees import FeeScheduleDocument, schedule_on
 from ..domain.offices import zone
 from ..stores import schedules
 from ..stores.audit import AuditAction, add_audit
-from .deps import AdminDep, ContextDep, UowDep
+from .deps import ContextDep, NationalAdminDep, UowDep
 
 log = get_logger(__name__)
 
@@ -62,9 +62,10 @@ async def read_fee_schedule(
 
 @router.put("", status_code=201)
 async def load_fee_schedule(
-    document: FeeScheduleDocument, uow: UowDep, principal: AdminDep, context: ContextDep
+    document: FeeScheduleDocument, uow: UowDep, principal: NationalAdminDep, context: ContextDep
 ) -> ScheduleLoaded:
-    """Load a new fee schedule from today or a later date; bills already issued keep their amounts."""
+    """Load a new fee schedule from today or a later date; bills already issued keep their amounts.
+    National admins only (fees are national; an office ``admin`` cannot)."""
     now = uow.now()
     if document.effective_from < now.astimezone(zone(context.default_timezone)).date():
         raise DomainError("effective_date_in_past")

@@ -14,13 +14,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from sambang_contracts import PassportType, ServiceType
-from sambang_contracts.values import ten_years_allowed, validity_years
+from sambang_contracts.values import Text, ten_years_allowed, validity_years
 from sambang_runtime.errors import DomainError
 
 Rupiah = Annotated[StrictInt, Field(gt=0, le=1_000_000_000)]
 RupiahOrZero = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 ItemCode = Annotated[str, Field(pattern=r"^[A-Z0-9_]{1,64}$")]
-Description = Annotated[str, Field(min_length=1, max_length=300)]
+Description = Annotated[Text, Field(min_length=1, max_length=300)]
 
 
 class PassportFamily(enum.StrEnum):
@@ -67,8 +67,8 @@ class FeeScheduleDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    description: Annotated[str, Field(max_length=2000)] = ""
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    description: Annotated[Text, Field(max_length=2000)] = ""
     effective_from: dt.date
     ten_year_min_age: Annotated[StrictInt, Field(ge=0, le=100)] = 17
     passports: list[PassportFee]

@@ -12,6 +12,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sambang_contracts import PaymentChannel
+from sambang_contracts.values import Text
 from sambang_runtime.errors import DomainError
 
 from .fees import Rupiah
@@ -136,7 +137,7 @@ class NotificationBody(BaseModel):
     billing_code: Annotated[str, Field(pattern=r"^[0-9]{15}$")]
     amount: Rupiah
     ntpn: Annotated[str, Field(pattern=r"^[0-9A-Z]{16}$")]
-    bank_reference: Annotated[str, Field(min_length=1, max_length=200)]
+    bank_reference: Annotated[Text, Field(min_length=1, max_length=200)]
     channel: PaymentChannel
     paid_at: dt.datetime
 

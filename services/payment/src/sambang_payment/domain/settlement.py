@@ -8,11 +8,11 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 from sambang_contracts import PaymentChannel
-from sambang_contracts.values import InvalidValue, validate_ntpn
+from sambang_contracts.values import NO_CONTROL_CHARS, InvalidValue, validate_ntpn
 from sambang_runtime.errors import DomainError
 
 from .payments import Discrepancy
@@ -21,6 +21,7 @@ SETTLEMENT_HEADER = ("billing_code", "ntpn", "amount", "paid_at", "channel", "ba
 _BILLING_CODE_SHAPE = re.compile(r"^[0-9]{15}$", re.ASCII)
 _AMOUNT = re.compile(r"^[1-9][0-9]{0,11}$", re.ASCII)
 _REFERENCE = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,199}$")
+_TEXT = re.compile(NO_CONTROL_CHARS)
 
 
 class SettlementFileError(DomainError):
@@ -87,14 +88,27 @@ def _parse_row(line: int, values: list[str]) -> SettlementRow | RowError:
     return SettlementRow(line, billing_code, ntpn, int(amount), when.astimezone(dt.UTC), chan, reference)
 
 
+def _refuse_control_characters(text: str) -> None:
+    """422 ``settlement_control_characters`` naming the first line (the header is line 1) whose text
+    holds a control character (NUL, escapes, DEL, C1): the whole file is refused, nothing is read.
+    Tab and the line ends (CR, LF) are not refused here; a cell still has to fit its column."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not _TEXT.match(line):
+            raise SettlementFileError("settlement_control_characters", line=number)
+
+
 def parse_settlement(raw: bytes) -> SettlementFile:
-    """Read a settlement CSV: exact header, CRLF or LF, optional UTF-8 BOM; bad rows are listed by line."""
+    """Read a settlement CSV: exact header, CRLF or LF, optional UTF-8 BOM; bad rows are listed by line.
+
+    A control character anywhere refuses the whole file (422 ``settlement_control_characters`` with
+    the ``line``)."""
     if not raw.strip():
         raise SettlementFileError("empty_settlement_file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SettlementFileError("settlement_not_utf8") from None
+    _refuse_control_characters(text)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
@@ -192,3 +206,28 @@ class ReconciliationResult(BaseModel):
     discrepancies: list[SettlementDiscrepancy]
     errors: list[SettlementRowError]
     already_processed: bool
+    dry_run: Literal[False] = Field(default=False, description="false: the file was applied (with an approval)")
+
+
+class ReconciliationPreview(BaseModel):
+    """What a settlement file would do, answered without an approval: nothing is applied or recorded.
+
+    ``approval_action`` and ``approval_subject`` say what a second person approves (``POST
+    /v1/approvals``) for the same bytes to be applied.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    dry_run: Literal[True] = Field(default=True, description="true: nothing was applied")
+    partner: str
+    office: str
+    file_sha256: str
+    rows: int
+    matched: int = Field(description="rows we already had (same NTPN, bill and amount)")
+    would_apply: int = Field(description="payments the file would apply")
+    other_office: int = Field(description="rows for another office's bills, left to its supervisor")
+    discrepancies: list[SettlementDiscrepancy] = Field(description="what applying would record as discrepancies")
+    errors: list[SettlementRowError]
+    already_processed: bool = Field(description="these bytes were applied before: applying again does nothing")
+    approval_action: Literal["settlement_apply"] = "settlement_apply"
+    approval_subject: str = Field(description="the file's sha256 hex, the subject of the approval that applies it")

@@ -1,4 +1,5 @@
-"""The audit trail of admin and supervisor actions, written in the transaction of the action."""
+"""The audit trail of national admin and supervisor actions (and their approvers), written in the
+transaction of the action."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import enum
 from collections.abc import Mapping
 from typing import TypeAlias
 
+from sambang_runtime.approvals import ApprovalClaims
 from sambang_runtime.auth import Principal
 from sambang_runtime.uow import UnitOfWork
 
@@ -24,6 +26,8 @@ class AuditAction(enum.StrEnum):
     PARTNER_KEY_ROTATED = "PARTNER_KEY_ROTATED"
     PARTNER_KEY_REVOKED = "PARTNER_KEY_REVOKED"
     SETTLEMENT_UPLOADED = "SETTLEMENT_UPLOADED"
+    #: A settlement file read without an approval: what it would do, nothing applied.
+    SETTLEMENT_PREVIEWED = "SETTLEMENT_PREVIEWED"
 
 
 async def add_audit(
@@ -35,8 +39,10 @@ async def add_audit(
     partner_id: str | None = None,
     file_sha256: str | None = None,
     detail: AuditDetail | None = None,
+    approval: ApprovalClaims | None = None,
 ) -> None:
-    """One audit row of what ``by`` did, from their office (append-only: nothing updates or deletes these rows)."""
+    """One audit row of what ``by`` did, from their office, and who approved it (``approval``: the
+    second person, four eyes). Append-only: nothing updates or deletes these rows."""
     conn = await uow.session.connection()
     await conn.execute(
         AUDIT.insert().values(
@@ -47,5 +53,8 @@ async def add_audit(
             partner_id=partner_id,
             file_sha256=file_sha256,
             detail=dict(detail) if detail else None,
+            approved_by=approval.approver[:200] if approval else None,
+            approver_office=approval.office[:3] if approval else None,
+            approval_id=approval.jti if approval else None,
         )
     )

@@ -145,11 +145,21 @@ async def lock_for_payment(uow: UnitOfWork, billing_code: str) -> LockedBill | N
     Notifications for one bill are judged one after the other, each seeing what the previous one
     committed.
     """
+    return await _bill_for_payment(uow, billing_code, lock=True)
+
+
+async def bill_for_preview(uow: UnitOfWork, billing_code: str) -> LockedBill | None:
+    """The bill of a billing code as a payment would be judged against it, read without a lock (a
+    settlement's dry run changes nothing, so it holds no bill)."""
+    return await _bill_for_payment(uow, billing_code, lock=False)
+
+
+async def _bill_for_payment(uow: UnitOfWork, billing_code: str, *, lock: bool) -> LockedBill | None:
     conn = await uow.session.connection()
     stmt = select(
         BILL.c.id, BILL.c.receipt_number, BILL.c.office, BILL.c.status, BILL.c.amount, BILL.c.expires_at
     ).where(BILL.c.billing_code == billing_code)
-    row = (await conn.execute(stmt.with_for_update())).first()
+    row = (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
     if row is None:
         return None
     state = BillState(billing_code, BillStatus(row.status), row.amount, as_utc(row.expires_at))

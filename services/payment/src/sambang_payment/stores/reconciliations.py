@@ -35,6 +35,19 @@ async def claim_file(
     return None if claimed is None else int(claimed[0])
 
 
+async def was_processed(uow: UnitOfWork, *, partner_id: str, office: str, sha256: str) -> bool:
+    """Whether these bytes were reconciled (applied) for this partner and office before."""
+    conn = await uow.session.connection()
+    found = await conn.execute(
+        select(RECONCILIATION.c.id).where(
+            RECONCILIATION.c.partner_id == partner_id,
+            RECONCILIATION.c.office == office,
+            RECONCILIATION.c.file_sha256 == sha256,
+        )
+    )
+    return found.first() is not None
+
+
 async def earlier_result(uow: UnitOfWork, *, partner_id: str, office: str, sha256: str) -> ReconciliationResult:
     """The result the first upload of these bytes gave."""
     conn = await uow.session.connection()
