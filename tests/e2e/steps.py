@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import importlib.util
 import json
 import random
@@ -276,13 +277,37 @@ async def settle(client: httpx.AsyncClient, base: str, receipts: list[str], offi
         rows.append(
             f"{issued['billing_code']},{paid},{issued['amount']},{dt.datetime.now(dt.UTC).isoformat()},TELLER,SET-{paid}"
         )
+    body = ("\n".join(rows) + "\n").encode()
+    # Four eyes: a second supervisor approves applying exactly these bytes.
+    consent = await approval(
+        client, base, "settlement_apply", hashlib.sha256(body).hexdigest(), office=office, sub="supervisor-2"
+    )
     resp = await client.post(
         f"{base}/v1/reconciliations",
         params={"partner": BANK},
-        content=("\n".join(rows) + "\n").encode(),
-        headers={**officer("supervisor", office), "Content-Type": "text/csv"},
+        content=body,
+        headers={**officer("supervisor", office), "Content-Type": "text/csv", **consent},
     )
     return _ok(resp)  # type: ignore[no-any-return]
+
+
+async def approval(
+    client: httpx.AsyncClient,
+    base: str,
+    action: str,
+    subject: str,
+    *,
+    position: int | None = None,
+    office: str = OFFICE,
+    role: str = "supervisor",
+    sub: str = "supervisor-approver",
+) -> dict[str, str]:
+    """A single-use approval (``POST /v1/approvals``) by ``sub``, as the header the action takes."""
+    body: dict[str, Any] = {"action": action, "subject": subject}
+    if position is not None:
+        body["position"] = position
+    issued = _ok(await client.post(f"{base}/v1/approvals", json=body, headers=officer(role, office, sub=sub)))
+    return {"X-Supervisor-Approval": issued["token"]}
 
 
 # -- the applicant's side ----------------------------------------------------------------------------
@@ -331,7 +356,9 @@ async def _arrival_mail(client: httpx.AsyncClient, base: str, applicant: Applica
 
 async def status(client: httpx.AsyncClient, base: str, applicant: Applicant) -> dict[str, Any]:
     """The applicant-facing status page (receipt number and birth date)."""
-    resp = await client.get(f"{base}/v1/applications/{applicant.receipt}", params={"birth_date": applicant.birth_date})
+    resp = await client.post(
+        f"{base}/v1/applications/{applicant.receipt}/lookup", json={"birth_date": applicant.birth_date}
+    )
     return _ok(resp)  # type: ignore[no-any-return]
 
 
@@ -451,10 +478,9 @@ async def capture_biometrics(
     role: str = "interviewer",
     office: str = OFFICE,
     missing_fingers: dict[int, str] | None = None,
-    approval: dict[str, str] | None = None,
 ) -> None:
     """Photo (a real face), ten fingerprints and the signature. ``missing_fingers`` (position -> reason,
-    e.g. AMPUTATED) are recorded as exceptions instead, with ``approval`` headers (a supervisor's)."""
+    e.g. AMPUTATED) are recorded as exceptions instead, each with its own supervisor's approval."""
     headers = officer(role, office, sub=f"{role}-1")
     url = f"{base}/v1/captures/{receipt}"
     img = images()
@@ -464,7 +490,10 @@ async def capture_biometrics(
             resp = await client.put(
                 f"{url}/fingerprints/{position}/exception",
                 json={"reason": missing_fingers[position], "note": "seen at the counter"},
-                headers={**headers, **(approval or {})},
+                headers={
+                    **headers,
+                    **await approval(client, base, "fingerprint_exception", receipt, position=position, office=office),
+                },
             )
             _ok(resp)
         else:

@@ -93,10 +93,12 @@ def applicant(address: str) -> httpx.AsyncClient:
 
 
 async def guesses(client: httpx.AsyncClient, url: str, n: int, headers: dict[str, str] | None = None) -> list[int]:
-    """``n`` look-ups with a wrong birth date; the status codes in order."""
+    """``n`` look-ups with a wrong birth date (in the body: never in a URL), each of another receipt so
+    the per-receipt lock stays out of it and the per-client limit is what answers; the codes in order."""
     codes = []
     for _ in range(n):
-        resp = await client.get(url, params={"birth_date": "1990-01-01"}, headers=headers)
+        fresh = f"{url.rsplit('/', 1)[0]}/{generate_receipt_number('BLT', dt.date.today())}/lookup"
+        resp = await client.post(fresh, json={"birth_date": "1990-01-01"}, headers=headers)
         assert resp.status_code in (404, 429), resp.text
         if resp.status_code == 429:
             assert resp.json()["code"] == "rate_limited" and int(resp.headers["retry-after"]) >= 1

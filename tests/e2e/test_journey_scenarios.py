@@ -39,6 +39,7 @@ STACK_ENV = {
 
 SUPERVISOR = "supervisor-1"  # never the interviewing officer ("interviewer-1", "tablet-1")
 TABLET = "tablet-1"
+HEAD = "kepala-1"  # the head of office (Kepala Kantor) decides holds
 
 #: What happened, scenario by scenario, for the report at the end: receipt -> facts.
 LEDGER: dict[str, dict[str, Any]] = {}
@@ -119,12 +120,6 @@ async def officer_alerts(client: httpx.AsyncClient, base: str) -> AsyncIterator[
             await reader
 
 
-def approval_header() -> dict[str, str]:
-    """A supervisor's short-lived approval (X-Supervisor-Approval) for fingerprint exceptions."""
-    token = issue_dev_token(DEV_HS256_SECRET, sub=SUPERVISOR, office=OFFICE, roles=["supervisor"], ttl_seconds=600)
-    return {"X-Supervisor-Approval": token}
-
-
 async def at_the_seat(
     client: httpx.AsyncClient,
     base: str,
@@ -147,7 +142,6 @@ async def at_the_seat(
         receipt,
         role="sambang_officer",
         missing_fingers=missing_fingers,
-        approval=approval_header() if missing_fingers else None,
     )
     await interview_at_seat(client, base, receipt)
     seat = claim.json()["seat"]
@@ -305,6 +299,14 @@ async def test_3_disabled_walk_in_with_two_amputated_fingers(
         headers=officer("sambang_officer", sub=TABLET),
     )
     assert refused.status_code == 403, refused.text
+    # Nor with a supervisor's login in the approval header: approvals are not logins.
+    login = issue_dev_token(DEV_HS256_SECRET, sub=SUPERVISOR, office=OFFICE, roles=["supervisor"], ttl_seconds=600)
+    refused = await client.put(
+        f"{base}/v1/captures/{a.receipt}/fingerprints/4/exception",
+        json={"reason": "AMPUTATED", "note": "left index"},
+        headers={**officer("sambang_officer", sub=TABLET), "X-Supervisor-Approval": login},
+    )
+    assert refused.status_code == 403, refused.text
     manifest = await at_the_seat(
         client, base, a.receipt, ticket["visit_id"], missing_fingers={7: "AMPUTATED", 8: "AMPUTATED"}
     )
@@ -360,19 +362,31 @@ async def test_4_watch_list_hit_is_held_and_released_by_a_supervisor(
     page = await j.status(client, base, a)
     assert page["status"] == "IN_PROCESS"
     assert not any(word in json.dumps(page).upper() for word in ("HOLD", "HELD", "CEKAL", "WATCH")), page
-    # The interviewing officer may not decide; a supervisor releases.
+    # Holds are the head of office's: not a supervisor's, never the interviewing officer's.
+    supervisor = await client.post(
+        f"{base}/v1/holds/{a.receipt}/decision",
+        json={"decision": "RELEASE", "reason": "not the listed person"},
+        headers=officer("supervisor", sub=SUPERVISOR),
+    )
+    assert supervisor.status_code == 403, supervisor.text
     same = await client.post(
         f"{base}/v1/holds/{a.receipt}/decision",
         json={"decision": "RELEASE", "reason": "not the listed person"},
-        headers=officer("supervisor", sub="interviewer-1"),
+        headers=officer("head_of_office", sub="interviewer-1"),
     )
     assert same.status_code in (403, 409), same.text
     released = await client.post(
         f"{base}/v1/holds/{a.receipt}/decision",
         json={"decision": "RELEASE", "reason": "namesake, not the listed person"},
-        headers=officer("supervisor", sub=SUPERVISOR),
+        headers=officer("head_of_office", sub=HEAD),
     )
     assert released.status_code == 200, released.text
+    again = await client.post(
+        f"{base}/v1/holds/{a.receipt}/decision",
+        json={"decision": "DENY", "reason": "a second decision"},
+        headers=officer("head_of_office", sub=HEAD),
+    )
+    assert again.status_code == 409, again.text
     decided = await wait_event(events, "simkim.hold.decided", a.receipt)
     assert decided.data.decision == "RELEASE"
     page = await j.wait_status(client, base, a, "ISSUED", timeout=90)
@@ -394,7 +408,7 @@ async def test_5_active_passport_on_a_new_application_is_denied(
     denied = await client.post(
         f"{base}/v1/holds/{a.receipt}/decision",
         json={"decision": "DENY", "reason": "a passport in force: a new one is not issued"},
-        headers=officer("supervisor", sub=SUPERVISOR),
+        headers=officer("head_of_office", sub=HEAD),
     )
     assert denied.status_code == 200, denied.text
     await j.wait_status(client, base, a, "REJECTED", timeout=60)

@@ -135,17 +135,20 @@ async def test_up_front_door_counts_each_applicant_alone(servers: Servers, tmp_p
     with launched(servers, tmp_path) as up:
         async with applicant("127.0.0.2") as guesser, applicant("127.0.0.3") as neighbour:
             await ready(guesser, up)
-            receipt = generate_receipt_number(OFFICE, dt.date.today())
             for path in ("/v1/applications/", "/v1/bills/"):
-                url = f"{up.front_door}{path}{receipt}"
+                # Birth dates travel in bodies; each guess another receipt, so the per-client limit answers.
+                def url(path: str = path) -> str:
+                    fresh = generate_receipt_number(OFFICE, dt.date.today())
+                    return f"{up.front_door}{path}{fresh}/lookup"
+
                 codes = [
                     (
-                        await guesser.get(
-                            url, params={"birth_date": "1990-01-01"}, headers={"X-Forwarded-For": f"127.0.0.{9 + i}"}
+                        await guesser.post(
+                            url(), json={"birth_date": "1990-01-01"}, headers={"X-Forwarded-For": f"127.0.0.{9 + i}"}
                         )
                     ).status_code
                     for i in range(14)
                 ]
                 assert codes[:10] == [404] * 10 and codes[10:].count(429) >= 3, codes
-                other = await neighbour.get(url, params={"birth_date": "1990-01-01"})
+                other = await neighbour.post(url(), json={"birth_date": "1990-01-01"})
                 assert other.status_code == 404

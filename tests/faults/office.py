@@ -192,7 +192,7 @@ class Office:
             j.mark("checked_in")
 
             async def issued_status() -> bool:
-                page = await c.get(f"{base}/v1/applications/{a.receipt}", params={"birth_date": a.birth_date})
+                page = await c.post(f"{base}/v1/applications/{a.receipt}/lookup", json={"birth_date": a.birth_date})
                 return page.status_code == 200 and page.json()["status"] in ("ISSUED", "READY_FOR_PICKUP")
 
             await poll(f"{a.receipt} issued", issued_status, self.step_timeout * 2, every=1.0)
