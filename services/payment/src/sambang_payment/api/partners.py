@@ -1,4 +1,5 @@
-"""Payment partners (banks) and their signing keys: registration, rotation with grace, revocation."""
+"""Payment partners (banks) and their signing keys: registration, rotation with grace, revocation; a
+national admin's, each with a second national admin's approval (four eyes)."""
 
 from __future__ import annotations
 
@@ -183,7 +184,14 @@ async def rotate_partner_key(
         uow, principal, AuditAction.PARTNER_KEY_ROTATED, at=now, partner_id=partner_id, detail=rotated, approval=claims
     )
     await uow.commit()
-    log.info("partner.key_rotated", partner=partner_id, key_id=issued.key_id, grace_seconds=grace, by=principal.sub)
+    log.info(
+        "partner.key_rotated",
+        partner=partner_id,
+        key_id=issued.key_id,
+        grace_seconds=grace,
+        by=principal.sub,
+        approved_by=claims.approver,
+    )
     return KeyRotated(
         partner_id=partner_id,
         key_id=issued.key_id,
@@ -223,5 +231,7 @@ async def revoke_partner_key(
         uow, principal, AuditAction.PARTNER_KEY_REVOKED, at=now, partner_id=partner_id, detail=revoked, approval=claims
     )
     await uow.commit()
-    log.warning("partner.key_revoked", partner=partner_id, key_id=body.key_id, by=principal.sub)
+    log.warning(
+        "partner.key_revoked", partner=partner_id, key_id=body.key_id, by=principal.sub, approved_by=claims.approver
+    )
     return Response(status_code=204)

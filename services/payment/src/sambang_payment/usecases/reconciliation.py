@@ -1,4 +1,5 @@
-"""Settlement reconciliation (rekonsiliasi): a bank's daily file, applied once for one office."""
+"""Settlement reconciliation (rekonsiliasi): a bank's daily file, previewed without an approval, applied
+(once per file, for one office) with a second person's."""
 
 from __future__ import annotations
 
@@ -107,6 +108,8 @@ async def reconcile_settlement(
             "reconciliation.done",
             partner=partner_id,
             office=office,
+            by=uploader.sub,
+            approved_by=approval.approver,
             matched=result.matched,
             applied=result.applied,
             discrepancies=len(result.discrepancies),
