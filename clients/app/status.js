@@ -16,8 +16,9 @@ export async function officeInfo(code) {
   return offices.find((o) => o.code === code) || { code, name: code, timezone: 'Asia/Jakarta' };
 }
 
+// The birth date travels in the body, never in the URL: access logs and histories keep URLs.
 export function lookUp(receipt, birthDate) {
-  return api(`/v1/applications/${encodeURIComponent(receipt)}?birth_date=${birthDate}`);
+  return api(`/v1/applications/${encodeURIComponent(receipt)}/lookup`, { method: 'POST', body: { birth_date: birthDate } });
 }
 
 /**
@@ -36,7 +37,7 @@ export function mountStatus(container, first, { receipt, birthDate, onClose }) {
   async function loadBill() {
     if (!view.bill || !view.bill.billing_code) return;
     try {
-      bill = await api(`/v1/bills/${encodeURIComponent(receipt)}?birth_date=${birthDate}`);
+      bill = await api(`/v1/bills/${encodeURIComponent(receipt)}/lookup`, { method: 'POST', body: { birth_date: birthDate } });
     } catch {
       bill = null; // the summary in the application view is enough to go on
     }

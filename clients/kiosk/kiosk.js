@@ -130,7 +130,9 @@ async function explain(err, receipt, birthDate) {
   const lines = [];
   try {
     if (err.code === 'not_today' || err.code === 'too_late') {
-      const view = await api(`/v1/applications/${receipt}?birth_date=${birthDate}`);
+      const view = await api(`/v1/applications/${encodeURIComponent(receipt)}/lookup`, {
+        method: 'POST', body: { birth_date: birthDate }, token: device.token,
+      });
       lines.push(t('kiosk.when', {
         when: relativeDay(view.slot.date), start: formatTime(view.slot.start), end: formatTime(view.slot.end),
       }));

@@ -161,7 +161,7 @@ class Api:
         """The bill, once payment has issued it (it follows the registration over the bus)."""
         deadline = time.monotonic() + timeout
         while True:
-            resp = self.client.get(f"/v1/bills/{receipt}", params={"birth_date": birth_date.isoformat()})
+            resp = self.client.post(f"/v1/bills/{receipt}/lookup", json={"birth_date": birth_date.isoformat()})
             if resp.status_code == 200:
                 return dict(resp.json())
             assert time.monotonic() < deadline, f"no bill for {receipt}: {resp.text}"

@@ -125,8 +125,8 @@ def serve(stack: Stack, slot: int, count: int) -> None:
 
 def public_status(stack: Stack, booked: Booked) -> dict[str, Any]:
     """The status the applicant's page polls (receipt number and birth date)."""
-    resp = stack.api.client.get(
-        f"/v1/applications/{booked.receipt}", params={"birth_date": booked.birth_date.isoformat()}
+    resp = stack.api.client.post(
+        f"/v1/applications/{booked.receipt}/lookup", json={"birth_date": booked.birth_date.isoformat()}
     )
     return dict(stack.api.ok(resp))
 
