@@ -37,6 +37,8 @@ ApprovalHeader = Annotated[
     Header(
         alias=APPROVAL_HEADER,
         description="A single-use approval from POST /v1/approvals (not a login token), at most 15 minutes old",
+        # A JWT's alphabet, documented (verify_approval refuses anything else with its own 403).
+        json_schema_extra={"pattern": "^[A-Za-z0-9_=-]+\\.[A-Za-z0-9_=-]+\\.[A-Za-z0-9_=-]*$"},
     ),
 ]
 
@@ -52,7 +54,14 @@ def valid_receipt(receipt: str) -> str:
 
 
 async def _receipt_from_path(
-    receipt_number: Annotated[str, Path(description="Pre-application receipt number (nomor tanda terima)")],
+    receipt_number: Annotated[
+        str,
+        Path(
+            description="Pre-application receipt number (nomor tanda terima)",
+            # Documented, not enforced here: valid_receipt answers with its own code and reason.
+            json_schema_extra={"pattern": "^[A-Z]{3}[0-9]{13}$"},
+        ),
+    ],
 ) -> str:
     return valid_receipt(receipt_number)
 
