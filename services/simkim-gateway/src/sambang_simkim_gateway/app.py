@@ -12,6 +12,7 @@ from sambang_runtime.service import ServiceDescriptor, ServiceSpec, create_servi
 from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
+from .background.rotation import rotate_data_key
 from .background.worker import run_worker
 from .context import GatewayContext
 from .errors import ERRORS, NAME
@@ -34,6 +35,7 @@ def spec(context: GatewayContext | None = None) -> ServiceSpec:
         background=[run_worker],
         errors=ERRORS,
         context=context or GatewayContext(),
+        rotate_data_key=rotate_data_key,
         title="Sambang SIMKIM gateway",
         description="readiness, one submission per application, cekal and duplicate holds, issuance and pickup date",
     )
@@ -49,6 +51,8 @@ def create_app(
     """The gateway app; tests pass their own clock and gateway settings (SIMKIM and capture URLs, backoff)."""
     settings = settings or settings_for(NAME)
     gateway_settings = gateway_settings or GatewaySettings()
+    if settings.production:
+        gateway_settings.check_production()  # one line naming the variable (StartRefused)
     configured = gateway_settings.capture_token
     capture_token = ServiceToken.of(
         settings,

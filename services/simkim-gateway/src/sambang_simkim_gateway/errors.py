@@ -19,6 +19,11 @@ ERRORS = ErrorCatalogue(
             "The application is not held, or the hold was already decided",
             "Permohonan tidak sedang ditahan, atau penahanan sudah diputuskan",
         ),
+        "hold_already_decided": (
+            409,
+            "The hold was already decided: a hold is decided once",
+            "Penahanan sudah diputuskan: penahanan hanya diputuskan sekali",
+        ),
         "decider_is_interviewer": (
             403,
             "The officer who interviewed the applicant may not decide the hold",

@@ -10,6 +10,7 @@ from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -125,4 +126,20 @@ circuit_breaker = Table(
     Column("retry_at", UtcDateTime),
     Column("probe_until", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Who did what to which receipt, and when: hold decisions, retries and reads of hold data (append-only:
+#: nothing updates or deletes a row; on PostgreSQL a trigger refuses it). No personal data in ``detail``.
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    #: The token's ``sub``, its office and roles.
+    Column("officer", String(200), nullable=False),
+    Column("office", String(3), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("receipt_number", String(16), index=True),
+    Column("detail", JSON),
 )

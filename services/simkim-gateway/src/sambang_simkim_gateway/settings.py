@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sambang_runtime.secrets import StartRefused, require_secret
 
 #: Ports of API.md, used when no URL is set (``make run`` and ``make up`` on one machine).
 SIMULATOR_PORT = 8099
@@ -19,7 +20,8 @@ class GatewaySettings(BaseSettings):
 
     #: The launcher's port offset (``--port-offset``), so a second local instance finds its own neighbours.
     port_offset: int = Field(default=0, validation_alias=AliasChoices("SAMBANG_PORT_OFFSET", "port_offset"))
-    #: SIMKIM's base URL; the simulator on this machine when unset.
+    #: SIMKIM's base URL; the simulator on this machine when unset (development and tests only: production
+    #: refuses to start without it, so a production gateway never talks to a simulator by default).
     simkim_url: str = ""
     #: The capture service's base URL (the internal bundle endpoint); this machine when unset.
     capture_url: str = ""
@@ -74,3 +76,18 @@ class GatewaySettings(BaseSettings):
     def capture_base_url(self) -> str:
         """Capture's base URL, without a trailing slash."""
         return (self.capture_url or f"http://127.0.0.1:{CAPTURE_PORT + self.port_offset}").rstrip("/")
+
+    def check_production(self) -> None:
+        """Refuse a production start, in one line naming the variable, without SIMKIM's address (unset means
+        the development simulator) or without a fit service token for capture (missing, short or published)."""
+        if not self.simkim_url.strip():
+            raise StartRefused(
+                "SAMBANG_SIMKIM_GATEWAY_SIMKIM_URL is missing: production needs SIMKIM's address "
+                "(the SIMKIM simulator exists only in development)"
+            )
+        token = self.capture_token.get_secret_value() if self.capture_token is not None else None
+        require_secret(
+            token,
+            "SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN",
+            purpose="the gateway's service token for capture's bundle endpoint",
+        )

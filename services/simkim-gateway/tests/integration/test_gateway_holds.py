@@ -1,5 +1,5 @@
-"""Cekal and duplicate-passport holds: raised by SIMKIM, seen by supervisors only, decided by the head of
-office (not the interviewer), and the decision carried to SIMKIM."""
+"""Cekal and duplicate-passport holds: raised by SIMKIM, seen by supervisors and the head of office only,
+decided by the head of office alone, once (not by the interviewer), and the decision carried to SIMKIM."""
 
 from __future__ import annotations
 
@@ -26,13 +26,16 @@ async def test_a_watch_list_hit_is_held_for_supervisors_and_released_by_another_
     assert body["hold"]["kind"] == "CEKAL"
     assert body["hold"]["interview_officer_id"] == INTERVIEWER
 
-    # Supervisors of the office see it; a service sees the state but not the hold; nobody else sees anything.
-    holds = await gw.client.get("/v1/holds", params={"office": "BLT"}, headers=gw.auth("supervisor"))
-    assert holds.status_code == 200
-    assert [h["receipt_number"] for h in holds.json()] == [app.receipt]
+    # Supervisors and the head of office see it; a service sees the state but not the hold; nobody else.
+    for reader in ("supervisor", "head_of_office"):
+        holds = await gw.client.get("/v1/holds", params={"office": "BLT"}, headers=gw.auth(reader))
+        assert holds.status_code == 200, reader
+        assert [h["receipt_number"] for h in holds.json()] == [app.receipt]
     as_service = await gw.client.get(f"/v1/submissions/{app.receipt}", headers=gw.auth("service", office="QUE"))
     assert as_service.status_code == 200
     assert as_service.json()["state"] == "HELD" and as_service.json()["hold"] is None
+    as_head = await gw.client.get(f"/v1/submissions/{app.receipt}", headers=gw.auth("head_of_office"))
+    assert as_head.status_code == 200 and as_head.json()["hold"]["kind"] == "CEKAL"
     for headers in (gw.auth("sambang_officer"), gw.auth("kiosk"), gw.auth("interviewer"), {}):
         r = await gw.client.get("/v1/holds", headers=headers)
         assert r.status_code in (401, 403), r.text
@@ -41,29 +44,38 @@ async def test_a_watch_list_hit_is_held_for_supervisors_and_released_by_another_
     # A receipt number with a typo is refused before any look-up, on every route that takes one.
     for bad in (
         await gw.client.get("/v1/submissions/BLT-not-a-receipt", headers=gw.auth("supervisor")),
-        await gw.client.post("/v1/holds/BLT-not-a-receipt/decision", json={}, headers=gw.auth("supervisor")),
+        await gw.client.post("/v1/holds/BLT-not-a-receipt/decision", json={}, headers=gw.auth("head_of_office")),
     ):
         assert bad.status_code == 422, bad.text
         assert bad.json()["code"] == "invalid_receipt_number"
 
-    # The officer who interviewed may not decide, even as a supervisor.
     decision = {"decision": "RELEASE", "reason": "Nama sama, orang berbeda (different person, same name)"}
+    # A supervisor does not decide holds (the head of office does), nor does a national admin or anyone else.
+    for role in ("supervisor", "admin", "national_admin", "interviewer", "service"):
+        r = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth(role))
+        assert r.status_code == 403, (role, r.text)
+    other_office = await gw.client.post(
+        f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("head_of_office", office="MLG")
+    )
+    assert other_office.status_code == 403
+    # The head of office who interviewed this applicant may not decide it.
     own = await gw.client.post(
-        f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor", sub=INTERVIEWER)
+        f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("head_of_office", sub=INTERVIEWER)
     )
     assert own.status_code == 403
     assert own.json()["code"] == "decider_is_interviewer"
-    r = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor"))
+    r = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("head_of_office"))
     assert r.status_code == 200, r.text
     assert r.json()["decision"] == "RELEASE"
-    again = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("supervisor"))
-    assert again.status_code == 200  # the same decider sending the same decision again
+    # Decided once: the same decision again, or another head's, is refused.
+    again = await gw.client.post(f"/v1/holds/{app.receipt}/decision", json=decision, headers=gw.auth("head_of_office"))
+    assert again.status_code == 409 and again.json()["code"] == "hold_already_decided"
     other = await gw.client.post(
         f"/v1/holds/{app.receipt}/decision",
         json={"decision": "DENY", "reason": "x"},
-        headers=gw.auth("supervisor", sub="head-2"),
+        headers=gw.auth("head_of_office", sub="head-2"),
     )
-    assert other.status_code == 409
+    assert other.status_code == 409 and other.json()["code"] == "hold_already_decided"
 
     [decided] = await probe.wait_for("simkim.hold.decided", subject=app.receipt)
     assert (decided.data.decision, decided.data.decided_by) == ("RELEASE", "head-of-office-1")
@@ -93,7 +105,7 @@ async def test_a_duplicate_passport_is_held_and_a_denial_ends_the_application(
     r = await gw.client.post(
         f"/v1/holds/{new.receipt}/decision",
         json={"decision": "DENY", "reason": "Paspor aktif belum dikembalikan"},
-        headers=gw.auth("supervisor"),
+        headers=gw.auth("head_of_office"),
     )
     assert r.status_code == 200, r.text
     await gw.wait_state(new.receipt, "DENIED")
@@ -108,7 +120,9 @@ async def test_a_duplicate_passport_is_held_and_a_denial_ends_the_application(
     await gw.settled(probe)
     assert probe.of("simkim.passport.issued", new.receipt) == []
     r = await gw.client.post(
-        f"/v1/holds/{renewal.receipt}/decision", json={"decision": "DENY", "reason": "x"}, headers=gw.auth("supervisor")
+        f"/v1/holds/{renewal.receipt}/decision",
+        json={"decision": "DENY", "reason": "x"},
+        headers=gw.auth("head_of_office"),
     )
     assert r.status_code == 404
     assert r.json()["code"] == "hold_not_found"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sambang_contracts.bundles import Base64Data
 from sambang_contracts.enums import (
     CaptureItemKind,
@@ -26,8 +26,15 @@ from sambang_contracts.enums import (
     PriorityCategory,
     ServiceType,
 )
+from sambang_contracts.values import Text
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
+#: A receipt number and an office code on the wire (SIMKIM's own checks are its business: these only say
+#: the shape, so no free text without the no-control-characters pattern crosses the simulator's door).
+RECEIPT_PATTERN = r"^[A-Z]{3}[0-9]{13}$"
+OFFICE_PATTERN = r"^[A-Z]{3}$"
+#: Standard base64, as ``Base64Data`` reads it (the schema says so; the validator enforces it).
+BASE64_SCHEMA: dict[str, JsonValue] = {"pattern": r"^[A-Za-z0-9+/]*={0,2}$"}
 
 
 class WireModel(BaseModel):
@@ -48,7 +55,7 @@ class ApplicationStatus(StrEnum):
 class Biodata(WireModel):
     """The applicant as SIMKIM records them."""
 
-    full_name: str = Field(min_length=1, max_length=200)
+    full_name: Text = Field(min_length=1, max_length=200)
     nik: str = Field(pattern=r"^[0-9]{16}$")
     birth_date: dt.date
 
@@ -59,8 +66,8 @@ class Biometric(WireModel):
     kind: CaptureItemKind
     position: int | None = Field(default=None, ge=1, le=10)
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
-    content_type: str = Field(min_length=1, max_length=100)
-    data: Base64Data
+    content_type: Text = Field(min_length=1, max_length=100)
+    data: Base64Data = Field(json_schema_extra=BASE64_SCHEMA)
 
 
 class BiometricException(WireModel):
@@ -68,21 +75,21 @@ class BiometricException(WireModel):
 
     kind: CaptureItemKind
     position: int | None = Field(default=None, ge=1, le=10)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
 
 
 class Interview(WireModel):
     """Who approved the application at interview, and when."""
 
-    officer_id: str = Field(min_length=1, max_length=200)
+    officer_id: Text = Field(min_length=1, max_length=200)
     completed_at: dt.datetime
 
 
 class ApplicationSubmission(WireModel):
     """``POST /simkim/v1/applications``: one application with its biodata and biometrics."""
 
-    receipt_number: str = Field(min_length=16, max_length=16)
-    office: str = Field(min_length=3, max_length=3)
+    receipt_number: str = Field(pattern=RECEIPT_PATTERN)
+    office: str = Field(pattern=OFFICE_PATTERN)
     service_type: ServiceType
     passport_type: PassportType
     priority_category: PriorityCategory
@@ -123,19 +130,19 @@ class DecisionRequest(WireModel):
     """``POST /simkim/v1/applications/{reference}/decision``."""
 
     decision: HoldDecision
-    reason: str = Field(min_length=1, max_length=2000)
-    decided_by: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=2000)
+    decided_by: Text = Field(min_length=1, max_length=200)
 
 
 class ViolationReport(WireModel):
     """``POST /simkim/v1/violations``: a violation an officer flagged, keyed by its id."""
 
-    violation_id: str = Field(min_length=1, max_length=64)
-    receipt_number: str = Field(min_length=16, max_length=16)
-    office: str = Field(min_length=3, max_length=3)
-    category: str = Field(min_length=1, max_length=200)
-    detail: str = Field(min_length=1, max_length=2000)
-    officer_id: str = Field(min_length=1, max_length=200)
+    violation_id: Text = Field(min_length=1, max_length=64)
+    receipt_number: str = Field(pattern=RECEIPT_PATTERN)
+    office: str = Field(pattern=OFFICE_PATTERN)
+    category: Text = Field(min_length=1, max_length=200)
+    detail: Text = Field(min_length=1, max_length=2000)
+    officer_id: Text = Field(min_length=1, max_length=200)
     flagged_at: dt.datetime
 
 

@@ -12,7 +12,12 @@ from sambang_runtime.service import runtime_of
 from ..context import GatewayContext
 
 Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
-SupervisorOrService = Annotated[Principal, Depends(require_roles("supervisor", "service"))]
+#: Hold decisions belong to the head of office alone (Kepala Kantor), never to a supervisor as such.
+HeadOfOffice = Annotated[Principal, Depends(require_roles("head_of_office"))]
+#: Who reads holds: the office's supervisors and its head.
+HoldReader = Annotated[Principal, Depends(require_roles("supervisor", "head_of_office"))]
+#: Who reads a submission: the office's supervisors and head (with the hold), services (without).
+SubmissionReader = Annotated[Principal, Depends(require_roles("supervisor", "head_of_office", "service"))]
 
 
 async def get_context(request: Request) -> GatewayContext:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 from sambang_contracts.enums import HoldDecision, HoldKind, InterviewDecision
+from sambang_contracts.values import Text
 
 from ..domain import SubmissionState
 from ..stores.submissions import Submission
@@ -21,7 +22,8 @@ class ReadinessView(BaseModel):
 
 
 class HoldView(BaseModel):
-    """A hold raised by SIMKIM (cekal or duplicate passport) and its decision, if any. Supervisors only."""
+    """A hold raised by SIMKIM (cekal or duplicate passport) and its decision, if any. Supervisors and the
+    head of office only."""
 
     receipt_number: str
     office: str
@@ -57,7 +59,8 @@ class DecisionRequest(BaseModel):
     """The head of office's decision on a hold."""
 
     decision: HoldDecision
-    reason: str = Field(min_length=1, max_length=2000)
+    #: Free text without control characters (a NUL, an escape: 422).
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class DecisionView(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sambang_contracts.values import Text
 from sambang_runtime.service import UowDep
 
 from ..domain import Faults
@@ -29,7 +30,7 @@ class ActivePassport(BaseModel):
     """A passport in force."""
 
     nik: NikText
-    passport_number: str = Field(min_length=1, max_length=20)
+    passport_number: Text = Field(min_length=1, max_length=20)
 
 
 class ActivePassports(BaseModel):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Path, Response, status
+from sambang_contracts.values import Text
 from sambang_runtime.entropy import uuid4
 from sambang_runtime.errors import DomainError
 from sambang_runtime.service import UowDep
@@ -23,6 +24,9 @@ from ..domain import decision_outcome, issue_due, passport_expiry, passport_numb
 from ..stores import applications, registers
 from ..stores.applications import Application
 from .deps import ContextDep, Faulty
+
+#: SIMKIM's reference of an application in a path.
+ReferencePath = Annotated[Text, Path(min_length=1, max_length=64)]
 
 router = APIRouter(prefix="/simkim/v1/applications", tags=["simkim"], dependencies=[Faulty])
 
@@ -96,7 +100,7 @@ async def receive_application(
 
 
 @router.get("/{reference}", response_model=ApplicationRecord)
-async def read_application(reference: str, uow: UowDep, ctx: ContextDep) -> ApplicationRecord:
+async def read_application(reference: ReferencePath, uow: UowDep, ctx: ContextDep) -> ApplicationRecord:
     """An application's status; an accepted one is issued once its issuance delay has passed."""
     app = await applications.by_reference(uow, reference)
     if app is None:
@@ -118,7 +122,9 @@ async def read_application(reference: str, uow: UowDep, ctx: ContextDep) -> Appl
 
 
 @router.post("/{reference}/decision", response_model=ApplicationRecord)
-async def decide_hold(reference: str, body: DecisionRequest, uow: UowDep, ctx: ContextDep) -> ApplicationRecord:
+async def decide_hold(
+    reference: ReferencePath, body: DecisionRequest, uow: UowDep, ctx: ContextDep
+) -> ApplicationRecord:
     """The head of office's decision on a held application: RELEASE goes on to issuance, DENY ends it."""
     app = await applications.by_reference(uow, reference)
     if app is None:
