@@ -18,10 +18,12 @@ from typing import Any
 import capture_images as img
 import httpx
 from sambang_capture.app import create_app
+from sambang_capture.models import application
 from sambang_capture.settings import CaptureSettings
 from sambang_contracts import (
     Applicant,
     ApplicationRegistered,
+    ApprovalAction,
     CloudEvent,
     EventData,
     Lane,
@@ -39,7 +41,8 @@ from sambang_contracts import (
     owner_of,
 )
 from sambang_contracts.values import generate_receipt_number
-from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.approvals import issue_approval
+from sambang_runtime.auth import Principal, issue_dev_token
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.settings import RuntimeSettings
 from sambang_runtime.testing import (
@@ -137,9 +140,23 @@ class CaptureHarness:
         """Headers of a sambang officer of the receipt's office."""
         return self.auth("sambang_officer", office=receipt[:3], sub=sub)
 
-    def approval(self, office: str, sub: str = "supervisor-1", ttl: int = 600) -> dict[str, str]:
-        """An X-Supervisor-Approval header: a supervisor's short-lived token."""
-        return {"X-Supervisor-Approval": self.token("supervisor", office=office, sub=sub, ttl=ttl)}
+    def approval(
+        self,
+        receipt: str,
+        position: int,
+        *,
+        sub: str = "supervisor-1",
+        office: str | None = None,
+        action: ApprovalAction = ApprovalAction.FINGERPRINT_EXCEPTION,
+        ttl: int = 600,
+    ) -> dict[str, str]:
+        """An X-Supervisor-Approval header: a supervisor's single-use approval of one finger of one receipt,
+        as POST /v1/approvals (queue) issues it (its time is the wall clock's: the verifier reads that)."""
+        approver = Principal(sub=sub, office=office or receipt[:3], roles=frozenset({"supervisor"}))
+        issued = issue_approval(
+            self.settings, approver, action=action, subject=receipt, position=position, ttl_seconds=ttl
+        )
+        return {"X-Supervisor-Approval": issued.token}
 
     # -- what other services tell capture -------------------------------------------------------------
     async def office_rules(self, office: str, *, threshold: int = 40, retention_days: int = 30) -> None:
@@ -206,11 +223,12 @@ class CaptureHarness:
         )
 
     async def known(self, receipt: str) -> None:
-        """Wait until capture answers for a receipt."""
+        """Wait until capture knows a receipt's registration (read from its table: reading the summary
+        would put a read of personal data into the audit trail)."""
 
         async def answers() -> bool:
-            r = await self.client.get(f"/v1/captures/{receipt}", headers=self.officer(receipt))
-            return r.status_code == 200
+            rows = await self.rows(application, receipt)
+            return bool(rows) and rows[0].service_type is not None and rows[0].birth_date_enc is not None
 
         await eventually(answers, 15, f"{receipt} known to capture")
 

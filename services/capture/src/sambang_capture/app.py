@@ -12,6 +12,7 @@ from sambang_runtime.settings import RuntimeSettings
 
 from .api import ROUTERS
 from .background.retention import run_retention
+from .background.rotation import rotate_data_key
 from .context import CaptureContext
 from .errors import ERRORS, NAME
 from .handlers import HANDLERS
@@ -31,12 +32,14 @@ def spec(context: CaptureContext | None = None) -> ServiceSpec:
         routers=ROUTERS,
         migrations=MIGRATIONS,
         background=[run_retention],
+        rotate_data_key=rotate_data_key,
         errors=ERRORS,
         context=context or CaptureContext(),
         title="Sambang capture",
         description=(
-            "document check, photo, fingerprints and signature with quality checks, exceptions, interview, "
-            "violations, nonconformances; biometrics encrypted at rest; the internal biometric bundle"
+            "document check, photo, fingerprints and signature with quality checks, exceptions approved once by a "
+            "supervisor, interview, violations, nonconformances; biometrics sealed with a data key per application "
+            "and crypto-shredded after the office's retention; the daily purge report; the internal biometric bundle"
         ),
     )
 

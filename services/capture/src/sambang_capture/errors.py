@@ -67,16 +67,6 @@ ERRORS = ErrorCatalogue(
             "Children under 5 give no fingerprints",
             "Anak di bawah 5 tahun tidak direkam sidik jarinya",
         ),
-        "supervisor_approval_required": (
-            403,
-            "A fingerprint exception needs a supervisor's approval (X-Supervisor-Approval)",
-            "Pengecualian sidik jari memerlukan persetujuan supervisor (X-Supervisor-Approval)",
-        ),
-        "supervisor_approval_invalid": (
-            403,
-            "The supervisor's approval is not valid; see reason",
-            "Persetujuan supervisor tidak sah; lihat alasannya",
-        ),
         "duplicate_document": (
             422,
             "The same document is listed twice",

@@ -46,8 +46,9 @@ office_rule = Table(
 )
 
 #: What capture knows of an application: from ``queue.application.registered`` (service type,
-#: birth date), ``queue.visit.checked_in`` (lane, seat), ``simkim.passport.issued`` (retention),
-#: and its own completion. Events may come in any order, so every event-fed column is nullable.
+#: birth date), ``queue.visit.checked_in`` (lane, seat), its final outcome (retention: collected,
+#: rejected, denied, cancelled, no-show, failed) and its own completion. Events may come in any
+#: order, so every event-fed column is nullable (an outcome may even come before the registration).
 application = Table(
     "application",
     metadata,
@@ -68,11 +69,16 @@ application = Table(
     #: The capture.completed manifest (hashes, sizes, quality; never biometric bytes).
     Column("completion", JSON),
     Column("issued_at", UtcDateTime),
+    #: The first final outcome (``domain.retention.Outcome``) and when it happened: it starts the
+    #: retention clock. Later outcomes may only bring the deletion forward, never postpone it.
+    Column("outcome", String(16)),
+    Column("outcome_at", UtcDateTime),
     Column("purge_due_at", UtcDateTime),
     Column("purged_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 Index("ix_application_purge_due_at", application.c.purge_due_at)
+Index("ix_application_office_purge_due_at", application.c.office, application.c.purge_due_at)
 
 #: The latest result of checking each document (the audit trail keeps the history).
 document_check = Table(
@@ -121,7 +127,9 @@ biometric_item = Table(
     Column("height", Integer, nullable=False),
     Column("quality", Float, nullable=False),
     Column("checks", JSON, nullable=False),
-    #: The encryption key the content is under (also inside the envelope): rotation finds old rows.
+    #: What the content is sealed with: ``dek`` (the application's own data key, ``biometric_key``) or,
+    #: for rows written before envelope encryption, the PII key id (``make rotate-data-key`` moves them
+    #: under a data key). NULL once purged.
     Column("key_id", String(32)),
     #: AES-256-GCM envelope of the image; NULL once purged (the hashes stay).
     Column("content_enc", LargeBinary),
@@ -130,6 +138,20 @@ biometric_item = Table(
     Column("purged_at", UtcDateTime),
     UniqueConstraint("receipt_number", "kind", "position"),
 )
+
+#: Crypto-shredding: each application's biometrics are sealed with a data key (DEK) of their own, kept
+#: here only wrapped (encrypted) under the service's PII key (``key_id`` says which, for rotation). The
+#: purge deletes the row: without it the images' ciphertext, wherever a copy of it lives (a dump of
+#: ``biometric_item``, a restored backup of it), cannot be read by anyone, the service included.
+biometric_key = Table(
+    "biometric_key",
+    metadata,
+    Column("receipt_number", String(16), ForeignKey("application.receipt_number"), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("wrapped_dek", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+Index("ix_biometric_key_key_id", biometric_key.c.key_id)
 
 #: A fingerprint or signature that could not be captured, with its approval.
 capture_exception = Table(
@@ -190,3 +212,5 @@ audit_entry = Table(
     Column("detail", JSON),
 )
 Index("ix_audit_entry_receipt_number", audit_entry.c.receipt_number)
+#: The daily purge report counts ``biometrics.purged`` entries of an office and a day.
+Index("ix_audit_entry_office_action_at", audit_entry.c.office, audit_entry.c.action, audit_entry.c.at)

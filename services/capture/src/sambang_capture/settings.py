@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sambang_contracts.values import BIOMETRIC_RETENTION_MAX_DAYS
 
 MIB = 1024 * 1024
 
@@ -54,12 +55,12 @@ class CaptureSettings(BaseSettings):
     #: Share of dark pixels below which a signature image counts as blank.
     signature_min_ink: float = Field(default=0.002, ge=0, le=1)
 
-    # -- approvals, retention, time ------------------------------------------------------------------
-    #: A supervisor approves a fingerprint exception with a short-lived token of their own: one
-    #: whose lifetime (exp - iat) is longer than this is a session token and is refused.
-    approval_token_max_lifetime_seconds: int = Field(default=900, ge=60)
-    biometric_retention_days_default: int = Field(default=30, ge=0)
+    # -- retention, time ------------------------------------------------------------------------------
+    #: Days biometrics are kept after a final outcome where the office published no rule of its own.
+    biometric_retention_days_default: int = Field(default=30, ge=0, le=BIOMETRIC_RETENTION_MAX_DAYS)
     purge_interval_seconds: float = Field(default=300.0, gt=0)
     purge_batch: int = Field(default=200, ge=1)
+    #: Rows ``make rotate-data-key`` rewrites per transaction.
+    rotation_batch: int = Field(default=200, ge=1, le=10_000)
     #: The zone ages are counted in when the office has not published its own.
     default_timezone: str = "Asia/Jakarta"

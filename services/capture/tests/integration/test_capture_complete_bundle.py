@@ -74,7 +74,7 @@ async def test_after_completion_a_resend_is_fine_but_a_change_is_refused(capture
     r = await capture.client.put(
         f"/v1/captures/{receipt}/fingerprints/3/exception",
         json={"reason": "BANDAGED"},
-        headers={**capture.officer(receipt), **capture.approval(receipt[:3])},
+        headers={**capture.officer(receipt), **capture.approval(receipt, 3)},
     )
     assert r.status_code == 409
 
@@ -139,7 +139,7 @@ async def test_the_supervisor_reads_the_audit_trail_of_every_officer_action(capt
     r = await capture.client.put(
         f"/v1/captures/{receipt}/fingerprints/10/exception",
         json={"reason": "AMPUTATED"},
-        headers={**capture.officer(receipt), **capture.approval(receipt[:3], sub="sup-1")},
+        headers={**capture.officer(receipt), **capture.approval(receipt, 10, sub="sup-1")},
     )
     assert r.status_code == 200
     assert (await capture.complete(receipt)).status_code == 200

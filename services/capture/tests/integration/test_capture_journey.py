@@ -9,7 +9,7 @@ import hashlib
 import capture_images as img
 from capture_images import EXIF_MARKER
 from capture_support import CaptureHarness
-from sambang_capture.models import biometric_item
+from sambang_capture.models import biometric_item, biometric_key
 from sambang_contracts import Lane
 from sambang_contracts.bundles import CaptureBundle
 
@@ -78,10 +78,11 @@ async def test_stored_bytes_are_encrypted_and_the_bundle_decrypts_to_the_answere
 
     [row] = await capture.rows(biometric_item, receipt)
     stored = bytes(row.content_enc)
-    assert row.key_id == capture.runtime.cipher.active_key_id
+    assert row.key_id == "dek"  # sealed with the application's own data key
     assert upload not in stored and stored[:3] != b"\xff\xd8\xff"  # not the JPEG: an AES-GCM envelope
-    assert row.key_id.encode() in stored[:40]  # the envelope names its key, for rotation
-    assert hashlib.sha256(stored).hexdigest() != answered
+    assert stored[:1] == b"\x02" and hashlib.sha256(stored).hexdigest() != answered
+    [key] = await capture.rows(biometric_key, receipt)  # the data key, wrapped under the PII key for rotation
+    assert key.key_id == capture.runtime.cipher.active_key_id and len(bytes(key.wrapped_dek)) > 32
 
     await capture.everything_but(receipt)  # the same photo again: a resend, nothing changes
     assert (await capture.complete(receipt)).status_code == 200

@@ -1,4 +1,4 @@
-"""The capture service's pure rules: checklist, completeness, approvals, interview, quality verdicts."""
+"""The capture service's pure rules: checklist, completeness, interview, retention, quality verdicts."""
 
 from __future__ import annotations
 
@@ -8,16 +8,13 @@ import datetime as dt
 import pytest
 from sambang_capture.domain import documents
 from sambang_capture.domain.capture import (
-    Approval,
     CaptureState,
     capture_mode,
-    check_approval,
     check_interview_change,
     finger_position,
     gives_fingerprints,
     local_day,
     missing,
-    purge_due_at,
 )
 from sambang_capture.domain.documents import Holder, checklist, holder_note, unmet
 from sambang_capture.domain.quality import (
@@ -32,9 +29,16 @@ from sambang_capture.domain.quality import (
     judge_photo,
     judge_signature,
 )
+from sambang_capture.domain.retention import (
+    earliest,
+    office_day,
+    purge_due_at,
+    quality_threshold,
+    retention_days,
+)
 from sambang_contracts import CaptureMode, DocumentStatus, InterviewDecision, Lane, ServiceType
 from sambang_contracts import DocumentKind as ContractKind
-from sambang_contracts.values import age_on
+from sambang_contracts.values import BIOMETRIC_RETENTION_MAX_DAYS, age_on
 from sambang_runtime.errors import DomainError
 
 OK, MISSING, MISMATCH = DocumentStatus.OK, DocumentStatus.MISSING, DocumentStatus.MISMATCH
@@ -165,41 +169,6 @@ def test_children_under_five_owe_no_fingers_and_cannot_sign_stands_for_the_signa
     assert missing(state) == []
 
 
-# -- approvals ---------------------------------------------------------------------------------------
-
-
-def _approval(**overrides: object) -> Approval:
-    values: dict[str, object] = {
-        "sub": "sup-1",
-        "office": "BLT",
-        "roles": frozenset({"supervisor"}),
-        "lifetime_seconds": 600,
-    }
-    values.update(overrides)
-    return Approval(**values)  # type: ignore[arg-type]
-
-
-def test_a_short_lived_token_of_another_supervisor_of_the_office_approves() -> None:
-    check_approval(_approval(), officer="officer-1", office="BLT", max_lifetime_seconds=900)
-
-
-@pytest.mark.parametrize(
-    ("overrides", "officer", "reason"),
-    [
-        ({"roles": frozenset({"sambang_officer"})}, "officer-1", "not_a_supervisor"),
-        ({"office": "SBY"}, "officer-1", "other_office"),
-        ({"sub": "officer-1"}, "officer-1", "self_approval"),
-        ({"lifetime_seconds": 8 * 3600}, "officer-1", "not_short_lived"),
-        ({"lifetime_seconds": None}, "officer-1", "not_short_lived"),
-    ],
-)
-def test_an_approval_is_refused_with_its_reason(overrides: dict[str, object], officer: str, reason: str) -> None:
-    with pytest.raises(DomainError) as err:
-        check_approval(_approval(**overrides), officer=officer, office="BLT", max_lifetime_seconds=900)
-    assert err.value.code == "supervisor_approval_invalid"
-    assert err.value.extra["reason"] == reason
-
-
 # -- interview, mode, retention ---------------------------------------------------------------------------
 
 
@@ -222,10 +191,33 @@ def test_the_mode_follows_the_lane_unless_said() -> None:
     assert capture_mode(CaptureMode.COUNTER, Lane.PRIORITY, {"sambang_officer"}) is CaptureMode.COUNTER
 
 
-def test_biometrics_are_due_for_deletion_the_retention_days_after_issuance() -> None:
+def test_biometrics_are_due_for_deletion_the_retention_days_after_the_outcome() -> None:
     issued = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
     assert purge_due_at(issued, 30) == dt.datetime(2026, 12, 31, 3, tzinfo=dt.UTC)
     assert purge_due_at(issued, 0) == issued
+
+
+def test_retention_never_exceeds_the_national_maximum_nor_goes_below_zero() -> None:
+    assert BIOMETRIC_RETENTION_MAX_DAYS == 90
+    issued = dt.datetime(2026, 12, 1, 3, tzinfo=dt.UTC)
+    assert purge_due_at(issued, 3650) == issued + dt.timedelta(days=90)
+    assert retention_days(91) == 90 and retention_days(-5) == 0 and retention_days(45) == 45
+
+
+def test_a_threshold_outside_0_100_is_brought_within() -> None:
+    assert (quality_threshold(250), quality_threshold(-1), quality_threshold(55)) == (100, 0, 55)
+
+
+def test_a_second_outcome_brings_the_deletion_forward_never_later() -> None:
+    first = dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
+    assert earliest(None, first) == first
+    assert earliest(first, first + dt.timedelta(days=1)) == first
+    assert earliest(first, first - dt.timedelta(days=1)) == first - dt.timedelta(days=1)
+
+
+def test_the_purge_reports_day_is_the_offices_calendar_day() -> None:
+    start, end = office_day(dt.date(2026, 12, 1), "Asia/Jakarta")
+    assert start == dt.datetime(2026, 11, 30, 17, tzinfo=dt.UTC) and end == dt.datetime(2026, 12, 1, 17, tzinfo=dt.UTC)
 
 
 # -- quality verdicts -------------------------------------------------------------------------------------

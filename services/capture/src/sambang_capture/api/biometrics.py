@@ -12,27 +12,23 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
-from sambang_contracts import CaptureItemKind
+from sambang_contracts import ApprovalAction, CaptureItemKind
+from sambang_contracts.values import Text
+from sambang_runtime.approvals import consume_approval, verify_approval
 from sambang_runtime.auth import Principal, ensure_office
 from sambang_runtime.errors import DomainError
-from sambang_runtime.http import ReceiptPath, read_limited_body
+from sambang_runtime.http import ApprovalHeader, ReceiptPath, read_limited_body
 from sambang_runtime.logs import get_logger
-from sambang_runtime.service import UowDep
+from sambang_runtime.service import RuntimeDep, UowDep
 from sambang_runtime.uow import UnitOfWork
 
 from ..adapters.imaging.analysis import Sanitised, analyse_fingerprint, analyse_photo, analyse_signature
-from ..domain.capture import (
-    FINGER_NAMES,
-    FingerprintExceptionReason,
-    SignatureExceptionReason,
-    check_approval,
-    finger_position,
-)
+from ..domain.capture import FINGER_NAMES, FingerprintExceptionReason, SignatureExceptionReason, finger_position
 from ..domain.quality import Verdict, judge_fingerprint, judge_photo, judge_signature
 from ..stores import applications
 from ..stores.items import NewException, NewItem
 from ..usecases.biometrics import Kept, fingerprint_subject, keep_item, record_exception
-from .deps import ApprovalDep, CaptureOfficer, ContextDep, Upload, image_upload
+from .deps import CaptureOfficer, ContextDep, Upload, image_upload
 from .schemas import ExceptionOut, QualityOut, exception_out, quality_out, rejection
 
 log = get_logger(__name__)
@@ -77,14 +73,14 @@ class FingerprintExceptionIn(BaseModel):
     """Why a finger cannot be taken; a supervisor approves it in X-Supervisor-Approval."""
 
     reason: FingerprintExceptionReason
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class SignatureExceptionIn(BaseModel):
     """No signature: the applicant cannot sign."""
 
     exception: SignatureExceptionReason
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class SignatureOut(BaseModel):
@@ -179,30 +175,43 @@ async def put_fingerprint(
 @router.put(
     "/{receipt_number}/fingerprints/{position}/exception",
     response_model=ExceptionOut,
-    responses={403: {"description": "No (valid) supervisor approval, or another office's receipt"}},
+    responses={
+        403: {
+            "description": "approval_invalid (reason): no approval of this finger of this receipt by another "
+            "supervisor of the office; or another office's receipt"
+        },
+        409: {"description": "approval_used: the approval was used before; or the capture was completed"},
+    },
 )
 async def put_fingerprint_exception(
     officer: CaptureOfficer,
     receipt: ReceiptPath,
     position: int,
     body: FingerprintExceptionIn,
-    approval: ApprovalDep,
     uow: UowDep,
     ctx: ContextDep,
+    runtime: RuntimeDep,
+    approval: ApprovalHeader = None,
 ) -> ExceptionOut:
-    """Record why a finger cannot be taken, approved by a supervisor of the office (X-Supervisor-Approval)."""
+    """Record why a finger cannot be taken, with a supervisor's approval of exactly this finger of this
+    receipt (X-Supervisor-Approval from POST /v1/approvals, action fingerprint_exception): never a login
+    token, never the recording officer's own, and used up by this request (a second use answers 409)."""
     ensure_office(officer, receipt[:3])
     position = finger_position(position)
-    if approval is None:
-        raise DomainError("supervisor_approval_required")
-    check_approval(
+    claims = verify_approval(
+        runtime.settings,
         approval,
-        officer=officer.sub,
-        office=receipt[:3],
-        max_lifetime_seconds=ctx.settings.approval_token_max_lifetime_seconds,
+        action=ApprovalAction.FINGERPRINT_EXCEPTION,
+        subject=receipt,
+        position=position,
+        caller=officer,
     )
     app, _ = await fingerprint_subject(uow, receipt, ctx.default_office_rules)
-    exception = NewException(CaptureItemKind.FINGERPRINT, position, body.reason.value, body.note, approval.sub)
+    # Used up in the exception's own transaction: both commit, or neither does.
+    await consume_approval(uow, claims)
+    exception = NewException(
+        CaptureItemKind.FINGERPRINT, position, body.reason.value, body.note, claims.approver, claims.jti
+    )
     recorded = await record_exception(uow, app, exception, officer=officer.sub, now=uow.now())
     await uow.commit()
     return exception_out(recorded.record)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sambang_contracts import CaptureMode, InterviewDecision, PriorityCategory, ServiceType
 from sambang_contracts import Lane as LaneKind
+from sambang_contracts.values import Text
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
@@ -27,8 +28,8 @@ class CompleteIn(BaseModel):
     """Where the capture happened: at the priority seat (SAMBANG) or a counter; which tablet."""
 
     mode: CaptureMode
-    device_id: str | None = Field(default=None, min_length=1, max_length=200)
-    seat: str | None = Field(default=None, min_length=1, max_length=200)
+    device_id: Text | None = Field(default=None, min_length=1, max_length=200)
+    seat: Text | None = Field(default=None, min_length=1, max_length=200)
 
 
 @router.post(
@@ -92,13 +93,14 @@ class CaptureSummary(BaseModel):
 
 @router.get("/{receipt_number}", response_model=CaptureSummary)
 async def capture_summary(officer: Officer, receipt: ReceiptPath, uow: UowDep, ctx: ContextDep) -> CaptureSummary:
-    """The capture of one application for the office's officers: documents, items, exceptions, interview."""
+    """The capture of one application for the office's officers: documents, items, exceptions, interview.
+    Personal data (the nonconformances' details): every read is in the audit trail (``capture.read``)."""
     ensure_office(officer, receipt[:3])
     app = await applications.registered(uow, receipt)
     assert app.service_type is not None
     capture = await usecase.read_capture(uow, app, ctx.default_office_rules)
     latest = await interviews.latest(uow, receipt)
-    return CaptureSummary(
+    summary = CaptureSummary(
         receipt_number=receipt,
         office=app.office,
         service_type=app.service_type,
@@ -127,6 +129,11 @@ async def capture_summary(officer: Officer, receipt: ReceiptPath, uow: UowDep, c
         purge_due_at=app.purge_due_at,
         purged=app.purged_at is not None,
     )
+    await audit.record_on(
+        uow, app, "capture.read", officer=officer.sub, at=uow.now(), detail={"by": sorted(officer.roles)}
+    )
+    await uow.commit()
+    return summary
 
 
 @router.get("/{receipt_number}/audit", response_model=list[AuditEntry])

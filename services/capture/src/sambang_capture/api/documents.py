@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from sambang_contracts import DocumentKind, DocumentStatus, ServiceType
+from sambang_contracts.values import Text
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.errors import DomainError
 from sambang_runtime.http import ReceiptPath
@@ -31,14 +32,14 @@ class DocumentIn(BaseModel):
     kind: DocumentKind
     status: DocumentStatus
     holder: Holder = Holder.APPLICANT
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class NonconformanceIn(BaseModel):
     """A nonconformance: a kind (e.g. DATA_MISMATCH) and what is wrong."""
 
     kind: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,63}$", examples=["DATA_MISMATCH"])
-    detail: str = Field(min_length=1, max_length=2000)
+    detail: Text = Field(min_length=1, max_length=2000)
 
 
 class NonconformanceOut(BaseModel):

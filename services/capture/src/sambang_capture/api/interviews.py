@@ -8,6 +8,7 @@ import json
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sambang_contracts import CaptureMode, InterviewDecision
+from sambang_contracts.values import Text
 from sambang_runtime.auth import ensure_office
 from sambang_runtime.http import ReceiptPath
 from sambang_runtime.service import UowDep
@@ -24,14 +25,14 @@ class ViolationIn(BaseModel):
     """A violation seen during service, e.g. a suspected non-procedural migrant worker."""
 
     category: ViolationCategory
-    detail: str = Field(min_length=1, max_length=2000)
+    detail: Text = Field(min_length=1, max_length=2000)
 
 
 class InterviewIn(BaseModel):
     """The interview decision; ``mode`` defaults to SAMBANG on the priority lane, else COUNTER."""
 
     decision: InterviewDecision
-    notes: str | None = Field(default=None, max_length=4000)
+    notes: Text | None = Field(default=None, max_length=4000)
     violation: ViolationIn | None = None
     mode: CaptureMode | None = None
 

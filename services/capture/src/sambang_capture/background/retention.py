@@ -1,43 +1,40 @@
-"""Retention: biometrics are deleted the office's number of days after the passport was issued.
+"""The retention loop: biometrics whose retention ended (after any final outcome) are crypto-shredded.
 
-UU 27/2022 (personal data protection): no longer than the purpose needs. The hashes, sizes and
-quality stay, and so does the audit trail, so what was captured can still be proven afterwards.
+Each round deletes one batch in its own unit of work (``usecases.retention.purge_due_biometrics``):
+the data keys and the bytes go, the hashes and the audit trail stay. Two replicas take different
+applications (rows locked, skip locked).
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import Counter
 from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
-from ..context import CaptureContext, context_of
-from ..stores import applications, audit, items
+from ..context import CaptureContext
+from ..usecases.retention import purge_due_biometrics as purge_batch
 
 log = get_logger(__name__)
 
-#: Who the audit trail names for deletions nobody asked for.
-RETENTION_ACTOR = "system:retention"
+#: Beside the daily purge report (GET /v1/captures/purge-report): what the loop deleted, for alerting.
+PURGED = Counter("sambang_capture_biometrics_purged_total", "Applications whose biometrics were crypto-shredded")
 
 
 async def purge_due_biometrics(runtime: ServiceRuntime) -> int:
     """Delete one batch of due biometrics (the service clock decides what is due); returns the applications done."""
+    ctx = runtime.spec.context
+    if not isinstance(ctx, CaptureContext):
+        raise RuntimeError("the retention loop runs in a capture app only")
     async with runtime.uow() as uow:
-        ctx = context_of(uow)
-        now = uow.now()
-        due = await applications.due_for_purge(uow, now, ctx.settings.purge_batch)
-        if not due:
+        done = await purge_batch(uow, ctx.settings.purge_batch)
+        if not done.applications:
             return 0
-        receipts = [receipt for receipt, _ in due]
-        deleted = await items.purge(uow, receipts, now)
-        await applications.mark_purged(uow, receipts, now)
-        for receipt, office in due:
-            await audit.record(
-                uow, officer=RETENTION_ACTOR, office=office, action="biometrics.purged", receipt_number=receipt, at=now
-            )
         await uow.commit()
-    log.info("capture.biometrics_purged", applications=len(due), items=deleted)
-    return len(due)
+    PURGED.inc(done.applications)
+    log.info("capture.biometrics_purged", applications=done.applications, items=done.images)
+    return done.applications
 
 
 async def run_retention(runtime: ServiceRuntime) -> None:

@@ -1,5 +1,5 @@
-"""Rules of one capture: finger positions, who gives fingerprints, exceptions and their approval,
-what is still missing, the interview, the capture mode and the retention of biometrics."""
+"""Rules of one capture: finger positions, who gives fingerprints, exceptions, what is still missing,
+the interview, the capture mode and the office's rules (retention: ``domain.retention``)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ FINGERPRINT_MIN_AGE = 5
 
 
 class FingerprintExceptionReason(StrEnum):
-    """Why a finger could not be captured; each needs a supervisor's approval."""
+    """Why a finger could not be captured; each needs a supervisor's single-use approval of that finger."""
 
     AMPUTATED = "AMPUTATED"
     BANDAGED = "BANDAGED"
@@ -80,39 +80,6 @@ def check_open(completed: bool) -> None:
 def gives_fingerprints(age_years: int) -> bool:
     """Whether an applicant of this age gives fingerprints (not below 5)."""
     return age_years >= FINGERPRINT_MIN_AGE
-
-
-# -- supervisor approval ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """A verified token presented as a supervisor's approval: who, where, and how long it lives."""
-
-    sub: str
-    office: str
-    roles: frozenset[str]
-    #: exp - iat in seconds; None when the token carries no iat.
-    lifetime_seconds: int | None
-
-
-def check_approval(approval: Approval, *, officer: str, office: str, max_lifetime_seconds: int) -> None:
-    """Refuse an approval that is not a fresh, short-lived token of another supervisor of the office.
-
-    Four eyes: the officer recording the exception cannot approve it. Short-lived: a supervisor's
-    ordinary session token must not sit on an officer's tablet, so only a token minted for the
-    approval (lifetime at most ``max_lifetime_seconds``) counts.
-    """
-    if "supervisor" not in approval.roles:
-        raise DomainError("supervisor_approval_invalid", reason="not_a_supervisor")
-    if approval.office.casefold() != office.casefold():
-        raise DomainError("supervisor_approval_invalid", reason="other_office")
-    if approval.sub == officer:
-        raise DomainError("supervisor_approval_invalid", reason="self_approval")
-    if approval.lifetime_seconds is None or approval.lifetime_seconds > max_lifetime_seconds:
-        raise DomainError(
-            "supervisor_approval_invalid", reason="not_short_lived", max_lifetime_seconds=max_lifetime_seconds
-        )
 
 
 # -- completeness -------------------------------------------------------------------------------
@@ -177,13 +144,9 @@ def capture_mode(explicit: CaptureMode | None, lane: Lane | None, roles: Collect
 
 @dataclass(frozen=True, slots=True)
 class OfficeRules:
-    """An office's time zone, fingerprint quality threshold and biometric retention (from queue)."""
+    """An office's time zone, fingerprint quality threshold and biometric retention (from queue), within
+    their bounds (``domain.retention``)."""
 
     timezone: str
     fingerprint_quality_threshold: int
     biometric_retention_days: int
-
-
-def purge_due_at(issued_at: dt.datetime, retention_days: int) -> dt.datetime:
-    """When the biometrics of an issued passport are deleted (UU 27/2022: no longer than the purpose)."""
-    return issued_at + dt.timedelta(days=retention_days)

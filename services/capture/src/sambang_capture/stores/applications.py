@@ -1,4 +1,4 @@
-"""Applications as capture knows them: registration, check-in, completion, issuance and purge."""
+"""Applications as capture knows them: registration, check-in, completion, final outcome and purge."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sambang_contracts import ApplicationRegistered, Lane, PriorityCategory, Ser
 from sambang_runtime.errors import DomainError
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import Row, case, select, update
+from sqlalchemy import Row, case, func, select, update
 
+from ..domain.retention import Outcome, earliest
 from ..models import application
 
 
@@ -30,6 +31,8 @@ class ApplicationRecord:
     completed_at: dt.datetime | None
     completion: dict[str, Any] | None
     issued_at: dt.datetime | None
+    outcome: Outcome | None
+    outcome_at: dt.datetime | None
     purge_due_at: dt.datetime | None
     purged_at: dt.datetime | None
 
@@ -61,6 +64,8 @@ def _record(uow: UnitOfWork, row: Row[Any]) -> ApplicationRecord:
         completed_at=row.completed_at,
         completion=row.completion,
         issued_at=row.issued_at,
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        outcome_at=row.outcome_at,
         purge_due_at=row.purge_due_at,
         purged_at=row.purged_at,
     )
@@ -138,17 +143,48 @@ async def record_completion(uow: UnitOfWork, receipt_number: str, manifest: dict
     )
 
 
-async def record_issuance(
-    uow: UnitOfWork, receipt_number: str, issued_at: dt.datetime, purge_due_at: dt.datetime, now: dt.datetime
-) -> bool:
-    """The passport was issued: schedule the purge of the biometrics; False for an unknown receipt."""
+async def record_outcome(
+    uow: UnitOfWork,
+    receipt_number: str,
+    outcome: Outcome,
+    at: dt.datetime,
+    purge_due_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    issued_at: dt.datetime | None = None,
+) -> ApplicationRecord:
+    """Keep the application's first final outcome and schedule the deletion of its biometrics (a later
+    outcome only brings it forward). An outcome may come before the registration: the row is made then,
+    with the receipt's office, and the registration fills in the rest. Answers the application as kept."""
     conn = await uow.session.connection()
-    result = await conn.execute(
-        update(application)
-        .where(application.c.receipt_number == receipt_number)
-        .values(issued_at=issued_at, purge_due_at=purge_due_at, updated_at=now)
-    )
-    return bool(result.rowcount)
+    row = (
+        await conn.execute(
+            select(application.c.outcome, application.c.purge_due_at)
+            .where(application.c.receipt_number == receipt_number)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        values = {
+            "receipt_number": receipt_number,
+            "office": receipt_number[:3],
+            "outcome": outcome.value,
+            "outcome_at": at,
+            "purge_due_at": purge_due_at,
+            "issued_at": issued_at,
+            "updated_at": now,
+        }
+        await upsert(conn, application, values, key=["receipt_number"], update=None)
+    else:
+        changes: dict[str, Any] = {"purge_due_at": earliest(row.purge_due_at, purge_due_at), "updated_at": now}
+        if row.outcome is None:
+            changes |= {"outcome": outcome.value, "outcome_at": at}
+        if issued_at is not None:
+            changes["issued_at"] = issued_at
+        await conn.execute(update(application).where(application.c.receipt_number == receipt_number).values(**changes))
+    found = await find(uow, receipt_number)
+    assert found is not None
+    return found
 
 
 async def due_for_purge(uow: UnitOfWork, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
@@ -174,3 +210,29 @@ async def mark_purged(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datet
         .where(application.c.receipt_number.in_(receipt_numbers))
         .values(purged_at=now, updated_at=now)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeSchedule:
+    """An office's applications still waiting for deletion: due by a time, and the next deadline."""
+
+    due: int
+    next_due_at: dt.datetime | None
+
+
+async def purge_schedule(uow: UnitOfWork, office: str, by: dt.datetime) -> PurgeSchedule:
+    """How many of the office's biometrics are due for deletion before ``by`` and not deleted yet (overdue
+    included), and the earliest deadline after those."""
+    conn = await uow.session.connection()
+    pending = (
+        application.c.office == office,
+        application.c.purged_at.is_(None),
+        application.c.purge_due_at.is_not(None),
+    )
+    due = (await conn.execute(select(func.count()).where(*pending, application.c.purge_due_at < by))).scalar_one()
+    next_due = (
+        await conn.execute(
+            select(func.min(application.c.purge_due_at)).where(*pending, application.c.purge_due_at >= by)
+        )
+    ).scalar_one()
+    return PurgeSchedule(int(due), next_due)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from ..models import audit_entry
 from .applications import ApplicationRecord
@@ -76,3 +76,15 @@ async def trail(uow: UnitOfWork, receipt_number: str) -> list[AuditEntry]:
         )
     ).all()
     return [AuditEntry(r.at, r.officer, r.office, r.action, r.receipt_number, r.detail) for r in rows]
+
+
+async def count(uow: UnitOfWork, *, office: str, action: str, start: dt.datetime, end: dt.datetime) -> int:
+    """How many entries of one action an office has in [start, end)."""
+    conn = await uow.session.connection()
+    stmt = select(func.count()).where(
+        audit_entry.c.office == office.upper(),
+        audit_entry.c.action == action,
+        audit_entry.c.at >= start,
+        audit_entry.c.at < end,
+    )
+    return int((await conn.execute(stmt)).scalar_one())

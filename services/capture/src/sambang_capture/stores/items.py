@@ -1,5 +1,8 @@
 """Biometric items (photo, fingerprints, signature), encrypted at rest, and the capture exceptions.
 
+Each image is sealed with its application's own data key (``stores.keys``); the purge deletes the
+bytes and the key, so a copy of this table taken before cannot be read after.
+
 One item per (application, kind, position): a retake replaces the old image, so superseded
 biometrics are not kept; the audit trail keeps both hashes. An item and an exception for the same
 finger exclude each other: recording one removes the other.
@@ -15,9 +18,10 @@ from typing import Any
 from sambang_contracts import CaptureItemKind
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from ..models import NO_POSITION, biometric_item, capture_exception
+from . import keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,8 @@ class NewException:
     note: str | None
     #: The supervisor who approved it (fingerprints); None where no approval is needed (signature).
     approved_by: str | None
+    #: The single-use id of that approval (the audit trail names it).
+    approval_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +192,11 @@ async def exception_at(
 
 
 async def save_item(uow: UnitOfWork, receipt_number: str, item: NewItem, *, officer: str, now: dt.datetime) -> None:
-    """Store an item encrypted, replacing the slot's previous image and exception."""
+    """Store an item sealed with its application's data key, replacing the slot's previous image and exception."""
     conn = await uow.session.connection()
     position = _position(item.position)
-    content_enc = uow.cipher.encrypt_bytes(
-        item.content, context=_content_context(receipt_number, item.kind, item.position)
-    )
+    key = await keys.data_key_for_writing(uow, receipt_number, now)
+    content_enc = keys.seal(key, item.content, context=_content_context(receipt_number, item.kind, item.position))
     values = {
         "upload_sha256": item.upload_sha256,
         "sha256": item.sha256,
@@ -201,7 +206,7 @@ async def save_item(uow: UnitOfWork, receipt_number: str, item: NewItem, *, offi
         "height": item.height,
         "quality": item.quality,
         "checks": item.checks,
-        "key_id": uow.cipher.active_key_id,
+        "key_id": keys.DEK,
         "content_enc": content_enc,
         "captured_by": officer,
         "captured_at": now,
@@ -247,26 +252,35 @@ async def save_exception(
     )
 
 
+def _open(uow: UnitOfWork, key: keys.DataKey | None, envelope: bytes, context: str) -> bytes | None:
+    if keys.is_sealed_with_data_key(envelope):
+        # No data key: shredded (the purge deleted it), so the bytes are as good as gone.
+        return None if key is None else keys.unseal(key, envelope, context=context)
+    return uow.cipher.decrypt_bytes(envelope, context=context)  # sealed under the PII key, before data keys
+
+
 async def stored_contents(uow: UnitOfWork, receipt_number: str) -> list[tuple[ItemRecord, bytes | None]]:
     """Every item with its decrypted bytes (None once purged): for the internal bundle only."""
     conn = await uow.session.connection()
     rows = (await conn.execute(select(biometric_item).where(biometric_item.c.receipt_number == receipt_number))).all()
+    key = await keys.data_key(uow, receipt_number)
     out: list[tuple[ItemRecord, bytes | None]] = []
     for r in rows:
         record = _item(r)
         content = None
         if r.content_enc is not None:
-            content = uow.cipher.decrypt_bytes(
-                bytes(r.content_enc), context=_content_context(receipt_number, record.kind, record.position)
-            )
+            context = _content_context(receipt_number, record.kind, record.position)
+            content = _open(uow, key, bytes(r.content_enc), context)
         out.append((record, content))
     return sorted(out, key=lambda pair: _in_order(pair[0]))
 
 
 async def purge(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datetime) -> int:
-    """Delete the image bytes of these applications, keeping hashes, sizes and quality."""
+    """Crypto-shred these applications' images: their data keys and their bytes go (hashes, sizes and
+    quality stay); how many images went."""
     if not receipt_numbers:
         return 0
+    await keys.shred(uow, receipt_numbers)
     conn = await uow.session.connection()
     result = await conn.execute(
         update(biometric_item)
@@ -274,3 +288,38 @@ async def purge(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datetime) -
         .values(content_enc=None, key_id=None, purged_at=now)
     )
     return int(result.rowcount)
+
+
+async def seal_legacy_batch(uow: UnitOfWork, limit: int) -> int:
+    """Move up to ``limit`` images still sealed under a PII key (rows from before data keys) under their
+    application's data key, so that the purge can shred them too; how many moved."""
+    conn = await uow.session.connection()
+    rows = (
+        await conn.execute(
+            select(
+                biometric_item.c.id,
+                biometric_item.c.receipt_number,
+                biometric_item.c.kind,
+                biometric_item.c.position,
+                biometric_item.c.content_enc,
+            )
+            .where(
+                biometric_item.c.content_enc.is_not(None),
+                or_(biometric_item.c.key_id.is_(None), biometric_item.c.key_id != keys.DEK),
+            )
+            .order_by(biometric_item.c.id)
+            .limit(limit)
+        )
+    ).all()
+    for r in rows:
+        kind = CaptureItemKind(r.kind)
+        position = None if r.position == NO_POSITION else r.position
+        context = _content_context(r.receipt_number, kind, position)
+        content = uow.cipher.decrypt_bytes(bytes(r.content_enc), context=context)
+        key = await keys.data_key_for_writing(uow, r.receipt_number, uow.now())
+        await conn.execute(
+            update(biometric_item)
+            .where(biometric_item.c.id == r.id)
+            .values(key_id=keys.DEK, content_enc=keys.seal(key, content, context=context))
+        )
+    return len(rows)

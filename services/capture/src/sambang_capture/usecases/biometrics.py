@@ -70,7 +70,12 @@ async def record_exception(
         return RecordedException(existing, unchanged=True)
     check_open(app.completed_at is not None)
     await items.save_exception(uow, app.receipt_number, exception, officer=officer, now=now)
-    detail = {"position": position, "reason": exception.reason, "approved_by": exception.approved_by}
+    detail = {
+        "position": position,
+        "reason": exception.reason,
+        "approved_by": exception.approved_by,
+        "approval_id": exception.approval_id,
+    }
     action = f"{kind.value.lower()}.exception_recorded"
     await audit.record_on(
         uow, app, action, officer=officer, at=now, detail={k: v for k, v in detail.items() if v is not None}

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from sambang_contracts import CaptureMode, InterviewCompleted, InterviewDecision, ViolationFlagged
 from sambang_runtime.uow import UnitOfWork
 
+from ..context import context_of
 from ..domain.capture import ViolationCategory, capture_mode, check_interview_change
+from ..domain.retention import Outcome
 from ..stores import audit, interviews
 from ..stores.applications import ApplicationRecord
+from .retention import schedule_purge
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,4 +97,7 @@ async def decide_interview(
         "violation": seen.category.value if seen else None,
     }
     await audit.record_on(uow, app, "interview.decided", officer=officer, at=now, detail=detail)
+    if interview.decision is InterviewDecision.REJECTED:
+        # A final outcome, and capture's own: the retention clock starts with the decision.
+        await schedule_purge(uow, receipt, Outcome.REJECTED, now, context_of(uow).default_office_rules)
     return Decided(interview.decision, mode, officer, now, unchanged=False)
