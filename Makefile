@@ -15,7 +15,7 @@ SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg
                SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up rotate-data-key test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
+.PHONY: help install run up secrets rotate-data-key test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ run: $(STAMP) ## embedded mode: every service + front door on :8000, in-memory b
 
 up: $(STAMP) servers ## each service its own process on RabbitMQ and PostgreSQL, front door on :8000 (development unless SAMBANG_ENVIRONMENT says production)
 	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher up
+
+secrets: $(STAMP) ## generate production keys and passwords into deploy/.env and deploy/secrets/ (git-ignored; kept unless FORCE=1; BROKER=amqps://...?cafile=...)
+	$(PY) -m sambang_runtime.deployment secrets deploy/.env $(if $(FORCE),--force) $(if $(BROKER),--broker "$(BROKER)")
 
 servers: ## start local PostgreSQL and RabbitMQ if they are down
 	@bash deploy/local/ensure-servers.sh

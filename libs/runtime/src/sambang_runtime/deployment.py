@@ -3,26 +3,46 @@
 ``python -m sambang_runtime.deployment deploy`` writes:
 
 - ``deploy/rabbitmq/definitions.json`` — exchange, quorum queues, retry and parking queues and
-  bindings, derived from each service's handler table;
-- ``deploy/postgres/init.sql`` — one database per service;
-- ``deploy/compose/nginx.conf`` and ``deploy/compose/docker-compose.yml`` — the stack on Docker,
-  nginx serving the web clients (``clients/``) itself;
+  bindings, derived from each service's handler table; a user per service (no password: ``make secrets``
+  writes the hashes into the git-ignored copy compose loads), its permissions on the vhost and its topic
+  permissions (it publishes only the routing keys of the event families it owns);
+- ``deploy/postgres/init.sh`` — one database per service, owned by a role of its own (scram-sha-256);
+- ``deploy/compose/nginx.conf`` and ``deploy/compose/docker-compose.yml`` — the production stack on
+  Docker, nginx serving the web clients (``clients/``) itself; ``nginx.development.conf`` and
+  ``docker-compose.development.yml`` add the SIMKIM simulator and the development mailbox;
 - ``deploy/k8s/base/*.yaml`` — a Deployment and Service per service, ``web`` for the web clients
-  and the Ingress by prefix.
+  and the Ingress by prefix; ``deploy/k8s/development/`` the development overlay.
 
 A test renders them again and fails when the committed files are stale.
+
+``python -m sambang_runtime.deployment secrets deploy/.env [--force]`` (``make secrets``) generates the
+production keys and passwords (see ``write_secrets``).
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
+import hashlib
 import json
+import os
+import re
+import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
+from sambang_contracts.envelope import owner_of
+from sambang_contracts.events import REGISTRY
+
+from .auth import issue_dev_token
 from .bus.amqp import queue_arguments
 from .bus.transport import parked_queue_name, retry_queue_name
-from .frontdoor import CLIENT_HEADERS
+from .crypto import generate_key
+from .frontdoor import CLIENT_HEADERS, DEVELOPMENT_ONLY_PREFIXES
 from .service import ServiceDescriptor, discover_services
 from .settings import RuntimeSettings
 
@@ -41,12 +61,117 @@ K8S_TRUSTED_PROXIES = "10.244.0.0/16"
 WEB_PORT = 8000
 
 
-def rabbitmq_definitions(services: Sequence[ServiceDescriptor], vhost: str = "/") -> dict[str, object]:
-    """RabbitMQ definitions (management plugin import format)."""
-    defaults = RuntimeSettings()
+#: RabbitMQ's default password hashing (what ``rabbitmqctl add_user`` stores), for generated definitions.
+RABBITMQ_HASHING = "rabbit_password_hashing_sha256"
+
+
+def _defaults() -> RuntimeSettings:
+    """The runtime's defaults (queue names, exchange, queue arguments); no keys needed to read them."""
+    return RuntimeSettings(environment="test")
+
+
+def rabbitmq_user(service: str) -> str:
+    """The RabbitMQ user of one service (each connects as its own)."""
+    return f"sambang-{service}"
+
+
+def database_role(service: str, prefix: str = "sambang") -> str:
+    """The PostgreSQL role of one service, also the name of the database it owns."""
+    return f"{prefix}_{service.replace('-', '_')}"
+
+
+def env_suffix(service: str) -> str:
+    """``simkim-gateway`` → ``SIMKIM_GATEWAY``: a service's part of a variable name."""
+    return service.upper().replace("-", "_")
+
+
+def published_families(service: str) -> list[str]:
+    """The event families (routing-key prefixes) a service owns and alone may publish (``owner_of``)."""
+    return sorted({t.split(".", 1)[0] for t in REGISTRY if owner_of(t) == f"sambang/{service}"})
+
+
+def rabbitmq_password_hash(password: str, salt: bytes | None = None) -> str:
+    """The hash RabbitMQ keeps for a password (``rabbit_password_hashing_sha256``): base64 of a 4-byte salt
+    followed by SHA-256 of salt and password."""
+    salt = os.urandom(4) if salt is None else salt
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode("utf-8")).digest()).decode("ascii")
+
+
+def _alternatives(names: Sequence[str]) -> str:
+    """A regex matching exactly one of ``names`` (``^$`` matches none of RabbitMQ's resource names)."""
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$" if names else "^$"
+
+
+def bus_permissions(d: ServiceDescriptor, vhost: str = "/") -> tuple[dict[str, str], dict[str, str]]:
+    """The vhost permissions and the topic permissions of one service's user.
+
+    configure/write/read reach the exchange and the service's own queues only (its quorum, retry and
+    parking queues, and its replicas' broadcast queues). Not ``amq.default``: publishing to the default
+    exchange reaches every queue by name, around the topic permissions. The topic permissions let it
+    publish only its own families' routing keys (``^queue\\.`` for queue) and bind only the keys its
+    handlers consume.
+    """
+    defaults = _defaults()
+    spec = d.spec() if d.spec is not None else None
+    handlers = sorted(spec.handlers) if spec is not None else []
+    broadcast = sorted(spec.broadcast) if spec is not None else []
+    queue = f"{defaults.queue_prefix}.{d.name}"
+    own = [re.escape(defaults.exchange)]
+    if handlers:
+        # ``<queue>.requeue``: the direct exchange of its own through which the runtime is to publish
+        # retries and parked messages (instead of amq.default, which reaches every queue).
+        own += [re.escape(n) for n in (queue, retry_queue_name(queue), parked_queue_name(queue), f"{queue}.requeue")]
+    if broadcast:
+        own.append(re.escape(f"{queue}.broadcast.") + "[A-Za-z0-9_-]+")
+    resources = "^(" + "|".join(own) + ")$"
+    user = rabbitmq_user(d.name)
+    families = published_families(d.name)
+    if not families:
+        write_keys = "^$"
+    elif len(families) == 1:
+        write_keys = f"^{re.escape(families[0])}\\."
+    else:
+        write_keys = "^(" + "|".join(re.escape(f) for f in families) + ")\\."
+    permission = {"user": user, "vhost": vhost, "configure": resources, "write": resources, "read": resources}
+    topic = {
+        "user": user,
+        "vhost": vhost,
+        "exchange": defaults.exchange,
+        "write": write_keys,
+        "read": _alternatives(sorted({*handlers, *broadcast})),
+    }
+    return permission, topic
+
+
+def rabbitmq_definitions(
+    services: Sequence[ServiceDescriptor],
+    vhost: str = "/",
+    passwords: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """RabbitMQ definitions (management plugin import format).
+
+    Each service's user comes with an empty ``password_hash`` (it cannot log in) unless ``passwords``
+    (service → password) gives its password: ``make secrets`` writes that copy, git-ignored.
+    """
+    defaults = _defaults()
     queues: list[dict[str, object]] = []
     bindings: list[dict[str, object]] = []
+    users: list[dict[str, object]] = []
+    permissions: list[dict[str, str]] = []
+    topic_permissions: list[dict[str, str]] = []
     for d in services:
+        password = (passwords or {}).get(d.name)
+        users.append(
+            {
+                "name": rabbitmq_user(d.name),
+                "password_hash": rabbitmq_password_hash(password) if password else "",
+                "hashing_algorithm": RABBITMQ_HASHING,
+                "tags": [],
+            }
+        )
+        permission, topic = bus_permissions(d, vhost)
+        permissions.append(permission)
+        topic_permissions.append(topic)
         handlers = d.spec().handlers if d.spec is not None else {}
         if not handlers:
             continue
@@ -70,6 +195,10 @@ def rabbitmq_definitions(services: Sequence[ServiceDescriptor], vhost: str = "/"
             for key in sorted(handlers)
         )
     return {
+        "vhosts": [{"name": vhost}],
+        "users": users,
+        "permissions": permissions,
+        "topic_permissions": topic_permissions,
         "exchanges": [
             {
                 "name": defaults.exchange,
@@ -86,18 +215,52 @@ def rabbitmq_definitions(services: Sequence[ServiceDescriptor], vhost: str = "/"
     }
 
 
-def postgres_init(services: Sequence[ServiceDescriptor]) -> str:
-    """One database per service (each service owns its tables)."""
-    lines = ["-- Generated by `make deploy-manifests`: one database per service."]
-    lines += [f"CREATE DATABASE sambang_{d.name.replace('-', '_')};" for d in services]
+def postgres_sql(services: Sequence[ServiceDescriptor], prefix: str = "sambang") -> str:
+    """One role per service owning only its database (nobody else may connect to it), passwords stored as
+    scram-sha-256; each password comes from the psql variable ``pw_<service>`` (``init.sh`` sets them)."""
+    lines = ["SET password_encryption = 'scram-sha-256';"]
+    for d in services:
+        role = database_role(d.name, prefix)
+        var = "pw_" + d.name.replace("-", "_")
+        lines += [
+            f"CREATE ROLE {role} LOGIN PASSWORD :'{var}';",
+            f"CREATE DATABASE {role} OWNER {role};",
+            f"REVOKE ALL ON DATABASE {role} FROM PUBLIC;",
+            f"GRANT CONNECT, TEMPORARY ON DATABASE {role} TO {role};",
+        ]
     return "\n".join(lines) + "\n"
 
 
-def nginx_conf(services: Sequence[ServiceDescriptor]) -> str:
-    """The front door of the compose stack: routes by prefix without rewriting (API.md)."""
+def postgres_init(services: Sequence[ServiceDescriptor], prefix: str = "sambang") -> str:
+    """The PostgreSQL image's init script (``/docker-entrypoint-initdb.d``): runs once on an empty volume,
+    reading each service's password from ``SAMBANG_DB_PASSWORD_<SERVICE>`` (``make secrets``)."""
+    out = ["#!/bin/sh", HEADER.rstrip("\n"), "# One database per service, owned by a role of its own (scram-sha-256)."]
+    out += [f': "${{SAMBANG_DB_PASSWORD_{env_suffix(d.name)}:?run make secrets}}"' for d in services]
+    out.append('psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \\')
+    out += [f'  -v pw_{d.name.replace("-", "_")}="$SAMBANG_DB_PASSWORD_{env_suffix(d.name)}" \\' for d in services]
+    out.append("  <<'SQL'")
+    out.append(postgres_sql(services, prefix).rstrip("\n"))
+    out.append("SQL")
+    return "\n".join(out) + "\n"
+
+
+def _development_only_path(prefix: str) -> bool:
+    return prefix.startswith(DEVELOPMENT_ONLY_PREFIXES)
+
+
+def nginx_conf(services: Sequence[ServiceDescriptor], *, development: bool = False) -> str:
+    """The front door of the compose stack: routes by prefix without rewriting (API.md).
+
+    Outside development it has no location for the SIMKIM simulator nor the development mailbox
+    (``frontdoor.DEVELOPMENT_ONLY_PREFIXES``): those paths fall to the clients' files and answer 404.
+    """
     out = [HEADER, "server {", "    listen 8000;", "    client_max_body_size 6m;", ""]
     for d in services:
+        if d.development_only and not development:
+            continue
         for p in d.public_prefixes:
+            if _development_only_path(p) and not development:
+                continue
             out += [
                 f"    location {p} {{",
                 f"        proxy_pass http://{d.name}:{d.port};",
@@ -127,17 +290,36 @@ def nginx_conf(services: Sequence[ServiceDescriptor]) -> str:
     return "\n".join(out) + "\n"
 
 
+#: Where services find the CA of an ``amqps://`` broker (``?cafile=/etc/sambang/tls/ca.pem`` in the URL):
+#: ``deploy/tls/`` in compose, the optional Secret ``sambang-tls`` in k8s.
+TLS_MOUNT = "/etc/sambang/tls"
+
+
+def _is_development_value(value: str, services: Sequence[ServiceDescriptor]) -> bool:
+    """A rendered setting that points at a development-only service (the simulator's URL)."""
+    return any(f"//{d.name}:" in value for d in services if d.development_only)
+
+
 def compose(services: Sequence[ServiceDescriptor]) -> str:
-    """docker compose: PostgreSQL, RabbitMQ with the definitions, every service, nginx."""
+    """docker compose, production: PostgreSQL (scram, a role per service), RabbitMQ (a user per service,
+    no guest), every production service with its own credentials, nginx on 127.0.0.1:8000.
+
+    Secrets come from ``make secrets``: ``deploy/.env`` (the keys every service shares) and
+    ``deploy/secrets/`` (each service's own database and broker URL, PostgreSQL's passwords, the
+    RabbitMQ definitions with password hashes), all git-ignored.
+    """
     out = [
-        HEADER + "name: sambang",
+        HEADER + "# Production. Run `make secrets` first; `docker-compose.development.yml` adds the simulator.",
+        "name: sambang",
         "services:",
         "  postgres:",
         "    image: postgres:16",
+        "    env_file: ../secrets/postgres.env",
         "    environment:",
-        "      POSTGRES_HOST_AUTH_METHOD: trust",
+        "      POSTGRES_INITDB_ARGS: --auth-host=scram-sha-256 --auth-local=scram-sha-256",
+        "      POSTGRES_HOST_AUTH_METHOD: scram-sha-256",
         "    volumes:",
-        "      - ../postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro",
+        "      - ../postgres/init.sh:/docker-entrypoint-initdb.d/init.sh:ro",
         "      - pgdata:/var/lib/postgresql/data",
         "    healthcheck:",
         '      test: ["CMD", "pg_isready", "-U", "postgres"]',
@@ -148,25 +330,32 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
         "      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: >-",
         '        -rabbitmq_management load_definitions "/etc/rabbitmq/definitions.json"',
         "    volumes:",
-        "      - ../rabbitmq/definitions.json:/etc/rabbitmq/definitions.json:ro",
+        # The committed definitions with each service user's password hash (make secrets): no guest.
+        "      - ../secrets/rabbitmq-definitions.json:/etc/rabbitmq/definitions.json:ro",
+        f"      - ../tls:{TLS_MOUNT}:ro",
         "    healthcheck:",
         '      test: ["CMD", "rabbitmq-diagnostics", "-q", "ping"]',
         "      interval: 10s",
     ]
     for d in services:
+        if d.development_only:
+            continue
         module = f"sambang_{d.name.replace('-', '_')}"
         out += [
             f"  {d.name}:",
             "    build: {context: ../.., dockerfile: deploy/Dockerfile}",
             f'    command: ["python", "-m", "{module}"]',
+            # deploy/.env: the shared keys; secrets/<service>.env: its own SAMBANG_DATABASE_URL and
+            # SAMBANG_AMQP_URL (no service holds another's passwords).
+            f"    env_file: [../.env, ../secrets/{d.name}.env]",
             "    environment:",
-            "      SAMBANG_ENVIRONMENT: development",
+            "      SAMBANG_ENVIRONMENT: production",
             "      SAMBANG_HOST: 0.0.0.0",
             f'      SAMBANG_PORT: "{d.port}"',
-            "      SAMBANG_DATABASE_URL: postgresql+asyncpg://postgres@postgres:5432/sambang_{service}",
-            "      SAMBANG_AMQP_URL: amqp://guest:guest@rabbitmq:5672/",
             f"      SAMBANG_TRUSTED_PROXIES: {COMPOSE_FRONT_DOOR_IP}/32",
-            *[f"      {key}: {value}" for key, value in d.deploy_env],
+            *[f"      {key}: {value}" for key, value in d.deploy_env if not _is_development_value(value, services)],
+            "    volumes:",
+            f"      - ../tls:{TLS_MOUNT}:ro",
             "    depends_on:",
             "      postgres: {condition: service_healthy}",
             "      rabbitmq: {condition: service_healthy}",
@@ -174,7 +363,8 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
     out += [
         "  frontdoor:",
         "    image: nginx:1.27",
-        '    ports: ["8000:8000"]',
+        # Loopback unless the operator says otherwise (SAMBANG_BIND=0.0.0.0 in the shell or compose/.env).
+        '    ports: ["${SAMBANG_BIND:-127.0.0.1}:8000:8000"]',
         "    volumes:",
         "      - ./nginx.conf:/etc/nginx/conf.d/default.conf:ro",
         "      - ../../clients:/usr/share/sambang/clients:ro",
@@ -182,7 +372,7 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
         f"      default: {{ipv4_address: {COMPOSE_FRONT_DOOR_IP}}}",
         "    depends_on:",
     ]
-    out += [f"      - {d.name}" for d in services]
+    out += [f"      - {d.name}" for d in services if not d.development_only]
     out += [
         "networks:",
         "  default:",
@@ -191,6 +381,45 @@ def compose(services: Sequence[ServiceDescriptor]) -> str:
         f"        - {{subnet: {COMPOSE_SUBNET}, ip_range: {COMPOSE_DYNAMIC_RANGE}}}",
         "volumes:",
         "  pgdata: {}",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def compose_development(services: Sequence[ServiceDescriptor]) -> str:
+    """The development override: every service in development, the SIMKIM simulator, nginx routing it
+    and the mailbox. ``docker compose -f docker-compose.yml -f docker-compose.development.yml up``."""
+    out = [HEADER + "# Development only: the simulator, the mailbox, the demo bank. Never on a live office."]
+    out.append("services:")
+    for d in services:
+        module = f"sambang_{d.name.replace('-', '_')}"
+        out.append(f"  {d.name}:")
+        if d.development_only:
+            out += [
+                "    build: {context: ../.., dockerfile: deploy/Dockerfile}",
+                f'    command: ["python", "-m", "{module}"]',
+                f"    env_file: [../.env, ../secrets/{d.name}.env]",
+            ]
+        out += [
+            "    environment:",
+            "      SAMBANG_ENVIRONMENT: development",
+        ]
+        if d.development_only:
+            out += [
+                "      SAMBANG_HOST: 0.0.0.0",
+                f'      SAMBANG_PORT: "{d.port}"',
+                "    depends_on:",
+                "      postgres: {condition: service_healthy}",
+                "      rabbitmq: {condition: service_healthy}",
+            ]
+        else:
+            out += [f"      {key}: {value}" for key, value in d.deploy_env if _is_development_value(value, services)]
+    out += [
+        "  frontdoor:",
+        "    volumes:",
+        "      - ./nginx.development.conf:/etc/nginx/conf.d/default.conf:ro",
+        "      - ../../clients:/usr/share/sambang/clients:ro",
+        "    depends_on:",
+        *[f"      - {d.name}" for d in services],
     ]
     return "\n".join(out) + "\n"
 
@@ -223,6 +452,8 @@ spec:
           envFrom:
             - configMapRef: {{name: sambang-config}}
             - secretRef: {{name: sambang-secrets}}
+            # Its own SAMBANG_DATABASE_URL and SAMBANG_AMQP_URL (make secrets: deploy/secrets/{d.name}.env).
+            - secretRef: {{name: sambang-{d.name}}}
           env:
             - {{name: SAMBANG_PORT, value: "{d.port}"}}
             - {{name: SAMBANG_HOST, value: "0.0.0.0"}}{_k8s_env(d)}
@@ -232,9 +463,14 @@ spec:
           livenessProbe:
             httpGet: {{path: /healthz, port: http}}
             periodSeconds: 10
+          volumeMounts:
+            - {{name: tls, mountPath: {TLS_MOUNT}, readOnly: true}}
           resources:
             requests: {{cpu: 100m, memory: 256Mi}}
             limits: {{memory: 512Mi}}
+      volumes:
+        # The CA of an amqps:// broker (SAMBANG_AMQP_URL ...?cafile={TLS_MOUNT}/ca.pem), when given.
+        - {{name: tls, secret: {{secretName: sambang-tls, optional: true}}}}
 ---
 apiVersion: v1
 kind: Service
@@ -298,6 +534,8 @@ def k8s_ingress(services: Sequence[ServiceDescriptor]) -> str:
         if d.development_only:
             continue
         for p in d.public_prefixes:
+            if _development_only_path(p):
+                continue  # the mailbox: only the development overlay's ingress routes it
             paths.append(f"""          - path: {p}
             pathType: Prefix
             backend: {{service: {{name: {d.name}, port: {{number: {d.port}}}}}}}""")
@@ -331,10 +569,42 @@ def k8s_kustomization(services: Sequence[ServiceDescriptor]) -> str:
 
 
 def k8s_development(services: Sequence[ServiceDescriptor]) -> str:
-    """The development overlay: the base plus the development-only services (the SIMKIM simulator)."""
-    files = ["../base", *[f"{d.name}.yaml" for d in services if d.development_only]]
+    """The development overlay: the base plus the development-only services (the SIMKIM simulator), an
+    Ingress for the development-only paths, and SAMBANG_ENVIRONMENT development."""
+    files = ["../base", *[f"{d.name}.yaml" for d in services if d.development_only], "ingress.yaml"]
     listed = "\n".join(f"  - {f}" for f in files)
-    return f"{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}\n"
+    return (
+        f"{HEADER}apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n{listed}\n"
+        "patches:\n"
+        "  - patch: |-\n"
+        "      apiVersion: v1\n"
+        "      kind: ConfigMap\n"
+        "      metadata: {name: sambang-config}\n"
+        "      data: {SAMBANG_ENVIRONMENT: development}\n"
+    )
+
+
+def k8s_development_ingress(services: Sequence[ServiceDescriptor]) -> str:
+    """The development overlay's Ingress: the simulator and the mailbox, which the base never routes."""
+    paths = [
+        f"""          - path: {p}
+            pathType: Prefix
+            backend: {{service: {{name: {d.name}, port: {{number: {d.port}}}}}}}"""
+        for d in services
+        for p in d.public_prefixes
+        if d.development_only or _development_only_path(p)
+    ]
+    joined = "\n".join(paths)
+    return f"""{HEADER}apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: sambang-development
+spec:
+  rules:
+    - http:
+        paths:
+{joined}
+"""
 
 
 K8S_CONFIG = (
@@ -345,14 +615,13 @@ metadata:
   name: sambang-config
 data:
   SAMBANG_ENVIRONMENT: production
-  SAMBANG_DATABASE_URL: postgresql+asyncpg://sambang@postgres:5432/sambang_{{service}}
-  SAMBANG_AMQP_URL: amqp://sambang@rabbitmq:5672/
   SAMBANG_LOG_JSON: "true"
   # The ingress controller's pods, whose X-Forwarded-For entries the services believe (public look-ups
   # are rate limited per client): set your cluster's pod CIDR, or narrower, in an overlay.
   SAMBANG_TRUSTED_PROXIES: "{K8S_TRUSTED_PROXIES}"
-# The Secret sambang-secrets (not generated) must hold SAMBANG_AUTH_JWKS_URL, SAMBANG_PII_KEYS and
-# SAMBANG_BLIND_INDEX_KEY; the URLs above carry no passwords: put them in the Secret to override.
+# Secrets (make secrets, then deploy/README.md): sambang-secrets from deploy/.env (the keys every service
+# shares) and sambang-<service> from deploy/secrets/<service>.env (its own SAMBANG_DATABASE_URL and
+# SAMBANG_AMQP_URL, with passwords no other service holds).
 """
 )
 
@@ -361,14 +630,17 @@ def render(services: Sequence[ServiceDescriptor]) -> dict[str, str]:
     """Every generated file, by path relative to the repository root."""
     files = {
         "deploy/rabbitmq/definitions.json": json.dumps(rabbitmq_definitions(services), indent=2, sort_keys=True) + "\n",
-        "deploy/postgres/init.sql": postgres_init(services),
+        "deploy/postgres/init.sh": postgres_init(services),
         "deploy/compose/nginx.conf": nginx_conf(services),
+        "deploy/compose/nginx.development.conf": nginx_conf(services, development=True),
         "deploy/compose/docker-compose.yml": compose(services),
+        "deploy/compose/docker-compose.development.yml": compose_development(services),
         "deploy/k8s/base/config.yaml": K8S_CONFIG,
         "deploy/k8s/base/ingress.yaml": k8s_ingress(services),
         "deploy/k8s/base/web.yaml": K8S_WEB,
         "deploy/k8s/base/kustomization.yaml": k8s_kustomization(services),
         "deploy/k8s/development/kustomization.yaml": k8s_development(services),
+        "deploy/k8s/development/ingress.yaml": k8s_development_ingress(services),
     }
     for d in services:
         folder = "development" if d.development_only else "base"
@@ -387,6 +659,208 @@ def write(root: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    for p in write(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
+# -- make secrets ---------------------------------------------------------------------------------
+
+#: How long the generated service tokens (role ``service``) live; ``make secrets FORCE=1`` renews them.
+SERVICE_TOKEN_DAYS = 366
+#: The service tokens one service shows another: variable, the calling service (``sub``).
+SERVICE_TOKENS = (
+    ("SAMBANG_SIMKIM_GATEWAY_CAPTURE_TOKEN", "simkim-gateway"),
+    ("SAMBANG_NOTIFIER_CAPTURE_TOKEN", "notifier"),
+)
+#: A service token acts for every office (capture checks no office for ``service``); the claim is required.
+SERVICE_TOKEN_OFFICE = "ALL"  # noqa: S105 - an office code, not a password
+DEFAULT_BROKER = "amqp://rabbitmq:5672/"
+DEFAULT_POSTGRES = "postgres:5432"
+
+
+@dataclass(frozen=True)
+class SecretFiles:
+    """What ``make secrets`` writes next to ``env`` (all mode 0600, all git-ignored)."""
+
+    env: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.env.parent / "secrets"
+
+    def service(self, name: str) -> Path:
+        return self.folder / f"{name}.env"
+
+    @property
+    def postgres(self) -> Path:
+        return self.folder / "postgres.env"
+
+    @property
+    def rabbitmq_definitions(self) -> Path:
+        return self.folder / "rabbitmq-definitions.json"
+
+
+def read_env(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of an env file (comments and blank lines skipped; no quoting: values we write
+    are URL-safe)."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create or replace ``path`` readable by its owner only (0600 from the first byte on)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.parent.name == "secrets":
+        os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def shared_secrets(now: datetime | None = None) -> dict[str, str]:
+    """Fresh keys every service shares: JWT, data keys, blind index, approvals, the service tokens."""
+    hs256 = secrets.token_urlsafe(48)
+    values = {
+        "SAMBANG_ENVIRONMENT": "production",
+        "SAMBANG_AUTH_HS256_SECRET": hs256,
+        "SAMBANG_PII_KEYS": f"k1:{generate_key()}",
+        "SAMBANG_BLIND_INDEX_KEY": generate_key(),
+        "SAMBANG_APPROVAL_SECRET": secrets.token_urlsafe(48),
+    }
+    for variable, sub in SERVICE_TOKENS:
+        values[variable] = issue_dev_token(
+            hs256,
+            sub=sub,
+            office=SERVICE_TOKEN_OFFICE,
+            roles=["service"],
+            ttl_seconds=SERVICE_TOKEN_DAYS * 86400,
+            now=now,
+        )
+    return values
+
+
+def _with_credentials(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"))
+
+
+def service_urls(service: str, *, db_password: str, amqp_password: str, broker: str, postgres: str) -> dict[str, str]:
+    """A service's own database and broker URLs (its role, its user; ``broker`` may be ``amqps://...``
+    with ``?cafile=``)."""
+    role = database_role(service)
+    return {
+        "SAMBANG_DATABASE_URL": f"postgresql+asyncpg://{role}:{db_password}@{postgres}/{role}",
+        "SAMBANG_AMQP_URL": _with_credentials(broker, rabbitmq_user(service), amqp_password),
+    }
+
+
+def _password_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return parts.password or None
+
+
+def write_secrets(
+    env: Path,
+    services: Sequence[ServiceDescriptor],
+    *,
+    force: bool = False,
+    broker: str = DEFAULT_BROKER,
+    postgres: str = DEFAULT_POSTGRES,
+    now: datetime | None = None,
+) -> list[str]:
+    """Generate the production secrets; return what was done, one line each.
+
+    - ``env`` (``deploy/.env``): the keys every service shares (see ``shared_secrets``). An existing file
+      is never overwritten unless ``force``: a key it lacks is appended, the others stay.
+    - ``secrets/<service>.env``: the service's own ``SAMBANG_DATABASE_URL`` and ``SAMBANG_AMQP_URL`` (its
+      PostgreSQL role's and RabbitMQ user's passwords), kept likewise.
+    - ``secrets/postgres.env``: the superuser's password and every role's (for ``init.sh``), kept likewise.
+    - ``secrets/rabbitmq-definitions.json``: ``definitions.json`` with each user's password hash, written
+      again on every run from the service files (it holds nothing of its own).
+    """
+    files = SecretFiles(env)
+    done: list[str] = []
+    existing = {} if force else read_env(env)
+    fresh = shared_secrets(now)
+    if existing:
+        missing = {k: v for k, v in fresh.items() if k not in existing}
+        if missing:
+            with env.open("a") as f:
+                f.writelines(f"{k}={v}\n" for k, v in missing.items())
+            done.append(f"{env}: kept, added {', '.join(missing)}")
+        else:
+            done.append(f"{env}: kept (FORCE=1 generates new keys)")
+    else:
+        stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+        lines = [
+            f"# Generated by `make secrets` on {stamp}. Never commit; keep a copy in the office's vault.",
+            "# Every service reads this file (compose env_file, the k8s Secret sambang-secrets).",
+            *(f"{k}={v}" for k, v in fresh.items()),
+            "# Where SIMKIM is (the gateway), and for mTLS its client certificate, key and CA:",
+            "# SAMBANG_SIMKIM_GATEWAY_SIMKIM_URL=https://simkim.example.go.id",
+        ]
+        _write_private(env, "\n".join(lines) + "\n")
+        done.append(f"{env}: generated")
+
+    postgres_env = {} if force else read_env(files.postgres)
+    passwords: dict[str, str] = {}
+    for d in services:
+        path = files.service(d.name)
+        current = {} if force else read_env(path)
+        db_password = _password_of(current.get("SAMBANG_DATABASE_URL")) or _password()
+        amqp_password = _password_of(current.get("SAMBANG_AMQP_URL")) or _password()
+        passwords[d.name] = amqp_password
+        postgres_env.setdefault(f"SAMBANG_DB_PASSWORD_{env_suffix(d.name)}", db_password)
+        if current.get("SAMBANG_DATABASE_URL") and current.get("SAMBANG_AMQP_URL"):
+            done.append(f"{path}: kept")
+            continue
+        urls = service_urls(
+            d.name, db_password=db_password, amqp_password=amqp_password, broker=broker, postgres=postgres
+        )
+        header = f"# Generated by `make secrets`: {d.name}'s own credentials, for {d.name} alone."
+        _write_private(path, "\n".join([header, *(f"{k}={v}" for k, v in urls.items())]) + "\n")
+        done.append(f"{path}: generated")
+    postgres_env.setdefault("POSTGRES_PASSWORD", _password())
+    lines = ["# Generated by `make secrets`: the PostgreSQL container alone (superuser, each service's role)."]
+    lines += [f"{k}={v}" for k, v in postgres_env.items()]
+    _write_private(files.postgres, "\n".join(lines) + "\n")
+    definitions = rabbitmq_definitions(services, passwords=passwords)
+    _write_private(files.rabbitmq_definitions, json.dumps(definitions, indent=2, sort_keys=True) + "\n")
+    done.append(f"{files.rabbitmq_definitions}: written with each service user's password hash")
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``deployment [root]`` renders the manifests; ``deployment secrets <env> [--force]`` the secrets."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["secrets"]:
+        ap = argparse.ArgumentParser(prog="sambang-secrets", description="Generate the production secrets.")
+        ap.add_argument("env", type=Path, nargs="?", default=Path("deploy/.env"))
+        ap.add_argument("--force", action="store_true", help="generate new values even where files exist")
+        ap.add_argument("--broker", default=DEFAULT_BROKER, help="amqp[s]://host:port/vhost[?cafile=...]")
+        ap.add_argument("--postgres", default=DEFAULT_POSTGRES, help="host:port of PostgreSQL")
+        ns = ap.parse_args(args[1:])
+        for line in write_secrets(ns.env, discover_services(), force=ns.force, broker=ns.broker, postgres=ns.postgres):
+            print(line)
+        return 0
+    for p in write(Path(args[0] if args else ".")):
         print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
