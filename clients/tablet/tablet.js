@@ -1,12 +1,13 @@
 // The sambang officer's tablet: sign in with a token, the live worklist of priority applicants
 // (GET worklist + the officers' stream), claim one, then capture step by step at the seat —
 // documents, photo, fingerprints (with exceptions), signature, interview — and complete.
-// Every step goes through the outbox (IndexedDB) first, so nothing is lost offline.
+// Every step goes through the outbox (IndexedDB) first, so nothing is lost offline; what waits there
+// is sealed with a key held in memory only, and signing out leaves nothing behind (see outbox.js).
 import { api, errorText } from '../shared/api.js';
 import { busy, el, say } from '../shared/forms.js';
 import { apply, lang, languageButtons, onLangChange, t } from '../shared/i18n.js';
 import { follow } from '../shared/sse.js';
-import { enqueue, flush, pending } from './outbox.js';
+import { clearAll, discardUnreadable, enqueue, flush, pending } from './outbox.js';
 import './words.js';
 
 const TOKEN_KEY = 'sambang.tablet.token';
@@ -61,20 +62,67 @@ function keptChecklist() {
   return JSON.parse(sessionStorage.getItem(CHECKLIST_KEY) || '[]');
 }
 
+let heldSteps = 0; // steps in the outbox (any officer's): signing out must stay possible while any wait
 function show(section) {
   for (const name of ['signin', 'worklist', 'capture']) $(name).hidden = name !== section;
-  $('sign-out').hidden = section === 'signin';
+  $('sign-out').hidden = section === 'signin' && heldSteps === 0;
 }
 
-function signOut() {
+/** Stop everything an officer's session runs: the stream, the timers, the camera. */
+function stopSession() {
   closeStream?.();
   closeStream = null;
-  sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(CHECKLIST_KEY);
+  clearInterval(worklistTimer);
+  clearTimeout(retryTimer);
+  clearTimeout(reloadTimer);
+  stopCamera();
   officer = null;
+  streamLive = false;
   $('who').textContent = '';
   $('stream-state').hidden = true;
+}
+
+/** Forget what the screen shows of applicants (cards, the capture panel, previews). */
+function forgetScreen() {
+  visits = [];
+  seen = new Set();
+  capture = null;
+  summary = null;
+  items = {};
+  for (const img of document.querySelectorAll('#panel img[src^="blob:"]')) URL.revokeObjectURL(img.src);
+  for (const id of ['visits', 'panel', 'steps']) $(id).replaceChildren();
+  for (const id of ['arrivals', 'capture-title', 'capture-who']) $(id).textContent = '';
+  for (const id of ['worklist-message', 'capture-message']) say($(id), '');
+}
+
+/**
+ * Sign out: the tablet leaves nothing behind — this tab's sessionStorage (token, capture, checklist),
+ * the outbox of every officer (IndexedDB, the database itself), the sealing key and any approval in
+ * memory, and what the screen showed. Steps not yet sent are gone with it (the screen said how many).
+ */
+async function signOut() {
+  stopSession();
+  forgetScreen();
+  say($('outbox-notice'), '');
+  sessionStorage.clear();
+  await clearAll().catch(() => {});
+  heldSteps = 0;
   show('signin');
+  await showPending().catch(() => {});
+  say($('signin-message'), t('tablet.signedout'), 'ok');
+  $('token').value = '';
+  $('token').focus();
+}
+
+/**
+ * The server refused the token (it expired, or was revoked): back to the sign-in form, keeping the
+ * outbox. The same officer signing in again sends their steps; another officer's token never does.
+ */
+function sessionEnded() {
+  stopSession();
+  sessionStorage.removeItem(TOKEN_KEY);
+  show('signin');
+  say($('signin-message'), t('tablet.token.expired'), 'error');
   $('token').value = '';
   $('token').focus();
 }
@@ -102,6 +150,7 @@ async function signIn(event) {
 
 function start(who) {
   officer = who;
+  forgetScreen();
   $('who').textContent = `${who.sub} · ${who.office}`;
   loadChecklist();
   closeStream = follow({
@@ -119,7 +168,7 @@ function start(who) {
     },
   });
   const saved = JSON.parse(sessionStorage.getItem(CAPTURE_KEY) || 'null');
-  if (saved) openCapture(saved);
+  if (saved && saved.sub === who.sub) openCapture(saved);
   else openWorklist();
   sendPending();
 }
@@ -144,7 +193,7 @@ async function loadWorklist() {
     say($('worklist-message'), '');
     renderWorklist();
   } catch (err) {
-    if (err.status === 401) signOut();
+    if (err.status === 401) sessionEnded();
     else say($('worklist-message'), errorText(err), 'error');
   }
 }
@@ -205,21 +254,22 @@ async function claim(v, button) {
 // --- capture ---------------------------------------------------------------------------------------
 
 function saveItems() {
-  sessionStorage.setItem(STATE_KEY, JSON.stringify({ receipt: capture?.receipt, items }));
+  sessionStorage.setItem(STATE_KEY, JSON.stringify({ receipt: capture?.receipt, sub: officer?.sub, items }));
 }
 
 function setItem(key, state, text = '', checks = null) {
   items[key] = { state, text, checks };
   saveItems();
   renderSteps();
+  refreshPanel(key);
 }
 
 async function openCapture(c) {
   clearInterval(worklistTimer);
   capture = c;
-  sessionStorage.setItem(CAPTURE_KEY, JSON.stringify(c));
+  sessionStorage.setItem(CAPTURE_KEY, JSON.stringify({ ...c, sub: officer.sub }));
   const saved = JSON.parse(sessionStorage.getItem(STATE_KEY) || 'null');
-  items = saved && saved.receipt === c.receipt ? saved.items : {};
+  items = saved && saved.receipt === c.receipt && saved.sub === officer.sub ? saved.items : {};
   saveItems();
   show('capture');
   $('capture-title').textContent = t('tablet.capture.title', { seat: c.seat || c.ticket });
@@ -277,8 +327,13 @@ function next() {
 
 /** Keep a step in the outbox, then try to send it (and anything before it). */
 async function queue(key, call) {
+  try {
+    await enqueue({ sub: officer.sub, receipt: capture.receipt, key, ...call });
+  } catch (err) {
+    setItem(key, 'error', t(err?.message === 'no_webcrypto' ? 'tablet.nocrypto' : 'tablet.notkept'));
+    return;
+  }
   setItem(key, 'queued', t('tablet.queued'));
-  await enqueue({ receipt: capture.receipt, key, ...call });
   await sendPending();
 }
 
@@ -288,20 +343,47 @@ async function sendPending() {
   let result = 'later';
   try {
     result = await flush({
-      token: () => officer.token,
+      sub: () => officer?.sub,
+      token: () => officer?.token,
       lang,
       onAnswer: answered,
-      onAuth: () => say($('capture-message'), t('tablet.token.expired'), 'error'),
+      onAuth: sessionEnded,
+      onDiscard: (entry) => discarded([entry]),
     });
   } catch { /* IndexedDB refused: tried again below */ }
   await showPending().catch(() => {});
-  if (result !== 'done') retryTimer = setTimeout(sendPending, 5000);
+  if (officer && !['done', 'cleared', 'unauthorized'].includes(result)) retryTimer = setTimeout(sendPending, 5000);
 }
 
+/** Steps waiting: the signed-in officer's, and apart from them those of other officers (kept, not sent). */
 async function showPending() {
-  const n = (await pending()).length;
-  $('pending').hidden = n === 0;
-  $('pending').textContent = t('tablet.pending', { n });
+  const all = await pending();
+  heldSteps = all.length;
+  const mine = officer ? all.filter((e) => e.sub === officer.sub).length : 0;
+  const others = all.length - mine;
+  const words = [];
+  if (mine) words.push(t('tablet.pending', { n: mine }));
+  if (others) words.push(t('tablet.pending.others', { n: others }));
+  $('pending').hidden = words.length === 0;
+  $('pending').dataset.mine = String(mine);
+  $('pending').dataset.others = String(others);
+  $('pending').textContent = words.join(' · ');
+  if (!$('signin').hidden) $('sign-out').hidden = heldSteps === 0;
+}
+
+/** Steps that can no longer be sent (their key went with a reloaded page): said, and marked to redo. */
+function discarded(lost) {
+  if (!lost.length) return;
+  say($('outbox-notice'), t('tablet.discarded', { n: lost.length }), 'error');
+  const saved = JSON.parse(sessionStorage.getItem(STATE_KEY) || 'null');
+  for (const entry of lost) {
+    if (capture && entry.receipt === capture.receipt) {
+      setItem(entry.key, 'error', t('tablet.discarded.item'));
+    } else if (saved && saved.receipt === entry.receipt && saved.items?.[entry.key]) {
+      saved.items[entry.key] = { state: 'error', text: t('tablet.discarded.item'), checks: null };
+    }
+  }
+  if (saved && (!capture || capture.receipt !== saved.receipt)) sessionStorage.setItem(STATE_KEY, JSON.stringify(saved));
 }
 
 function reasonsText(problem) {
@@ -458,9 +540,8 @@ function fingerprints() {
     return [el('h2', { tabindex: '-1', text: t('tablet.step.fingerprints') }), el('p', { class: 'lead', text: t('tablet.fp.none') }),
       el('div', { class: 'actions' }, el('button', { type: 'button', onclick: next }, t('tablet.next')))];
   }
-  const approval = el('textarea', { id: 'approval', rows: '2', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'approval-hint' });
-  approval.value = sessionStorage.getItem('sambang.tablet.approval') || '';
-  approval.addEventListener('change', () => sessionStorage.setItem('sambang.tablet.approval', approval.value.trim()));
+  // Never kept: not in storage, cleared from the field as soon as it is read.
+  const approval = el('input', { type: 'password', id: 'approval', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'approval-hint' });
   const grid = el('div', { class: 'fingers' });
   for (const p of FINGERS) {
     const input = el('input', { type: 'file', id: `fp-file-${p}`, accept: 'image/png,image/jpeg' });
@@ -472,15 +553,22 @@ function fingerprints() {
     const reason = el('select', { id: `fp-reason-${p}` }, ...['AMPUTATED', 'BANDAGED', 'UNUSABLE', 'OTHER'].map((r) => el('option', { value: r, text: t('fp.reason.' + r) })));
     const note = el('input', { id: `fp-note-${p}`, maxlength: '2000' });
     const record = el('button', { type: 'button', class: 'secondary', id: `fp-except-${p}` }, t('tablet.fp.record'));
-    record.addEventListener('click', async () => {
-      const token = approval.value.trim();
-      if (!token) {
+    record.addEventListener('click', () => busy(record, async () => {
+      const given = approval.value.trim();
+      approval.value = '';
+      if (!given) {
         say($('capture-message'), t('tablet.fp.approval.needed'), 'error');
         approval.focus();
         return;
       }
-      sessionStorage.setItem('sambang.tablet.approval', token);
+      const token = await approvalFor(given, capture.receipt, p);
+      if (!token) {
+        approval.focus();
+        return;
+      }
+      say($('capture-message'), '');
       const body = { reason: reason.value, ...(note.value.trim() ? { note: note.value.trim() } : {}) };
+      // The approval rides in memory with this one step, sent once and dropped with it (outbox.js).
       await queue('fp' + p, {
         method: 'PUT',
         path: `/v1/captures/${capture.receipt}/fingerprints/${p}/exception`,
@@ -488,7 +576,7 @@ function fingerprints() {
         contentType: 'application/json',
         headers: { 'X-Supervisor-Approval': token },
       });
-    });
+    }));
     grid.append(el('div', { class: 'finger' },
       el('h3', { text: `${p}. ${t('finger.' + p)}` }),
       el('label', { for: `fp-file-${p}`, text: t('tablet.fp.file', { finger: t('finger.' + p) }) }), input,
@@ -508,6 +596,43 @@ function fingerprints() {
     grid,
     el('div', { class: 'actions' }, el('button', { type: 'button', onclick: next }, t('tablet.next'))),
   ];
+}
+
+/**
+ * The approval of one fingerprint exception, or null (the reason said on the page). `given` is what the
+ * supervisor typed into the field:
+ * - an approval token (audience sambang-approval) issued elsewhere for this receipt and finger: used
+ *   as it is (checked here only to say a mismatch plainly; capture verifies it);
+ * - the supervisor's own token: the tablet asks `POST /v1/approvals` {action: fingerprint_exception,
+ *   subject: receipt, position: finger} with it at once and forgets it; only the approval (15 min at
+ *   most, one receipt, one finger, single use) goes on with the step.
+ */
+async function approvalFor(given, receipt, position) {
+  const c = claims(given);
+  const refuse = (key) => { say($('capture-message'), t(key), 'error'); return null; };
+  if (!c) return refuse('tablet.fp.approval.bad');
+  if (c.exp && c.exp * 1000 < Date.now()) return refuse('tablet.fp.approval.expired');
+  if (c.sub && c.sub === officer.sub) return refuse('tablet.fp.approval.self');
+  const audiences = [c.aud].flat();
+  if (audiences.includes('sambang-approval')) {
+    if (c.action !== 'fingerprint_exception' || c.subject !== receipt || c.position !== position) {
+      return refuse('tablet.fp.approval.mismatch');
+    }
+    return given;
+  }
+  if (!Array.isArray(c.roles) || !c.roles.includes('supervisor')) return refuse('tablet.fp.approval.bad');
+  try {
+    const issued = await api('/v1/approvals', {
+      method: 'POST',
+      token: given,
+      body: { action: 'fingerprint_exception', subject: receipt, position },
+    });
+    return issued.token;
+  } catch (err) {
+    if (err.status === 0) return refuse('tablet.fp.approval.offline');
+    say($('capture-message'), errorText(err), 'error');
+    return null;
+  }
 }
 
 // -- step 4: signature
@@ -679,7 +804,11 @@ window.addEventListener('offline', network);
 $('signin-form').addEventListener('submit', signIn);
 $('sign-out').addEventListener('click', signOut);
 network();
-showPending();
-const saved = signedIn(sessionStorage.getItem(TOKEN_KEY) || '');
-if (saved) start(saved);
-else show('signin');
+// Steps left by a page that was reloaded or closed are sealed under a key that went with it: no one can
+// send them any more. Said once, here, before anything new is queued.
+discardUnreadable().then(discarded).catch(() => {}).finally(() => {
+  showPending().catch(() => {});
+  const saved = signedIn(sessionStorage.getItem(TOKEN_KEY) || '');
+  if (saved) start(saved);
+  else show('signin');
+});
