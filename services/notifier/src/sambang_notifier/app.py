@@ -16,6 +16,7 @@ from .api import ROUTERS
 from .background.dispatcher import run_dispatcher
 from .background.housekeeping import run_housekeeping
 from .background.reminders import run_reminders
+from .background.rotation import rotate_data_key
 from .background.streams import run_stream_recorder
 from .context import NotifierContext
 from .domain.defaults import DEFAULTS
@@ -53,6 +54,7 @@ def spec(context: NotifierContext | None = None) -> ServiceSpec:
         context=context or NotifierContext(NotifierSettings()),
         on_startup=[seed_templates],
         background=[run_dispatcher, run_stream_recorder, run_housekeeping, run_reminders],
+        rotate_data_key=rotate_data_key,
         title="Sambang notifier",
         description="applicant e-mail and SMS in Bahasa Indonesia and English; live streams to tablets and displays",
     )
@@ -68,6 +70,8 @@ def create_app(
     """The notifier app; tests pass a FakeClock, their own settings and their own channels' addresses."""
     settings = settings or settings_for(NAME)
     notifier_settings = notifier_settings or NotifierSettings()
+    if settings.production:
+        notifier_settings.check_production()  # one line naming the variable (StartRefused)
     configured = notifier_settings.capture_token
     capture_token = ServiceToken.of(
         settings,

@@ -24,12 +24,13 @@ class NotifierContext:
         self,
         settings: NotifierSettings,
         *,
-        environment: str = "development",
+        environment: str = "production",
         capture_token: ServiceToken | None = None,
     ) -> None:
         self.settings = settings
-        #: The SMTP sink and /v1/dev/mailbox run in development (embedded mode) unless settings say otherwise.
-        self.sink_enabled = settings.smtp_sink if settings.smtp_sink is not None else environment == "development"
+        #: The SMTP sink and /v1/dev/mailbox (every applicant's mail, arrival links included) exist only in
+        #: development; there ``smtp_sink=False`` turns them off. Outside it nothing turns them on.
+        self.sink_enabled = environment == "development" and settings.smtp_sink is not False
         self.mailbox: Mailbox | None = Mailbox(settings.mailbox_size) if self.sink_enabled else None
         self.hub = StreamHub()
         self._dispatch_wanted = asyncio.Event()

@@ -29,6 +29,11 @@ ERRORS = ErrorCatalogue(
             "The stream ticket has expired; ask for a new one",
             "Tiket aliran sudah kedaluwarsa; mintalah tiket baru",
         ),
+        "stream_ticket_used": (
+            401,
+            "The stream ticket was used already: a ticket opens a stream once; ask for a new one",
+            "Tiket aliran sudah dipakai: satu tiket membuka aliran sekali; mintalah tiket baru",
+        ),
     },
     service=NAME,
 )

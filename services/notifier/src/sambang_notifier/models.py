@@ -10,6 +10,7 @@ from __future__ import annotations
 from sambang_runtime.db import UtcDateTime, new_metadata
 from sambang_runtime.outbox import define_bus_tables
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -182,3 +183,32 @@ stream_event = Table(
     UniqueConstraint("stream", "event_id"),
 )
 Index("ix_stream_event_receipt", stream_event.c.office, stream_event.c.receipt_number)
+
+#: Stream tickets already used to open a stream: a ticket opens one stream once (a copy of its URL, from a
+#: log or the browser history, opens nothing). Kept until the ticket expires, then forgotten.
+stream_ticket_use = Table(
+    "stream_ticket_use",
+    metadata,
+    Column("ticket_id", String(36), primary_key=True),
+    Column("used_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+#: Who did what, and when: template edits (which template, hashes of the old and new text) and reads of
+#: a receipt's delivery log. Append-only (on PostgreSQL a trigger refuses UPDATE and DELETE); no personal
+#: data in ``detail``.
+audit_entry = Table(
+    "audit_entry",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    #: The token's ``sub``, its office and roles.
+    Column("officer", String(200), nullable=False),
+    Column("office", String(3), nullable=False),
+    Column("roles", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("receipt_number", String(16), index=True),
+    Column("template", String(50)),
+    Column("language", String(2)),
+    Column("detail", JSON),
+)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sambang_runtime.secrets import require_secret
 
 #: Capture's port in API.md, used when no URL is set (``make run`` and ``make up`` on one machine).
 CAPTURE_PORT = 8002
@@ -34,7 +35,8 @@ class NotifierSettings(BaseSettings):
     sms_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # -- the development SMTP sink (embedded mode) -------------------------------------------------
-    #: Run the built-in SMTP sink and serve /v1/dev/mailbox: None = only when SAMBANG_ENVIRONMENT is development.
+    #: The built-in SMTP sink and /v1/dev/mailbox run only when SAMBANG_ENVIRONMENT is development (None or
+    #: True); False turns them off there too. Outside development they never run, whatever this says.
     smtp_sink: bool | None = None
     smtp_sink_host: str = "127.0.0.1"
     #: 0 takes any free port: the notifier is the sink's only client, and a fixed port would collide with
@@ -96,3 +98,14 @@ class NotifierSettings(BaseSettings):
     def capture_base_url(self) -> str:
         """Capture's base URL, without a trailing slash."""
         return (self.capture_url or f"http://127.0.0.1:{CAPTURE_PORT + self.port_offset}").rstrip("/")
+
+    def check_production(self) -> None:
+        """Refuse a production start, in one line naming the variable, without a fit service token for
+        capture's checklist (missing, short or published). SMTP and SMS stay optional: without them no
+        e-mail or SMS goes out, and a configured server's password is taken as given."""
+        token = self.capture_token.get_secret_value() if self.capture_token is not None else None
+        require_secret(
+            token,
+            "SAMBANG_NOTIFIER_CAPTURE_TOKEN",
+            purpose="the notifier's service token for capture's checklist (the reminder the day before)",
+        )

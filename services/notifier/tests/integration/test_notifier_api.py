@@ -24,7 +24,7 @@ async def test_an_admin_edits_a_template_and_the_next_message_uses_it(
     start_notifier: NotifierFactory, smtp: SmtpCatcher
 ) -> None:
     n = await start_notifier()
-    admin = n.auth("admin")
+    admin = n.auth("national_admin")
     listed = await n.client.get("/v1/templates", headers=admin)
     assert listed.status_code == 200
     assert {(t["name"], t["language"]) for t in listed.json()} == {
@@ -32,7 +32,10 @@ async def test_an_admin_edits_a_template_and_the_next_message_uses_it(
     }
     assert all(t["updated_by"] is None for t in listed.json())
 
-    assert (await n.client.get("/v1/templates", headers=n.auth("supervisor"))).status_code == 403
+    for role in ("supervisor", "admin"):  # an office admin does not change national templates
+        assert (await n.client.get("/v1/templates", headers=n.auth(role))).status_code == 403
+        r = await n.client.put("/v1/templates/receipt/en", json=EDITED, headers=n.auth(role))
+        assert r.status_code == 403, role
     unknown = await n.client.put("/v1/templates/holiday_greetings/en", json=EDITED, headers=admin)
     assert unknown.status_code == 404 and unknown.json()["code"] == "template_not_found"
     broken = await n.client.put(
@@ -86,7 +89,7 @@ async def test_embedded_mode_catches_mail_in_its_smtp_sink_and_streams_without_s
     n = await start_notifier(
         backend="sqlite+memory",
         environment="development",
-        notifier=NotifierSettings(dispatch_poll_seconds=0.05, stream_poll_seconds=2.0),
+        notifier=NotifierSettings(smtp_sink=True, dispatch_poll_seconds=0.05, stream_poll_seconds=2.0),
     )
     address = unique_address("embedded")
     reg = registration(email_address=address, language=Language.EN)
@@ -129,6 +132,12 @@ async def test_the_mailbox_is_not_there_outside_development(start_notifier: Noti
     n = await start_notifier()  # environment "test", a real SMTP server configured
     r = await n.client.get("/v1/dev/mailbox", params={"to": "someone@example.id"})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+    # Asking for the sink outside development changes nothing: no sink, no mailbox.
+    asked = await start_notifier(backend="sqlite+memory", notifier=NotifierSettings(smtp_sink=True))
+    assert asked.settings.environment == "test"
+    assert (await asked.client.get("/v1/dev/mailbox")).status_code == 404
+    ctx = asked.runtime.spec.context
+    assert ctx.mailbox is None and not ctx.sink_enabled  # type: ignore[attr-defined]
 
 
 async def _true(value: bool) -> bool:

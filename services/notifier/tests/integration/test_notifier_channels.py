@@ -168,7 +168,9 @@ async def test_events_before_the_registration_are_told_once_it_arrives_and_holds
     reg = registration(email_address=unique_address(), language=Language.EN)
     receipt = reg.receipt_number
     await n.publish(bill(receipt), source="sambang/payment")  # the bill overtook the registration
-    await n.publish(HoldRaised(receipt_number=receipt, kind=HoldKind.CEKAL, reference="H-1"), source="sambang/simkim-gateway")
+    await n.publish(
+        HoldRaised(receipt_number=receipt, kind=HoldKind.CEKAL, reference="H-1"), source="sambang/simkim-gateway"
+    )
     await n.publish(reg)
     await n.publish(
         PassportIssued(

@@ -152,10 +152,17 @@ def _mac(message: str) -> str:
 
 
 def test_a_stream_ticket_opens_only_its_stream_and_office_until_it_expires() -> None:
-    claims = streams.TicketClaims("officer-1", "BLT", streams.OFFICERS, NOW + dt.timedelta(seconds=60))
+    claims = streams.TicketClaims(
+        "officer-1",
+        "BLT",
+        streams.OFFICERS,
+        NOW + dt.timedelta(seconds=60),
+        id="t-1",
+        until=NOW + dt.timedelta(hours=8),
+    )
     ticket = streams.sign_ticket(claims, _mac)
     ok = streams.verify_ticket(ticket, stream=streams.OFFICERS, office="blt", now=NOW, mac=_mac)
-    assert ok.sub == "officer-1"
+    assert (ok.sub, ok.id, ok.until) == ("officer-1", "t-1", NOW + dt.timedelta(hours=8))
     for kwargs, code in [
         ({"stream": streams.DISPLAYS, "office": "BLT", "now": NOW}, "stream_ticket_invalid"),
         ({"stream": streams.OFFICERS, "office": "SBY", "now": NOW}, "stream_ticket_invalid"),
@@ -169,3 +176,44 @@ def test_a_stream_ticket_opens_only_its_stream_and_office_until_it_expires() -> 
         streams.verify_ticket(
             payload.upper() + "." + signature, stream=streams.OFFICERS, office="BLT", now=NOW, mac=_mac
         )
+
+
+def test_a_ticket_expires_with_the_bearer_token_it_was_asked_for_with() -> None:
+    claims = streams.TicketClaims(
+        "officer-1",
+        "BLT",
+        streams.OFFICERS,
+        NOW + dt.timedelta(seconds=60),
+        id="t-2",
+        until=NOW + dt.timedelta(seconds=5),
+    )
+    ticket = streams.sign_ticket(claims, _mac)
+    streams.verify_ticket(ticket, stream=streams.OFFICERS, office="BLT", now=NOW, mac=_mac)
+    with pytest.raises(DomainError) as refused:
+        streams.verify_ticket(
+            ticket, stream=streams.OFFICERS, office="BLT", now=NOW + dt.timedelta(seconds=5), mac=_mac
+        )
+    assert refused.value.code == "stream_ticket_expired"
+
+
+def test_a_stream_waits_no_longer_than_its_token_lasts_and_ends_with_it() -> None:
+    assert streams.stream_wait(5.0, NOW, None) == 5.0
+    assert streams.stream_wait(5.0, NOW, NOW + dt.timedelta(seconds=60)) == 5.0
+    assert streams.stream_wait(5.0, NOW, NOW + dt.timedelta(seconds=2)) == 2.0
+    assert streams.stream_wait(5.0, NOW, NOW) is None
+    assert streams.stream_wait(5.0, NOW + dt.timedelta(seconds=1), NOW) is None
+
+
+def test_the_expiry_of_a_bearer_token_is_read_from_its_claims() -> None:
+    import base64
+    import json
+
+    def part(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    exp = int((NOW + dt.timedelta(hours=8)).timestamp())
+    token = f"{part({'alg': 'HS256'})}.{part({'sub': 'x', 'exp': exp})}.sig"
+    assert streams.bearer_expiry(token) == dt.datetime.fromtimestamp(exp, dt.UTC)
+    assert streams.bearer_expiry(f"{part({'alg': 'HS256'})}.{part({'sub': 'x'})}.sig") is None
+    assert streams.bearer_expiry("not-a-token") is None
+    assert streams.bearer_expiry("a.!!!.c") is None

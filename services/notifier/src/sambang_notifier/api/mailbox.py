@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sambang_contracts.values import Text
 from sambang_runtime.errors import DomainError
 
 from .deps import ContextDep
@@ -28,9 +29,10 @@ class MailOut(BaseModel):
 
 @router.get("", response_model=list[MailOut])
 async def dev_mailbox(
-    ctx: ContextDep, to: Annotated[str | None, Query(max_length=254, description="only mail to this address")] = None
+    ctx: ContextDep, to: Annotated[Text | None, Query(max_length=254, description="only mail to this address")] = None
 ) -> list[MailOut]:
-    """Mail caught by the SMTP sink, oldest first; 404 where there is no sink (anything but development)."""
+    """Mail caught by the SMTP sink, oldest first; 404 outside development (there is no sink there at all,
+    whatever ``smtp_sink`` says)."""
     if ctx.mailbox is None:
         raise DomainError("not_found")
     return [

@@ -15,7 +15,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, Field
+from sambang_contracts.values import Text
 from sambang_runtime.auth import ensure_office
+from sambang_runtime.entropy import uuid4
 from sambang_runtime.service import RuntimeDep, ServiceRuntime
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -27,7 +29,9 @@ from .deps import (
     ContextDep,
     DisplayStream,
     OfficerStream,
+    StreamAccess,
     StreamRequester,
+    TokenExpiry,
     require_stream_role,
     ticket_mac,
 )
@@ -63,13 +67,17 @@ class StreamTicket(BaseModel):
 
 @router.post("/tickets", response_model=StreamTicket, status_code=201)
 async def issue_stream_ticket(
-    body: TicketRequest, principal: StreamRequester, runtime: RuntimeDep, ctx: ContextDep
+    body: TicketRequest, principal: StreamRequester, until: TokenExpiry, runtime: RuntimeDep, ctx: ContextDep
 ) -> StreamTicket:
-    """A ticket for ``?ticket=``: it opens (and reopens) the stream for ``stream_ticket_seconds``, nothing else."""
+    """A ticket for ``?ticket=``: it opens the stream once, within ``stream_ticket_seconds`` (and never after
+    the bearer token ends); the stream it opens ends when the bearer token does."""
     office = body.office.upper()
     require_stream_role(principal, body.stream, office)
-    expires_at = runtime.clock() + dt.timedelta(seconds=ctx.settings.stream_ticket_seconds)
-    ticket = sign_ticket(TicketClaims(principal.sub, office, body.stream, expires_at), ticket_mac(runtime))
+    now = runtime.clock()
+    end = until or now + dt.timedelta(seconds=ctx.settings.stream_ticket_seconds)
+    expires_at = min(now + dt.timedelta(seconds=ctx.settings.stream_ticket_seconds), end)
+    claims = TicketClaims(principal.sub, office, body.stream, expires_at, id=str(uuid4()), until=end)
+    ticket = sign_ticket(claims, ticket_mac(runtime))
     if body.stream == OFFICERS:
         url = "/v1/streams/officers?" + urlencode({"office": office, "ticket": ticket})
     else:
@@ -77,48 +85,50 @@ async def issue_stream_ticket(
     return StreamTicket(ticket=ticket, stream=body.stream, office=office, expires_at=expires_at, url=url)
 
 
-LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
+LastEventIdHeader = Annotated[Text | None, Header(alias="Last-Event-ID", max_length=20)]
 LastEventIdQuery = Annotated[
-    str | None,
+    Text | None,
     Query(description="for a new EventSource after a ticket expired: the id last received", max_length=20),
 ]
 
 
 @router.get("/officers", response_model=None, responses=SSE_RESPONSES)
 async def officers_stream(
-    principal: OfficerStream,
+    access: OfficerStream,
     runtime: RuntimeDep,
     ctx: ContextDep,
     office: Annotated[str, Query(pattern=OFFICE_PATTERN)],
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventSourceResponse:
-    """Sambang officers' tablets: priority check-ins (seat, category), claims and releases of the office."""
-    ensure_office(principal, office)
+    """Sambang officers' tablets: priority check-ins (seat, category), claims and releases of the office.
+    The stream ends when the token it was opened with ends."""
+    ensure_office(access.principal, office)
     resume = parse_last_event_id(last_event_id_header or last_event_id)
-    return _response(runtime, ctx, office.upper(), OFFICERS, resume, principal.sub)
+    return _response(runtime, ctx, office.upper(), OFFICERS, resume, access)
 
 
 @router.get("/displays/{office}", response_model=None, responses=SSE_RESPONSES)
 async def displays_stream(
     office: str,
-    principal: DisplayStream,
+    access: DisplayStream,
     runtime: RuntimeDep,
     ctx: ContextDep,
     last_event_id_header: LastEventIdHeader = None,
     last_event_id: LastEventIdQuery = None,
 ) -> EventSourceResponse:
-    """Display boards: tickets called, with counter or seat (never a name or a receipt number)."""
-    ensure_office(principal, office)
+    """Display boards: tickets called, with counter or seat (never a name or a receipt number). The stream
+    ends when the token it was opened with ends."""
+    ensure_office(access.principal, office)
     resume = parse_last_event_id(last_event_id_header or last_event_id)
-    return _response(runtime, ctx, office.upper(), DISPLAYS, resume, principal.sub)
+    return _response(runtime, ctx, office.upper(), DISPLAYS, resume, access)
 
 
 def _response(
-    runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, who: str
+    runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, access: StreamAccess
 ) -> EventSourceResponse:
     return EventSourceResponse(
-        _follow(runtime, ctx, office, stream, resume, who),
+        _follow(runtime, ctx, office, stream, resume, access),
         ping=ctx.settings.stream_ping_seconds,
         # A client that stops reading is dropped instead of holding memory and a listener for ever.
         send_timeout=30,
@@ -127,10 +137,11 @@ def _response(
 
 
 async def _follow(
-    runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, who: str
+    runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, access: StreamAccess
 ) -> AsyncIterator[ServerSentEvent]:
-    """The stream's follower, as server-sent events."""
-    async with aclosing(follow_stream(runtime, ctx, office, stream, resume, who)) as followed:
+    """The stream's follower, as server-sent events, until the client or the replica goes or the token ends."""
+    followed_stream = follow_stream(runtime, ctx, office, stream, resume, access.principal.sub, until=access.until)
+    async with aclosing(followed_stream) as followed:
         async for item in followed:
             if isinstance(item, Reset):
                 yield ServerSentEvent(data="{}", event="reset", id=str(item.newest), retry=RECONNECT_MS)

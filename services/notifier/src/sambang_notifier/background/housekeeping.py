@@ -10,20 +10,22 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
 from ..context import NotifierContext, context_from
-from ..stores import appointments, deferred, streams
+from ..stores import appointments, deferred, streams, tickets
 from ..usecases.delivery import fail_interrupted_sends
 
 log = get_logger(__name__)
 
 
 async def housekeeping_round(runtime: ServiceRuntime, ctx: NotifierContext) -> None:
-    """Record interrupted sends as failed, forget old stream events, held events never claimed and past visits."""
+    """Record interrupted sends as failed, forget old stream events, used stream tickets that expired, held
+    events never claimed and past visits."""
     s = ctx.settings
     now = runtime.clock()
     async with runtime.uow() as uow:
         for settled in await fail_interrupted_sends(uow, now=now, lease=dt.timedelta(seconds=s.sending_lease_seconds)):
             log.error("notification.interrupted", notification_id=settled.id, receipt_number=settled.receipt_number)
         pruned = await streams.forget_older_than(uow, now - dt.timedelta(hours=s.stream_retention_hours))
+        await tickets.forget_expired(uow, now - dt.timedelta(minutes=5))
         dropped = await deferred.forget_older_than(uow, now - dt.timedelta(days=s.deferred_days))
         # A visit is over once its day is (whatever the office's zone, a day later): nothing left to remind.
         await appointments.forget_older_than(

@@ -12,6 +12,7 @@ either replica gets exactly what it missed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal
@@ -20,7 +21,7 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import ServiceRuntime
 
 from ..context import NotifierContext, context_from
-from ..domain.streams import StreamRow, replay_needs_reset
+from ..domain.streams import StreamRow, replay_needs_reset, stream_wait
 from ..stores import streams
 
 log = get_logger(__name__)
@@ -68,9 +69,17 @@ CONNECTED: Connected = "connected"
 
 
 async def follow_stream(
-    runtime: ServiceRuntime, ctx: NotifierContext, office: str, stream: str, resume: int | None, who: str
+    runtime: ServiceRuntime,
+    ctx: NotifierContext,
+    office: str,
+    stream: str,
+    resume: int | None,
+    who: str,
+    *,
+    until: dt.datetime | None = None,
 ) -> AsyncGenerator[StreamRow | Reset | Connected, None]:
-    """Replay what a reconnecting client missed, then follow the stream until the client or the replica goes."""
+    """Replay what a reconnecting client missed, then follow the stream until the client or the replica goes,
+    or ``until`` (the end of the token the stream was opened with: a stream outlives no token)."""
     s = ctx.settings
     # Listening before reading: an event committed between the read and the wait still wakes this stream.
     with ctx.hub.listen(office, stream) as listener:
@@ -86,6 +95,7 @@ async def follow_stream(
         log.info("stream.opened", office=office, stream=stream, subject=who, resume=resume, cursor=cursor)
         yield CONNECTED
         woken = False  # the first round reads the database: the replay
+        ended = False
         try:
             while not listener.closed:
                 # Woken by a commit of this replica: the hub has the next events. At a gap (recorded by another
@@ -100,6 +110,10 @@ async def follow_stream(
                 if len(rows) >= s.stream_replay_max:
                     woken = False  # more to replay
                     continue
-                woken = await listener.wait(s.stream_poll_seconds)
+                wait = stream_wait(s.stream_poll_seconds, runtime.clock(), until)
+                if wait is None:
+                    ended = True  # the token it was opened with has ended: so does the stream
+                    break
+                woken = await listener.wait(wait)
         finally:
-            log.info("stream.closed", office=office, stream=stream, subject=who, cursor=cursor)
+            log.info("stream.closed", office=office, stream=stream, subject=who, cursor=cursor, token_ended=ended)

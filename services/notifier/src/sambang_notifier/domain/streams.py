@@ -137,24 +137,33 @@ def replay_needs_reset(last_seen: int, oldest_kept: int | None, newest: int) -> 
 
 # -- stream tickets ------------------------------------------------------------------------------------
 # Browsers' EventSource cannot send an Authorization header. A ticket, asked for with the bearer token,
-# goes in the URL instead: it opens only the one stream of one office, for a minute, so a URL that ends
-# up in an access log, a proxy or the browser history is worth little, unlike the officer's 8-hour token.
+# goes in the URL instead: it opens only the one stream of one office, once, within a minute, so a URL
+# that ends up in an access log, a proxy or the browser history is worth nothing, unlike the officer's
+# 8-hour token. It carries the bearer token's own end (``until``): the stream it opens ends then, as a
+# stream opened with the bearer token itself does.
 
 Mac = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
 class TicketClaims:
-    """Who a stream ticket admits, to which stream of which office, until when."""
+    """Who a stream ticket admits, to which stream of which office, until when; its single-use id and when
+    the bearer token it was asked for with ends (the stream it opens ends then)."""
 
     sub: str
     office: str
     stream: str
     expires_at: dt.datetime
+    id: str
+    until: dt.datetime
 
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
 def sign_ticket(claims: TicketClaims, mac: Mac) -> str:
@@ -166,6 +175,8 @@ def sign_ticket(claims: TicketClaims, mac: Mac) -> str:
                 "office": claims.office,
                 "stream": claims.stream,
                 "exp": int(claims.expires_at.timestamp()),
+                "jti": claims.id,
+                "until": int(claims.until.timestamp()),
             },
             separators=(",", ":"),
         ).encode()
@@ -174,25 +185,51 @@ def sign_ticket(claims: TicketClaims, mac: Mac) -> str:
 
 
 def verify_ticket(ticket: str, *, stream: str, office: str, now: dt.datetime, mac: Mac) -> TicketClaims:
-    """The claims of a ticket for this stream and office, or 401 (stream_ticket_invalid / _expired)."""
+    """The claims of a ticket for this stream and office, or 401 (stream_ticket_invalid / _expired; expired
+    too once the bearer token it was asked for with has). Whether it was used already is the caller's
+    to check (``stores.tickets.use``)."""
     payload, _, signature = ticket.partition(".")
     if not payload or not signature or not _same(mac(payload), signature):
         raise DomainError("stream_ticket_invalid")
     try:
-        raw: Any = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        raw: Any = _unb64(payload)
         claims = TicketClaims(
             sub=str(raw["sub"]),
             office=str(raw["office"]),
             stream=str(raw["stream"]),
             expires_at=dt.datetime.fromtimestamp(int(raw["exp"]), dt.UTC),
+            id=str(raw["jti"]),
+            until=dt.datetime.fromtimestamp(int(raw["until"]), dt.UTC),
         )
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error):
         raise DomainError("stream_ticket_invalid") from None
     if claims.stream != stream or claims.office.casefold() != office.casefold():
         raise DomainError("stream_ticket_invalid")
-    if now >= claims.expires_at:
+    if now >= claims.expires_at or now >= claims.until:
         raise DomainError("stream_ticket_expired")
     return claims
+
+
+def bearer_expiry(token: str) -> dt.datetime | None:
+    """The ``exp`` of a bearer token that was verified already (its signature is not checked again here);
+    None when it has none that can be read."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        raw: Any = _unb64(parts[1])
+        return dt.datetime.fromtimestamp(int(raw["exp"]), dt.UTC)
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error):
+        return None
+
+
+def stream_wait(poll_seconds: float, now: dt.datetime, until: dt.datetime | None) -> float | None:
+    """How long an open stream may wait for news before looking again: the poll interval, or less when
+    its token ends sooner; None when the token has ended (the stream ends)."""
+    if until is None:
+        return poll_seconds
+    left = (until - now).total_seconds()
+    return None if left <= 0 else min(poll_seconds, left)
 
 
 def _same(a: str, b: str) -> bool:
