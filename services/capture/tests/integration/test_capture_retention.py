@@ -228,7 +228,7 @@ async def test_a_copy_of_the_images_table_taken_before_the_purge_cannot_be_read_
         assert other_key is not None
         with pytest.raises(DecryptionError):
             keys.unseal(other_key, backup[0][2], context=context(backup[0][0], backup[0][1]))
-    entries = [a.action for a in await capture.rows(audit_entry, receipt)]
+    entries = [a.action for a in sorted(await capture.rows(audit_entry, receipt), key=lambda a: a.id)]
     assert entries[-2:] == ["biometrics.purge_scheduled", "biometrics.purged"]
 
 
@@ -239,6 +239,8 @@ async def test_the_daily_purge_report_says_what_was_deleted_and_what_is_due(capt
     office = unique_office()
     await capture.office_rules(office, retention_days=1)
     first, second, later = [await _captured(capture, office) for _ in range(3)]
+    never_captured = await capture.register(office)  # cancelled before any camera: nothing to count
+    await _end(capture, _cancelled(never_captured))
     await _end(capture, _cancelled(first))
     await _end(capture, _no_show(second))
     capture.clock.advance(hours=10)
@@ -260,6 +262,8 @@ async def test_the_daily_purge_report_says_what_was_deleted_and_what_is_due(capt
     capture.clock.set(T0 + dt.timedelta(days=1, minutes=1))
     await _purged(capture, first)
     await _purged(capture, second)
+    await _purged(capture, never_captured)  # closed, without an entry: it had nothing
+    assert "biometrics.purged" not in [a.action for a in await capture.rows(audit_entry, never_captured)]
     tomorrow = (T0.date() + dt.timedelta(days=1)).isoformat()
     supervisor = capture.auth("supervisor", office=office, sub="sup-1")
     r = await capture.client.get(url, params={"office": office}, headers=supervisor)  # today: 2 December
@@ -301,3 +305,15 @@ async def test_the_purge_report_is_for_the_offices_supervisor_and_head(
         "/v1/captures/purge-report", params={"office": "blt"}, headers=capture.auth("supervisor", office=own)
     )
     assert r.status_code == 422
+
+
+async def test_nothing_is_stored_for_an_application_once_its_biometrics_are_purged(capture: CaptureHarness) -> None:
+    office = unique_office()
+    await capture.office_rules(office, retention_days=0)
+    receipt = await _captured(capture, office)
+    await _end(capture, _denied(receipt))
+    await _purged(capture, receipt)
+    r = await capture.photo(receipt)
+    assert r.status_code == 410 and r.json()["code"] == "biometrics_purged"
+    assert all(row.content_enc is None for row in await capture.rows(biometric_item, receipt))
+    assert await capture.rows(biometric_key, receipt) == []

@@ -23,7 +23,9 @@ class PurgeReportOut(BaseModel):
     date: dt.date
     timezone: str
     deleted: int = Field(description="Applications whose biometrics were crypto-shredded that day")
-    due: int = Field(description="Applications due for deletion by the end of that day and not yet deleted")
+    due: int = Field(
+        description="Applications with biometrics stored, due for deletion by the end of that day (overdue included)"
+    )
     next_due_at: dt.datetime | None = Field(description="The next deadline after that day (none scheduled: null)")
 
 

@@ -23,18 +23,20 @@ PURGED = Counter("sambang_capture_biometrics_purged_total", "Applications whose 
 
 
 async def purge_due_biometrics(runtime: ServiceRuntime) -> int:
-    """Delete one batch of due biometrics (the service clock decides what is due); returns the applications done."""
+    """Delete one batch of due biometrics (the service clock decides what is due); returns the applications
+    the batch closed (with or without images)."""
     ctx = runtime.spec.context
     if not isinstance(ctx, CaptureContext):
         raise RuntimeError("the retention loop runs in a capture app only")
     async with runtime.uow() as uow:
-        done = await purge_batch(uow, ctx.settings.purge_batch)
-        if not done.applications:
+        closed, done = await purge_batch(uow, ctx.settings.purge_batch)
+        if not closed:
             return 0
         await uow.commit()
-    PURGED.inc(done.applications)
-    log.info("capture.biometrics_purged", applications=done.applications, items=done.images)
-    return done.applications
+    if done.applications:
+        PURGED.inc(done.applications)
+        log.info("capture.biometrics_purged", applications=done.applications, items=done.images)
+    return closed
 
 
 async def run_retention(runtime: ServiceRuntime) -> None:

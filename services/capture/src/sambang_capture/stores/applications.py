@@ -13,7 +13,7 @@ from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import Row, case, func, select, update
 
 from ..domain.retention import Outcome, earliest
-from ..models import application
+from ..models import application, biometric_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +221,21 @@ class PurgeSchedule:
 
 
 async def purge_schedule(uow: UnitOfWork, office: str, by: dt.datetime) -> PurgeSchedule:
-    """How many of the office's biometrics are due for deletion before ``by`` and not deleted yet (overdue
-    included), and the earliest deadline after those."""
+    """How many of the office's applications with biometrics stored are due for deletion before ``by``
+    (overdue included), and the earliest deadline after those."""
     conn = await uow.session.connection()
+    stored = (
+        select(biometric_item.c.id)
+        .where(
+            biometric_item.c.receipt_number == application.c.receipt_number, biometric_item.c.content_enc.is_not(None)
+        )
+        .exists()
+    )
     pending = (
         application.c.office == office,
         application.c.purged_at.is_(None),
         application.c.purge_due_at.is_not(None),
+        stored,
     )
     due = (await conn.execute(select(func.count()).where(*pending, application.c.purge_due_at < by))).scalar_one()
     next_due = (

@@ -18,7 +18,7 @@ from typing import Any
 from sambang_contracts import CaptureItemKind
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..models import NO_POSITION, biometric_item, capture_exception
 from . import keys
@@ -275,19 +275,24 @@ async def stored_contents(uow: UnitOfWork, receipt_number: str) -> list[tuple[It
     return sorted(out, key=lambda pair: _in_order(pair[0]))
 
 
-async def purge(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datetime) -> int:
+async def purge(uow: UnitOfWork, receipt_numbers: list[str], now: dt.datetime) -> dict[str, int]:
     """Crypto-shred these applications' images: their data keys and their bytes go (hashes, sizes and
-    quality stay); how many images went."""
+    quality stay); how many images went, per application that had any."""
     if not receipt_numbers:
-        return 0
+        return {}
     await keys.shred(uow, receipt_numbers)
     conn = await uow.session.connection()
-    result = await conn.execute(
-        update(biometric_item)
-        .where(biometric_item.c.receipt_number.in_(receipt_numbers), biometric_item.c.content_enc.is_not(None))
-        .values(content_enc=None, key_id=None, purged_at=now)
-    )
-    return int(result.rowcount)
+    stored = biometric_item.c.receipt_number.in_(receipt_numbers), biometric_item.c.content_enc.is_not(None)
+    counts = {
+        r.receipt_number: int(r.images)
+        for r in await conn.execute(
+            select(biometric_item.c.receipt_number, func.count().label("images"))
+            .where(*stored)
+            .group_by(biometric_item.c.receipt_number)
+        )
+    }
+    await conn.execute(update(biometric_item).where(*stored).values(content_enc=None, key_id=None, purged_at=now))
+    return counts
 
 
 async def seal_legacy_batch(uow: UnitOfWork, limit: int) -> int:

@@ -30,6 +30,9 @@ async def keep_item(uow: UnitOfWork, app: ApplicationRecord, item: NewItem, *, o
     if existing is not None and existing.upload_sha256 == item.upload_sha256 and existing.purged_at is None:
         return Kept(existing.sha256, existing.bytes, unchanged=True)
     check_open(app.completed_at is not None)
+    if app.purged_at is not None:
+        # The application ended and its retention ran out: nothing is stored for it any more.
+        raise DomainError("biometrics_purged")
     await items.save_item(uow, app.receipt_number, item, officer=officer, now=now)
     detail = {
         "position": item.position,

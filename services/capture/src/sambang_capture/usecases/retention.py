@@ -45,24 +45,36 @@ async def schedule_purge(
 
 @dataclass(frozen=True, slots=True)
 class Purged:
-    """One purge round: the applications and images deleted."""
+    """One purge round: the applications whose images were deleted, and the images."""
 
     applications: int
     images: int
 
 
-async def purge_due_biometrics(uow: UnitOfWork, limit: int) -> Purged:
-    """Crypto-shred one batch of biometrics whose retention ended (the service clock decides)."""
+async def purge_due_biometrics(uow: UnitOfWork, limit: int) -> tuple[int, Purged]:
+    """Crypto-shred one batch of biometrics whose retention ended (the service clock decides); how many
+    applications the batch closed (a full batch: there may be more), and what was deleted."""
     now = uow.now()
     due = await applications.due_for_purge(uow, now, limit)
     if not due:
-        return Purged(0, 0)
+        return 0, Purged(0, 0)
     receipts = [receipt for receipt, _ in due]
     deleted = await items.purge(uow, receipts, now)
     await applications.mark_purged(uow, receipts, now)
     for receipt, office in due:
-        await audit.record(uow, officer=RETENTION_ACTOR, office=office, action=PURGED, receipt_number=receipt, at=now)
-    return Purged(len(due), deleted)
+        # Only where there was something to delete: most cancelled applications never reached a camera.
+        if deleted.get(receipt):
+            detail = {"images": deleted[receipt]}
+            await audit.record(
+                uow,
+                officer=RETENTION_ACTOR,
+                office=office,
+                action=PURGED,
+                receipt_number=receipt,
+                at=now,
+                detail=detail,
+            )
+    return len(due), Purged(len(deleted), sum(deleted.values()))
 
 
 @dataclass(frozen=True, slots=True)
