@@ -279,6 +279,24 @@ READ_OUTBOX = """async () => {
   }
 }"""
 
+WATCH_KEYS = """(() => {
+  const original = SubtleCrypto.prototype.generateKey;
+  window.__keysMade = [];
+  SubtleCrypto.prototype.generateKey = async function (algorithm, extractable, usages) {
+    const key = await original.call(this, algorithm, extractable, usages);
+    window.__keysMade.push({ algorithm, asked: extractable, key });
+    return key;
+  };
+})();"""
+
+KEYS_MADE = """async () => Promise.all(window.__keysMade.map(async (k) => ({
+  name: k.algorithm.name,
+  length: k.algorithm.length,
+  asked: k.asked,
+  extractable: k.key.extractable,
+  exported: await crypto.subtle.exportKey('raw', k.key).then(() => true, () => false),
+})))"""
+
 STORAGE = """() => ({
   session: Object.fromEntries(Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)])),
   local: Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)])),
@@ -414,6 +432,9 @@ async def test_what_waits_offline_is_ciphertext_and_a_reload_discards_it_plainly
     tablet: tuple[BrowserContext, Page], stack: Stack, fixtures: dict[str, Path]
 ) -> None:
     context, page = tablet
+    await page.add_init_script(WATCH_KEYS)
+    await page.reload()  # signed in again from the session, now with WebCrypto watched
+    await expect(page.locator("#worklist")).to_be_visible()
     visit = await claim_new_walk_in(page, stack)
     receipt = visit["receipt_number"]
     writes = CaptureWrites(receipt)
@@ -432,7 +453,9 @@ async def test_what_waits_offline_is_ciphertext_and_a_reload_discards_it_plainly
     assert len(sealed) == len(jpeg) + 16  # AES-GCM: the same length, plus its 16-byte tag
     assert not sealed.startswith(b"\xff\xd8\xff") and sealed != jpeg
     assert jpeg[:32] not in sealed and jpeg[-32:] not in sealed and jpeg[len(jpeg) // 2 :][:32] not in sealed
-    # The key is WebCrypto's, not extractable, and nowhere the page's storage holds.
+    # The key is WebCrypto's AES-GCM, made not extractable (exporting it fails), and in no storage.
+    keys = await page.evaluate(KEYS_MADE)
+    assert keys == [{"name": "AES-GCM", "length": 256, "asked": False, "extractable": False, "exported": False}]
     kept = await page.evaluate(STORAGE)
     assert all("AES" not in v and 'k":' not in v for v in [*kept["session"].values(), *kept["local"].values()])
 
