@@ -162,8 +162,8 @@ class OfficeSettings(ContractModel):
 
     booking_window_days: int = Field(default=30, ge=1, le=365)
     first_bookable_offset_days: int = Field(default=1, ge=0, le=90)
-    checkin_early_minutes: int = Field(default=30, ge=0, le=720)
-    checkin_late_minutes: int = Field(default=60, ge=0, le=720)
+    checkin_early_minutes: int = Field(default=30, ge=0, le=1440)  # at most a day: check-in is on the slot's day anyway
+    checkin_late_minutes: int = Field(default=60, ge=0, le=1440)
     priority_seats: list[Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL_CHARS)]] = Field(
         default_factory=_default_priority_seats, max_length=100
     )

@@ -347,8 +347,8 @@ async def test_ticket_actions_take_the_role_of_the_tickets_stage(queue: QueueHar
     ("rule", "too_far", "at_bound"),
     [
         ("booking_window_days", 366, 365),
-        ("checkin_early_minutes", 721, 720),
-        ("checkin_late_minutes", 721, 0),
+        ("checkin_early_minutes", 1441, 1440),
+        ("checkin_late_minutes", 1441, 0),
         ("biometric_retention_days", 91, 90),
         ("fingerprint_quality_threshold", 101, 100),
         ("near_turn_position", 51, 50),

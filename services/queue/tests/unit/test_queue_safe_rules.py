@@ -79,7 +79,7 @@ def test_rules_stored_before_the_bounds_read_within_them() -> None:
     }
     rules = stored_rules(raw)
     assert rules.biometric_retention_days == BIOMETRIC_RETENTION_MAX_DAYS
-    assert (rules.booking_window_days, rules.near_turn_position, rules.checkin_early_minutes) == (365, 50, 720)
+    assert (rules.booking_window_days, rules.near_turn_position, rules.checkin_early_minutes) == (365, 50, 1440)
     assert len(rules.priority_seats) == 100
     assert rules.reminder_enabled is True and rules.fingerprint_quality_threshold == 40
     assert stored_rules({}) == OfficeSettings()
