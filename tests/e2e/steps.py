@@ -306,7 +306,7 @@ async def approval(
     body: dict[str, Any] = {"action": action, "subject": subject}
     if position is not None:
         body["position"] = position
-    issued = _ok(await client.post(f"{base}/v1/approvals", json=body, headers=officer(role, office, sub=sub)))
+    issued = _ok(await client.post(f"{base}/v1/approvals", json=body, headers=officer(role, office, sub=sub)), 201)
     return {"X-Supervisor-Approval": issued["token"]}
 
 
