@@ -242,7 +242,7 @@ async def _delete_broker_objects(settings: list[RuntimeSettings]) -> None:
     """
     import aio_pika
 
-    from .bus.transport import parked_queue_name, retry_queue_name
+    from .bus.transport import direct_exchange_name, parked_queue_name, retry_queue_name
 
     by_url: dict[str, set[tuple[str, str]]] = {}
     for s in settings:
@@ -250,6 +250,7 @@ async def _delete_broker_objects(settings: list[RuntimeSettings]) -> None:
         for q in (s.queue_name, retry_queue_name(s.queue_name), parked_queue_name(s.queue_name)):
             names.add(("queue", q))
         names.add(("exchange", s.exchange))
+        names.add(("exchange", direct_exchange_name(s.queue_name)))
     for url, names in by_url.items():
         try:
             connection = await aio_pika.connect(url, timeout=BROKER_ANSWER_SECONDS)

@@ -30,6 +30,7 @@ from .transport import (
     OutgoingMessage,
     PublishOutcome,
     TransportUnavailable,
+    direct_exchange_name,
     parked_queue_name,
     retry_queue_name,
 )
@@ -235,11 +236,15 @@ class AmqpTransport:
         assert self._channel is not None and self._exchange is not None
         ch = self._channel
         args = queue_arguments(queue, delivery_limit=self.delivery_limit, retry_delay_ms=self.retry_delay_ms)
-        await ch.declare_queue(parked_queue_name(queue), durable=True, arguments=args["parked"])
+        parked = await ch.declare_queue(parked_queue_name(queue), durable=True, arguments=args["parked"])
         main = await ch.declare_queue(queue, durable=True, arguments=args["main"])
-        await ch.declare_queue(retry_queue_name(queue), durable=True, arguments=args["retry"])
+        retry = await ch.declare_queue(retry_queue_name(queue), durable=True, arguments=args["retry"])
         for key in routing_keys:
             await main.bind(self._exchange, routing_key=key)
+        # Retries, parking and replays go through the service's own direct exchange (see its name's doc).
+        direct = await ch.declare_exchange(direct_exchange_name(queue), aio_pika.ExchangeType.DIRECT, durable=True)
+        for q in (main, retry, parked):
+            await q.bind(direct, routing_key=q.name)
 
     # -- publishing ----------------------------------------------------------------------------
     async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> list[PublishOutcome]:
@@ -308,11 +313,14 @@ class AmqpTransport:
             headers={"subject": m.subject, "office": m.office, ATTEMPT_HEADER: 0},
         )
 
-    async def _republish(self, routing_queue: str, msg: AbstractIncomingMessage, headers: dict[str, Any]) -> None:
-        """Publish a copy of a delivery straight to one of our queues (default exchange), confirmed."""
+    async def _republish(
+        self, service_queue: str, routing_queue: str, msg: AbstractIncomingMessage, headers: dict[str, Any]
+    ) -> None:
+        """Publish a copy of a delivery to one of the service's queues (its direct exchange), confirmed."""
         await self._ensure_connected()
         assert self._channel is not None
-        result = await self._channel.default_exchange.publish(
+        direct = await self._channel.get_exchange(direct_exchange_name(service_queue), ensure=False)
+        result = await direct.publish(
             _copy(msg, headers), routing_key=routing_queue, mandatory=True, timeout=self.publish_timeout
         )
         if isinstance(result, aiormq.abc.DeliveredMessage):
@@ -415,12 +423,12 @@ class AmqpTransport:
 
         async def retry(reason: str) -> None:
             new_headers = {**headers, ATTEMPT_HEADER: attempt + 1}
-            await self._republish(retry_queue_name(consumer.queue_name), msg, new_headers)
+            await self._republish(consumer.queue_name, retry_queue_name(consumer.queue_name), msg, new_headers)
             await ack()
 
         async def park(reason: str) -> None:
             new_headers = {**headers, PARK_REASON_HEADER: reason[:500], ORIGINAL_KEY_HEADER: msg.routing_key or ""}
-            await self._republish(parked_queue_name(consumer.queue_name), msg, new_headers)
+            await self._republish(consumer.queue_name, parked_queue_name(consumer.queue_name), msg, new_headers)
             await ack()
 
         return Delivery(msg.body, msg.message_id, msg.routing_key or "", attempt, headers, ack, retry, park)
@@ -433,6 +441,7 @@ class AmqpTransport:
         channel = await self._connection.channel(publisher_confirms=True)
         try:
             parked = await channel.get_queue(parked_queue_name(queue), ensure=True)
+            direct = await channel.get_exchange(direct_exchange_name(queue), ensure=False)
             moved = 0
             while limit is None or moved < limit:
                 msg = await parked.get(no_ack=False, fail=False, timeout=5)
@@ -442,7 +451,7 @@ class AmqpTransport:
                 headers[ATTEMPT_HEADER] = 0
                 headers.pop(PARK_REASON_HEADER, None)
                 headers.pop("x-death", None)
-                await channel.default_exchange.publish(_copy(msg, headers), routing_key=queue, mandatory=True)
+                await direct.publish(_copy(msg, headers), routing_key=queue, mandatory=True)
                 await msg.ack()
                 moved += 1
             return moved

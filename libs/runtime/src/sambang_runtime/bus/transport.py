@@ -110,6 +110,13 @@ def retry_queue_name(queue: str) -> str:
     return f"{queue}.retry"
 
 
+def direct_exchange_name(queue: str) -> str:
+    """The service's own direct exchange, through which it moves a delivery to its main, retry or parking
+    queue (routing key = the queue's name). Not the default exchange: a service's broker user may write
+    only to exchanges of its own, and the default one reaches every queue by name."""
+    return f"{queue}.direct"
+
+
 def parked_queue_name(queue: str) -> str:
     """The parking queue of a service queue."""
     return f"{queue}.parked"
