@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from pydantic import BaseModel
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.generation.stateful import run_state_machine_as_test
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -80,13 +81,14 @@ def _aim(values: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _aim_at_the_office(schema: Any) -> None:
-    @schema.hook
     def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> dict[str, Any] | None:
         return _aim(path_parameters)
 
-    @schema.hook
     def map_query(context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
         return _aim(query)
+
+    schema.hook(map_path_parameters)
+    schema.hook(map_query)
 
 
 @pytest.fixture
@@ -125,6 +127,9 @@ def fuzz_app(app: Any, headers: dict[str, str], *, examples: int = EXAMPLES, sta
     last: list[Any] = []  # the case being tried, for a failure that is an exception rather than a check
 
     for result in schema.get_all_operations():
+        if isinstance(result, Err):  # an operation schemathesis cannot read is a failure of its own
+            run.failures.append(f"unreadable operation: {result.err()}")
+            continue
         operation = result.ok()
         run.operations += 1
 
