@@ -137,6 +137,10 @@ async def test_each_service_publishes_only_its_own_families(
     # Nor into another service's queue straight through the default exchange.
     with pytest.raises(aiormq.exceptions.ChannelAccessRefused, match=r"amq\.default"):
         await _publish(broker, connections, descriptor.name, "sambang.payment", exchange="")
+    # Nor through another service's direct exchange (the one its retries and parking go through).
+    other = "queue" if descriptor.name != "queue" else "payment"
+    with pytest.raises(aiormq.exceptions.ChannelAccessRefused, match=rf"sambang\.{other}\.direct"):
+        await _publish(broker, connections, descriptor.name, f"sambang.{other}", exchange=f"sambang.{other}.direct")
 
 
 async def test_a_service_reads_its_own_queue_and_no_other(
@@ -194,12 +198,6 @@ async def test_a_user_without_a_password_cannot_log_in(broker: Broker) -> None:
         subprocess.run([str(RABBITMQCTL), "delete_user", name], capture_output=True, timeout=60, check=False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runtime republishes retries and parked messages through the default exchange (amq.default), "
-    "which a service user may not write to: it would reach every queue by name; bus/amqp.py must publish "
-    "them through an exchange of the service's own (see the deploy report)",
-)
 async def test_a_failed_delivery_goes_to_the_retry_queue_under_the_service_user(
     broker: Broker, connections: list[aio_pika.abc.AbstractConnection]
 ) -> None:

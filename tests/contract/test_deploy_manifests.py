@@ -46,8 +46,17 @@ def test_every_consuming_service_has_queue_retry_and_parking_with_bindings() -> 
         assert queues[name]["arguments"]["x-queue-type"] == "quorum"
         assert queues[name]["arguments"]["x-dead-letter-routing-key"] == f"{name}.parked"
         assert f"{name}.retry" in queues and f"{name}.parked" in queues
-        bound = {b["routing_key"] for b in definitions["bindings"] if b["destination"] == name}
+        bound = {
+            b["routing_key"]
+            for b in definitions["bindings"]
+            if b["destination"] == name and b["source"] == "sambang.events"
+        }
         assert bound == set(handlers)
+        # Retries, parking and replays go through the service's own direct exchange, never amq.default.
+        direct = {
+            (b["destination"], b["routing_key"]) for b in definitions["bindings"] if b["source"] == f"{name}.direct"
+        }
+        assert direct == {(q, q) for q in (name, f"{name}.retry", f"{name}.parked")}
 
 
 def test_each_stack_trusts_its_own_front_door_and_nginx_appends_to_x_forwarded_for() -> None:

@@ -40,7 +40,7 @@ from sambang_contracts.events import REGISTRY
 
 from .auth import issue_dev_token
 from .bus.amqp import queue_arguments
-from .bus.transport import parked_queue_name, retry_queue_name
+from .bus.transport import direct_exchange_name, parked_queue_name, retry_queue_name
 from .crypto import generate_key
 from .frontdoor import CLIENT_HEADERS, DEVELOPMENT_ONLY_PREFIXES
 from .service import ServiceDescriptor, discover_services
@@ -118,9 +118,11 @@ def bus_permissions(d: ServiceDescriptor, vhost: str = "/") -> tuple[dict[str, s
     queue = f"{defaults.queue_prefix}.{d.name}"
     own = [re.escape(defaults.exchange)]
     if handlers:
-        # ``<queue>.requeue``: the direct exchange of its own through which the runtime is to publish
-        # retries and parked messages (instead of amq.default, which reaches every queue).
-        own += [re.escape(n) for n in (queue, retry_queue_name(queue), parked_queue_name(queue), f"{queue}.requeue")]
+        # Its direct exchange: retries, parking and replays go through it (never amq.default).
+        own += [
+            re.escape(n)
+            for n in (queue, retry_queue_name(queue), parked_queue_name(queue), direct_exchange_name(queue))
+        ]
     if broadcast:
         own.append(re.escape(f"{queue}.broadcast.") + "[A-Za-z0-9_-]+")
     resources = "^(" + "|".join(own) + ")$"
@@ -143,6 +145,29 @@ def bus_permissions(d: ServiceDescriptor, vhost: str = "/") -> tuple[dict[str, s
     return permission, topic
 
 
+def _exchange(name: str, kind: str, vhost: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "vhost": vhost,
+        "type": kind,
+        "durable": True,
+        "auto_delete": False,
+        "internal": False,
+        "arguments": {},
+    }
+
+
+def _binding(exchange: str, queue: str, key: str, vhost: str) -> dict[str, object]:
+    return {
+        "source": exchange,
+        "vhost": vhost,
+        "destination": queue,
+        "destination_type": "queue",
+        "routing_key": key,
+        "arguments": {},
+    }
+
+
 def rabbitmq_definitions(
     services: Sequence[ServiceDescriptor],
     vhost: str = "/",
@@ -156,6 +181,7 @@ def rabbitmq_definitions(
     defaults = _defaults()
     queues: list[dict[str, object]] = []
     bindings: list[dict[str, object]] = []
+    exchanges: list[dict[str, object]] = [_exchange(defaults.exchange, "topic", vhost)]
     users: list[dict[str, object]] = []
     permissions: list[dict[str, str]] = []
     topic_permissions: list[dict[str, str]] = []
@@ -177,39 +203,23 @@ def rabbitmq_definitions(
             continue
         name = f"{defaults.queue_prefix}.{d.name}"
         args = queue_arguments(name, delivery_limit=defaults.delivery_limit, retry_delay_ms=defaults.retry_delay_ms)
+        direct = direct_exchange_name(name)
+        exchanges.append(_exchange(direct, "direct", vhost))
         for qname, qargs in (
             (name, args["main"]),
             (retry_queue_name(name), args["retry"]),
             (parked_queue_name(name), args["parked"]),
         ):
             queues.append({"name": qname, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": qargs})
-        bindings.extend(
-            {
-                "source": defaults.exchange,
-                "vhost": vhost,
-                "destination": name,
-                "destination_type": "queue",
-                "routing_key": key,
-                "arguments": {},
-            }
-            for key in sorted(handlers)
-        )
+            # Retries, parking and replays: the service's direct exchange, the queue's name as the key.
+            bindings.append(_binding(direct, qname, qname, vhost))
+        bindings.extend(_binding(defaults.exchange, name, key, vhost) for key in sorted(handlers))
     return {
         "vhosts": [{"name": vhost}],
         "users": users,
         "permissions": permissions,
         "topic_permissions": topic_permissions,
-        "exchanges": [
-            {
-                "name": defaults.exchange,
-                "vhost": vhost,
-                "type": "topic",
-                "durable": True,
-                "auto_delete": False,
-                "internal": False,
-                "arguments": {},
-            }
-        ],
+        "exchanges": exchanges,
         "queues": queues,
         "bindings": bindings,
     }
