@@ -64,6 +64,7 @@ _ROUTED_LOGGERS = (
     "aiormq",
     "httpx",
     "httpcore",
+    "mail.log",
 )
 _HANDLER_MARK = "_sambang_log_handler"
 _QUIET_LOGGERS = {
@@ -74,6 +75,8 @@ _QUIET_LOGGERS = {
     # httpx logs every URL it calls at INFO, query strings (birth dates) included.
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
+    # aiosmtpd (the development mail sink) logs every line of every message at DEBUG: names, links.
+    "mail.log": logging.INFO,
 }
 
 
