@@ -8,10 +8,12 @@ import_definitions`` and removed afterwards. Skipped only where rabbitmqctl is a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -222,3 +224,103 @@ async def test_a_failed_delivery_goes_to_the_retry_queue_under_the_service_user(
         assert (await transport.queue_depths("sambang.payment"))["retry"] == 1
     finally:
         await transport.close()
+
+
+# -- amqps:// with the operator's CA (deploy/README.md) --------------------------------------------------
+
+
+def _tls_files(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A CA of our own and a certificate it signs for localhost; the CA file and the server's TLS context."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sambang test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return ca_file, context
+
+
+@pytest.fixture
+async def tls_broker(tmp_path: Path) -> AsyncIterator[tuple[int, Path]]:
+    """A TLS listener in front of the real broker (as RabbitMQ's own 5671 would be); its port, the CA file."""
+    ca_file, context = _tls_files(tmp_path)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def relay(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        host, port = HOST.split(":")
+        broker_reader, broker_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer))
+
+    server = await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port, ca_file
+    finally:
+        server.close()
+
+
+async def test_amqps_with_the_operators_ca_needs_no_runtime_code(broker: Broker, tls_broker: tuple[int, Path]) -> None:
+    """`SAMBANG_AMQP_URL=amqps://...?cafile=<CA>` (what `make secrets BROKER=...` writes): the runtime's
+    transport connects over TLS, verifying the broker against that CA, as the service's own user."""
+    port, ca_file = tls_broker
+    user = quote(broker.user(rabbitmq_user("queue")))
+    password = quote(broker.passwords["queue"])
+    vhost = quote(broker.vhost, safe="")
+    transport = AmqpTransport(f"amqps://{user}:{password}@localhost:{port}/{vhost}?cafile={ca_file}")
+    await transport.start()
+    try:
+        assert transport.is_connected()
+        await transport.declare_service_queue("sambang.queue", [])
+    finally:
+        await transport.close()
+    # Without the CA the broker's certificate is not trusted: no connection.
+    untrusted = AmqpTransport(f"amqps://{user}:{password}@localhost:{port}/{vhost}")
+    await untrusted.start()
+    try:
+        assert not untrusted.is_connected()
+    finally:
+        await untrusted.close()
