@@ -83,7 +83,7 @@ MATRIX: dict[str, dict[str, Rule]] = {
         "POST /v1/applications/{receipt_number}/cancel": public("birth date in the body"),
         "POST /v1/applications/{receipt_number}/arrival-confirmation": public("the mailed token"),
         "GET /v1/applications/{receipt_number}": roles(*OFFICERS, office="resource", note="public: /lookup"),
-        "GET /v1/offices/{office_code}/settings": roles("supervisor", office="path"),
+        "GET /v1/offices/{office_code}/settings": roles("supervisor", "head_of_office", "admin", office="path"),
         "PUT /v1/offices/{office_code}/settings": roles("admin", office="path"),
         "PATCH /v1/offices/{office_code}/settings": roles("admin", office="path"),
         "PUT /v1/offices/{office_code}/slots": roles("supervisor", office="path"),
@@ -103,7 +103,7 @@ MATRIX: dict[str, dict[str, Rule]] = {
         "POST /v1/visits/{visit_id}/release": roles("sambang_officer", office="resource"),
         "POST /v1/visits/{visit_id}/no-show": roles("sambang_officer", office="resource"),
         "POST /v1/pickups/{pickup_id}/hand-over": roles("customer_care", office="resource"),
-        "GET /v1/audit": roles("supervisor", office="resource", note="an application's audit trail"),
+        "GET /v1/audit": roles("supervisor", "head_of_office", office="resource", note="an application's audit trail"),
         "POST /v1/approvals": roles(
             "supervisor", "national_admin", office="resource", note="APPROVERS decides per action (approvals.py)"
         ),

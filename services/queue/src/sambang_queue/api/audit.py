@@ -12,7 +12,7 @@ from sambang_runtime.http import valid_receipt
 from sambang_runtime.service import UowDep
 
 from ..stores import trail
-from .deps import Supervisor
+from .deps import ReportReader
 from .schemas import Instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -31,7 +31,7 @@ class AuditEntry(BaseModel):
 
 @router.get("")
 async def audit_trail(
-    principal: Supervisor, uow: UowDep, receipt: Annotated[Text, Query(max_length=32)]
+    principal: ReportReader, uow: UowDep, receipt: Annotated[Text, Query(max_length=32)]
 ) -> list[AuditEntry]:
     """Every officer action on a receipt within the supervisor's office: who, what, when."""
     valid_receipt(receipt)

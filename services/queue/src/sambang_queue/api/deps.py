@@ -43,6 +43,8 @@ ContextDep = Annotated[QueueContext, Depends(get_context)]
 Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
 #: The office's reports: the supervisor and the head of office (Kepala Kantor, the Anev meeting).
 ReportReader = Annotated[Principal, Depends(require_roles("supervisor", "head_of_office"))]
+#: The office's rules: whoever keeps them (admin) reads them, as do the supervisor and the head of office.
+SettingsReader = Annotated[Principal, Depends(require_roles("supervisor", "head_of_office", "admin"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 Officer = Annotated[Principal, Depends(require_roles(*OFFICER_ROLES))]
 #: Whoever may give some approval (which ones: APPROVERS, checked per action).

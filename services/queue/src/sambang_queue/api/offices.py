@@ -18,7 +18,7 @@ from ..domain.calendar import MAX_PLAN_DAYS, SessionPlan, plan_dates
 from ..domain.times import booking_window, local_today, zone
 from ..stores import offices, trail
 from ..usecases.offices import save_office_settings
-from .deps import Admin, ContextDep, Supervisor, officer_of_office
+from .deps import Admin, ContextDep, SettingsReader, Supervisor, officer_of_office
 from .schemas import OfficePath, Strict
 
 router = APIRouter(prefix="/v1/offices", tags=["offices"])
@@ -118,7 +118,7 @@ async def list_offices(uow: UowDep) -> list[OfficeListed]:
 
 
 @router.get("/{office_code}/settings")
-async def get_settings(office_code: OfficePath, principal: Supervisor, ctx: ContextDep, uow: UowDep) -> OfficeView:
+async def get_settings(office_code: OfficePath, principal: SettingsReader, ctx: ContextDep, uow: UowDep) -> OfficeView:
     """The office's rules, each with its default."""
     officer_of_office(principal, office_code)
     info = await offices.office_or_404(uow, ctx.offices, office_code)
