@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sambang_contracts import OfficeSettings, OfficeUpdated
 from sambang_contracts.values import BIOMETRIC_RETENTION_MAX_DAYS
-from sambang_queue.context import QueueContext, ReceiptGuard
+from sambang_queue.context import QueueContext
 from sambang_queue.domain.lanes import serves_stage
 from sambang_queue.domain.rules import stored_rules
 from sambang_queue.settings import QueueSettings
+from sambang_runtime.ratelimit import ReceiptGuard
 
 R = "BLT2612010000017"
 
