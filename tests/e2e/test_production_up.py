@@ -213,11 +213,6 @@ async def test_the_launcher_started_in_production(production: Stack, client: htt
     assert resp.status_code == 401, resp.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="launcher._banner prints a demo token of every role (admin, national_admin...) signed with "
-    "SAMBANG_AUTH_HS256_SECRET in production too: whoever reads the log holds every role",
-)
 async def test_the_production_banner_prints_no_token(production: Stack, client: httpx.AsyncClient) -> None:
     import re
 
@@ -226,11 +221,6 @@ async def test_the_production_banner_prints_no_token(production: Stack, client: 
     assert not tokens, f"{len(tokens)} bearer tokens in the production launcher's output"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontdoor.FrontDoor drops development-only services from its routes outside development but "
-    "keeps their /readyz probes (build_proxy), so a production up's front door reports the simulator down",
-)
 async def test_the_front_door_is_ready_without_the_simulator(production: Stack, client: httpx.AsyncClient) -> None:
     resp = await client.get(production.url("/readyz"))
     assert resp.status_code == 200, resp.text

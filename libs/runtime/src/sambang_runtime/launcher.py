@@ -65,20 +65,22 @@ def _dev_tokens(office: str = "BLT") -> dict[str, str]:
     }
 
 
-def _banner(services: Sequence[ServiceDescriptor], mode: str, offset: int = 0) -> str:
+def _banner(services: Sequence[ServiceDescriptor], mode: str, offset: int = 0, *, development: bool = True) -> str:
     door = f"http://127.0.0.1:{FRONT_DOOR_PORT + offset}"
     lines = [f"Sambang is running ({mode}).", "", f"  front door      {door}/   (services: {door}/about)"]
     lines += [
         f"  applicants      {door}/",
-        f"  kiosk           {door}/kiosk/   (kiosk token below)",
-        f"  display board   {door}/display/   (display token below)",
-        f"  sambang tablet  {door}/tablet/   (sambang_officer token below)",
+        f"  kiosk           {door}/kiosk/",
+        f"  display board   {door}/display/",
+        f"  sambang tablet  {door}/tablet/",
     ]
     for d in services:
         lines.append(f"  {d.name:<15} http://127.0.0.1:{d.port + offset}/docs   (ready: /readyz)")
-    lines += ["", "Demo officer tokens for office BLT (Authorization: Bearer <token>):"]
-    for role, token in _dev_tokens().items():
-        lines.append(f"  {role:<16} {token}")
+    if development:
+        # Demo tokens exist only in development: elsewhere they would be real keys to every role in a log.
+        lines += ["", "Demo officer tokens for office BLT (Authorization: Bearer <token>):"]
+        for role, token in _dev_tokens().items():
+            lines.append(f"  {role:<16} {token}")
     lines += ["", "Stop with Ctrl-C."]
     return "\n".join(lines)
 
@@ -194,7 +196,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     supervisor = Supervisor(children, grace_seconds=args.grace_seconds)
     install_stop_signals(supervisor)  # before the children exist, so a stop never orphans one
     supervisor.start()
-    print(_banner(services, "each service its own process on RabbitMQ and PostgreSQL", offset), flush=True)
+    mode = f"each service its own process on RabbitMQ and PostgreSQL, {own.environment}"
+    print(_banner(services, mode, offset, development=own.development), flush=True)
     try:
         supervisor.run()
     finally:
