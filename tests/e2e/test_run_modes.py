@@ -12,10 +12,10 @@ from sambang_runtime.testing import Servers
 from stack import Launched, embedded, launched, wait_serving
 
 
-def every_ready(stack: Launched) -> dict[str, dict[str, object]]:
-    """Wait until every installed service (on its own port) and the front door answer 200 on /readyz;
-    the /readyz body of each, by URL."""
-    services = discover_services()
+def every_ready(stack: Launched, *, development: bool = True) -> dict[str, dict[str, object]]:
+    """Wait until every installed service (on its own port; outside development not the simulator, which
+    then is not started) and the front door answer 200 on /readyz; the /readyz body of each, by URL."""
+    services = [d for d in discover_services() if development or not d.development_only]
     assert services, "no service is installed (entry points sambang.services)"
     bases = [f"http://127.0.0.1:{d.port + stack.offset}" for d in services]
     wait_serving(stack, *bases, timeout=90)
@@ -46,8 +46,11 @@ def test_embedded_mode_starts_every_service_ready_without_servers(tmp_path: Path
 def test_up_mode_runs_each_service_as_its_own_process_on_real_servers(servers: Servers, tmp_path: Path) -> None:
     with launched(servers, tmp_path, env={"SAMBANG_ENVIRONMENT": "test"}) as stack:
         try:
-            bodies = every_ready(stack)
+            bodies = every_ready(stack, development=False)
             for d in discover_services():
+                if d.development_only:
+                    assert f"http://127.0.0.1:{d.port + stack.offset}/readyz" not in bodies
+                    continue
                 body = bodies[f"http://127.0.0.1:{d.port + stack.offset}/readyz"]
                 assert body["checks"]["broker"] == "ok"  # type: ignore[index]
         finally:

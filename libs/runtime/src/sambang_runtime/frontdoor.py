@@ -172,10 +172,10 @@ class FrontDoor:
         if not development:
             # Outside development the simulator and the mailbox are not behind this door at all.
             routes = [r for r in routes if not r[0].startswith(DEVELOPMENT_ONLY_PREFIXES)]
-            services = [d for d in services if not d.development_only]
             # Nor does its readiness count: a production door is ready without the simulator.
-            names = {d.name for d in services}
-            probes = {name: probe for name, probe in (probes or {}).items() if name in names}
+            hidden = {d.name for d in services if d.development_only}
+            probes = {name: probe for name, probe in (probes or {}).items() if name not in hidden}
+            services = [d for d in services if not d.development_only]
         self.routes = sorted(routes, key=lambda r: len(r[0]), reverse=True)
         self.services = services
         self.probes = dict(probes or {})

@@ -75,8 +75,9 @@ _QUIET_LOGGERS = {
     # httpx logs every URL it calls at INFO, query strings (birth dates) included.
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
-    # aiosmtpd (the development mail sink) logs every line of every message at DEBUG: names, links.
-    "mail.log": logging.INFO,
+    # aiosmtpd (the development mail sink) logs every line of every message at DEBUG (names, links) and
+    # every connection at INFO.
+    "mail.log": logging.WARNING,
 }
 
 
