@@ -20,6 +20,8 @@ import aio_pika
 import asyncpg
 from sambang_contracts import parse_event
 from sambang_runtime.bus.transport import parked_queue_name
+from sambang_runtime.crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
+from sambang_runtime.sealing import open_body
 from sambang_runtime.service import discover_services
 
 PROBE_QUEUE = "faults.probe"
@@ -136,8 +138,11 @@ async def reconcile(
     # -- events: published (probe) vs consumed (inboxes) ------------------------------------------------
     events: dict[str, Any] = {}
     copies = 0
+    # The probe reads as any consumer outside the services would: with the PII key (the stack's, the
+    # development one), personal fields being sealed on the wire.
+    cipher = cipher_from_settings(DEV_PII_KEYS, DEV_BLIND_INDEX_KEY)
     for msg in await drain(amqp_url, PROBE_QUEUE):
-        ev = parse_event(msg.body)
+        ev = parse_event(open_body(msg.body, cipher))
         copies += 1
         events[ev.id] = ev
     n["events_published"] = len(events)
@@ -158,7 +163,7 @@ async def reconcile(
         parked_ids = set()
         for msg in await drain(amqp_url, parked_queue_name(f"{queue_prefix}.{d.name}")):
             with contextlib.suppress(Exception):
-                parked_ids.add(parse_event(msg.body).id)
+                parked_ids.add(parse_event(open_body(msg.body, cipher)).id)
         missing = expected - inbox - parked_ids
         deliveries[d.name] = {
             "expected": len(expected),
