@@ -216,7 +216,9 @@ class Office:
             f"{self.base}/v1/offices/{self.office}/{what}",
             ok=(200, 201),
             json={"receipt_number": a.receipt, "birth_date": a.birth_date},
-            headers=officer("kiosk", self.office, sub="kiosk-1"),
+            # The office's kiosks: each device has its own limit (30 at once, 60 a minute), and a day's
+            # arrivals compressed into minutes need more than one, as a real office has.
+            headers=officer("kiosk", self.office, sub=f"kiosk-{int(a.receipt[-4:]) % KIOSKS + 1}"),
         )
         ticket: dict[str, Any] = _must(resp, 200, 201)
         return ticket
@@ -320,6 +322,10 @@ LINKS_QUEUE = "faults.arrival-links"
 async def declare_links(amqp_url: str, exchange: str) -> None:
     """A durable queue of the arrival links (queue.arrival.link_issued), declared before the services start."""
     await declare_quorum_queue(amqp_url, exchange, LINKS_QUEUE, "queue.arrival.link_issued")
+
+
+#: Kiosk devices of the simulated office.
+KIOSKS = 8
 
 
 async def follow_links(amqp_url: str, links: dict[str, str], stop: asyncio.Event) -> None:
