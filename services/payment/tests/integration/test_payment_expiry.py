@@ -34,7 +34,8 @@ async def test_two_replicas_sweeping_together_expire_each_bill_exactly_once(
 
     counts = await asyncio.gather(*(sweeper(h) for h in (first, second, first, second)))  # two loops per replica
     assert sum(counts) == 120
-    assert sum(1 for c in counts if c) >= 2  # the work really was shared
+    # Which loop gets which bills is the scheduler's choice (one may take all): not asserted; the
+    # exactly-once checks below are the property. (A '>= 2 loops did work' check flaked in CI.)
     await first.probe.wait_for("payment.bill.expired", 120)
     await first.settled()
     await second.settled()
