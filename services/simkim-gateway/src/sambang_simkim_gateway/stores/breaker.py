@@ -2,12 +2,18 @@
 
 The rules are in ``domain.py``; this module only reads and writes them. Writes lock the row, so failures
 counted by two replicas at once add up, and a conditional update hands the one probe to one replica.
+
+Every read and write also tells Prometheus what this replica last saw (``sambang_simkim_breaker_open``) and
+when (``sambang_simkim_breaker_checked_timestamp_seconds``): a replica that has had no SIMKIM work for a
+while keeps an old view, so the alert only believes views younger than a few open periods.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
+from prometheus_client import Gauge
 from sambang_runtime.sql import upsert
 from sambang_runtime.uow import UnitOfWork
 from sqlalchemy import RowMapping, and_, or_, select, update
@@ -18,16 +24,34 @@ from ..models import circuit_breaker
 
 SIMKIM = "simkim"
 
+BREAKER_OPEN = Gauge(
+    "sambang_simkim_breaker_open",
+    "1 while the circuit breaker in front of SIMKIM is open or probing (as this replica last saw it), else 0",
+)
+BREAKER_CHECKED = Gauge(
+    "sambang_simkim_breaker_checked_timestamp_seconds",
+    "When this replica last read or wrote the circuit breaker (Unix time)",
+)
+
+
+def observe(b: Breaker) -> Breaker:
+    """Export the breaker as this replica sees it now (open or half open count as open); returns it."""
+    BREAKER_OPEN.set(0 if b.state is BreakerState.CLOSED else 1)
+    BREAKER_CHECKED.set(time.time())
+    return b
+
 
 def _from_row(m: RowMapping | None) -> Breaker:
     if m is None:
-        return Breaker()
-    return Breaker(
-        state=BreakerState(m["state"]),
-        failures=int(m["failures"]),
-        open_seconds=float(m["open_seconds"]),
-        retry_at=m["retry_at"],
-        probe_until=m["probe_until"],
+        return observe(Breaker())
+    return observe(
+        Breaker(
+            state=BreakerState(m["state"]),
+            failures=int(m["failures"]),
+            open_seconds=float(m["open_seconds"]),
+            retry_at=m["retry_at"],
+            probe_until=m["probe_until"],
+        )
     )
 
 
@@ -61,6 +85,7 @@ async def write(uow: UnitOfWork, b: Breaker, name: str = SIMKIM) -> None:
             updated_at=uow.now(),
         )
     )
+    observe(b)
 
 
 async def take_probe(uow: UnitOfWork, probing: Breaker, name: str = SIMKIM) -> bool:
@@ -84,7 +109,10 @@ async def take_probe(uow: UnitOfWork, probing: Breaker, name: str = SIMKIM) -> b
         )
         .values(state=probing.state.value, probe_until=probing.probe_until, updated_at=now)
     )
-    return bool(result.rowcount == 1)
+    won = bool(result.rowcount == 1)
+    if won:
+        observe(probing)
+    return won
 
 
 async def _ensure(conn: AsyncConnection, name: str, now: dt.datetime) -> None:
