@@ -66,8 +66,18 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 10.0) 
 
 
 def asyncpg_dsn(url: str | URL) -> str:
-    """The plain ``postgresql://`` DSN asyncpg wants, from a SQLAlchemy URL."""
+    """The plain ``postgresql://`` DSN asyncpg wants, from a SQLAlchemy URL.
+
+    A multi-host URL (SQLAlchemy's ``?host=h1:5432&host=h2:5432&target_session_attrs=read-write``, a
+    primary and its standbys) becomes asyncpg's ``postgresql://user@h1:5432,h2:5432/db?...``: asyncpg
+    reads only the last of repeated ``host`` parameters, which would be a standby.
+    """
     parsed = make_url(url).set(drivername="postgresql")
+    hosts = parsed.query.get("host")
+    if isinstance(hosts, tuple) or (isinstance(hosts, str) and "," not in hosts and ":" in hosts):
+        listed = hosts if isinstance(hosts, tuple) else (hosts,)
+        single = parsed.set(host="MULTIHOST", port=None).difference_update_query(["host"])
+        return single.render_as_string(hide_password=False).replace("MULTIHOST", ",".join(listed), 1)
     return parsed.render_as_string(hide_password=False)
 
 

@@ -492,7 +492,9 @@ class BusProbe:
             return
         import aio_pika
 
-        self._conn = await aio_pika.connect_robust(self.settings.amqp_url)
+        from .bus.nodes import connect_nodes
+
+        self._conn = await connect_nodes(self.settings.amqp_url)
         self._channel = await self._conn.channel()
         exchange = await self._channel.declare_exchange(
             self.settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from sambang_contracts import ApplicationCancelled, CancelReason, dump_event, ne
 from sambang_contracts.values import generate_receipt_number
 from sambang_runtime.bus.transport import OutgoingMessage
 from sambang_runtime.outbox import OutboxRelay
+from sambang_runtime.ownservers import OwnRabbit, own_rabbit
 from sambang_runtime.testing import eventually
 from sqlalchemy import func, select
 
@@ -241,22 +241,34 @@ async def _drain_counting(relay: OutboxRelay) -> int:
         await asyncio.sleep(0)
 
 
-def _rabbitmqctl(*args: str) -> None:
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None:
-        pytest.skip("rabbitmqctl is not on this machine")
-    subprocess.run([ctl, *args], check=True, capture_output=True, timeout=120)
+@pytest.fixture
+def own_node(harness: Harness) -> Iterator[OwnRabbit | None]:
+    """A RabbitMQ node of the test's own for the amqp backend: stopping the shared broker would fail
+    every other test running against it (and did hang a CI run once)."""
+    if not harness.amqp:
+        yield None
+        return
+    with own_rabbit(name="sambang-restart") as node:
+        yield node
+
+
+def _ctl(node: OwnRabbit, *args: str) -> None:
+    done = node.ctl(*args, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-400:]
 
 
 @pytest.mark.broker_restart
 @pytest.mark.timeout(240)
-async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_after(harness: Harness) -> None:
-    consumer = await harness.start(probe_spec(harness.probe))
-    producer = await harness.start(producer_spec())
+async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_after(
+    harness: Harness, own_node: OwnRabbit | None
+) -> None:
+    on_node = {"amqp_url": own_node.url} if own_node is not None else {}
+    consumer = await harness.start(probe_spec(harness.probe), **on_node)
+    producer = await harness.start(producer_spec(), **on_node)
     before = await emit_cancellations(producer, 10)
     await eventually(lambda: all_applied_once(consumer, before), what="events before the outage")
-    if harness.amqp:
-        await asyncio.to_thread(_rabbitmqctl, "stop_app")
+    if own_node is not None:
+        await asyncio.to_thread(_ctl, own_node, "stop_app")
     else:
         assert harness.broker is not None
         harness.broker.set_available(False)
@@ -267,9 +279,9 @@ async def test_broker_outage_holds_events_in_the_outbox_and_delivers_them_once_a
         report = await producer.readiness()
         assert report["checks"]["broker"] == "down"
     finally:
-        if harness.amqp:
-            await asyncio.to_thread(_rabbitmqctl, "start_app")
-            await asyncio.to_thread(_rabbitmqctl, "await_startup")
+        if own_node is not None:
+            await asyncio.to_thread(_ctl, own_node, "start_app")
+            await asyncio.to_thread(_ctl, own_node, "await_startup")
         else:
             assert harness.broker is not None
             harness.broker.set_available(True)

@@ -20,6 +20,7 @@ from aio_pika.abc import (
 )
 
 from ..logs import get_logger
+from .nodes import connect_nodes
 from .transport import (
     ATTEMPT_HEADER,
     CONTENT_TYPE,
@@ -146,7 +147,8 @@ class AmqpTransport:
         async with self._connect_lock:
             if self._connection is None:
                 try:
-                    self._connection = await aio_pika.connect_robust(
+                    # One node or a cluster's list of nodes (nodes.py): the next one answers when one is lost.
+                    self._connection = await connect_nodes(
                         self.url,
                         client_properties={"connection_name": "sambang"},
                         timeout=5,
