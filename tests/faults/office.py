@@ -332,8 +332,9 @@ async def follow_links(amqp_url: str, links: dict[str, str], stop: asyncio.Event
     """Keep ``links`` (receipt -> token) from the links queue, across broker restarts, until ``stop``."""
     import aio_pika
     from sambang_contracts import parse_event
+    from sambang_runtime.bus.nodes import connect_nodes
 
-    connection = await aio_pika.connect_robust(amqp_url, reconnect_interval=1)
+    connection = await connect_nodes(amqp_url, reconnect_interval=1)
     async with connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(LINKS_QUEUE, durable=True, arguments={"x-queue-type": "quorum"})

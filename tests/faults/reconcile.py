@@ -19,8 +19,10 @@ from typing import Any
 import aio_pika
 import asyncpg
 from sambang_contracts import parse_event
+from sambang_runtime.bus.nodes import connect_nodes
 from sambang_runtime.bus.transport import parked_queue_name
 from sambang_runtime.crypto import DEV_BLIND_INDEX_KEY, DEV_PII_KEYS, cipher_from_settings
+from sambang_runtime.db import asyncpg_dsn
 from sambang_runtime.sealing import open_body
 from sambang_runtime.service import discover_services
 
@@ -31,7 +33,7 @@ async def declare_quorum_queue(amqp_url: str, exchange: str, name: str, key: str
     """A durable quorum queue of the suite's own, ``name``, bound to ``key`` on ``exchange`` (declared
     here first, as the services do): unlike a ``BusProbe``'s, it keeps what it got across the broker's
     restarts and the suite's reconnections."""
-    connection = await aio_pika.connect(amqp_url)
+    connection = await connect_nodes(amqp_url, shuffle=False)
     async with connection:
         channel = await connection.channel()
         ex = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
@@ -47,7 +49,7 @@ async def declare_probe(amqp_url: str, exchange: str) -> None:
 async def drain(amqp_url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
     """Every message now in ``queue`` (taken and acknowledged)."""
     taken = []
-    connection = await aio_pika.connect(amqp_url)
+    connection = await connect_nodes(amqp_url, shuffle=False)
     async with connection:
         channel = await connection.channel()
         try:
@@ -60,7 +62,7 @@ async def drain(amqp_url: str, queue: str) -> list[aio_pika.abc.AbstractIncoming
 
 
 async def queue_depth(amqp_url: str, queue: str) -> int:
-    connection = await aio_pika.connect(amqp_url)
+    connection = await connect_nodes(amqp_url, shuffle=False)
     async with connection:
         channel = await connection.channel()
         try:
@@ -74,8 +76,7 @@ def dsn(pg_base: str, database: str) -> str:
     """An asyncpg DSN of ``database`` on the server of ``pg_base`` (a SQLAlchemy URL)."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(pg_base).set(drivername="postgresql", database=database)
-    return url.render_as_string(hide_password=False)
+    return asyncpg_dsn(make_url(pg_base).set(database=database))
 
 
 async def rows(pg_base: str, database: str, sql: str, *args: Any) -> list[asyncpg.Record]:
