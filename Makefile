@@ -53,14 +53,14 @@ typecheck: $(STAMP) ## mypy strict on the libraries, every service, the end-to-e
 pytest: $(STAMP) servers ## the test suite only
 	$(PY) -m pytest -q
 
-test-faults: $(STAMP) ## journeys while each service, RabbitMQ, PostgreSQL and SIMKIM fail in turn, then a reconciliation (own servers; minutes)
+test-faults: $(STAMP) ## journeys while each service, RabbitMQ, PostgreSQL and SIMKIM fail in turn, then on a 3-node RabbitMQ cluster and a PostgreSQL failover; reconciliations (own servers; ~10 min)
 	SAMBANG_FAULTS=1 $(PY) -m pytest -q -s tests/faults
 
 browser-test: $(STAMP) ## the web clients in Debian's chromium against the embedded stack (apt-installs chromium if missing)
 	$(PY) -m pytest -q tests/browser
 
 bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
-	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py bench/journey.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py bench/journey.py bench/cluster.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
 	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher migrate $(SERVICE)
