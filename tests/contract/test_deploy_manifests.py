@@ -25,6 +25,16 @@ from sambang_runtime.service import discover_services
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _yaml(rel: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / rel).read_text())
+    return loaded
+
+
+def _docs(rel: str) -> dict[str, dict[str, Any]]:
+    """The objects of a multi-document file, by kind (one of each kind per file)."""
+    return {d["kind"]: d for d in yaml.safe_load_all((ROOT / rel).read_text()) if d}
+
+
 def test_committed_manifests_match_the_services() -> None:
     stale = [
         rel
@@ -61,37 +71,45 @@ def test_every_consuming_service_has_queue_retry_and_parking_with_bindings() -> 
 
 def test_each_stack_trusts_its_own_front_door_and_nginx_appends_to_x_forwarded_for() -> None:
     import ipaddress
-    import re
 
     from sambang_runtime.settings import RuntimeSettings
 
     nginx = (ROOT / "deploy/compose/nginx.conf").read_text()
     assert "X-Forwarded-For $proxy_add_x_forwarded_for;" in nginx and "$remote_addr" not in nginx
-    compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
-    front_door = ipaddress.ip_address(re.findall(r"ipv4_address: ([\d.]+)", compose)[0])
-    network = re.search(r"subnet: ([\d./]+), ip_range: ([\d./]+)", compose)
-    assert network is not None
-    subnet, dynamic = (ipaddress.ip_network(n) for n in network.groups())
+    compose = _yaml("deploy/compose/docker-compose.yml")
+    front_door = ipaddress.ip_address(compose["services"]["frontdoor"]["networks"]["default"]["ipv4_address"])
+    (network,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet, dynamic = ipaddress.ip_network(network["subnet"]), ipaddress.ip_network(network["ip_range"])
     # nginx's address is on the network and outside the range Docker hands out to other containers.
     assert front_door in subnet and front_door not in dynamic
-    trusted = re.findall(r"SAMBANG_TRUSTED_PROXIES: (\S+)", compose)
     production = [d for d in discover_services() if not d.development_only]
-    assert len(trusted) == len(production) and set(trusted) == {f"{front_door}/32"}
-    k8s = re.search(r'SAMBANG_TRUSTED_PROXIES: "([^"]+)"', (ROOT / "deploy/k8s/base/config.yaml").read_text())
-    assert k8s is not None and RuntimeSettings(trusted_proxies=k8s.group(1)).trusted_proxies
+    trusted = [compose["services"][d.name]["environment"]["SAMBANG_TRUSTED_PROXIES"] for d in production]
+    assert set(trusted) == {f"{front_door}/32"}
+    k8s = _yaml("deploy/k8s/base/config.yaml")["data"]["SAMBANG_TRUSTED_PROXIES"]
+    assert RuntimeSettings(trusted_proxies=k8s).trusted_proxies
 
 
 def test_every_stack_serves_the_web_clients_at_the_paths_no_service_owns() -> None:
     nginx = (ROOT / "deploy/compose/nginx.conf").read_text()
     assert "root /usr/share/sambang/clients;" in nginx and "try_files $uri $uri/ =404;" in nginx
     assert "Content-Security-Policy" in nginx
-    compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
-    assert "../../clients:/usr/share/sambang/clients:ro" in compose
+    compose = _yaml("deploy/compose/docker-compose.yml")
+    assert "../../clients:/usr/share/sambang/clients:ro" in compose["services"]["frontdoor"]["volumes"]
     assert (ROOT / "clients/index.html").is_file()
-    ingress = (ROOT / "deploy/k8s/base/ingress.yaml").read_text()
-    assert "- path: /\n            pathType: Prefix\n            backend: {service: {name: web" in ingress
-    web = (ROOT / "deploy/k8s/base/web.yaml").read_text()
-    assert '"sambang_runtime.frontdoor", "--clients-only"' in web
+    ingress = _docs("deploy/k8s/base/ingress.yaml")["Ingress"]
+    paths = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert {
+        "path": "/",
+        "pathType": "Prefix",
+        "backend": {"service": {"name": "web", "port": {"number": 8000}}},
+    } in paths
+    web = _docs("deploy/k8s/base/web.yaml")["Deployment"]
+    assert web["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python",
+        "-m",
+        "sambang_runtime.frontdoor",
+        "--clients-only",
+    ]
     assert "COPY clients clients" in (ROOT / "deploy/Dockerfile").read_text()
 
 
@@ -114,11 +132,6 @@ def test_the_production_base_leaves_development_only_services_out() -> None:
 # -- #16: safe by default -----------------------------------------------------------------------------------
 
 PRODUCTION = [d for d in discover_services() if not d.development_only]
-
-
-def _yaml(rel: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / rel).read_text())
-    return loaded
 
 
 def test_compose_runs_production_on_generated_secrets_with_nothing_open() -> None:
@@ -169,7 +182,7 @@ def test_nginx_and_the_ingress_never_route_the_simulator_or_the_mailbox_outside_
     assert set(production) < set(development)
 
     def paths(rel: str) -> list[str]:
-        ingress = _yaml(rel)
+        ingress = _docs(rel)["Ingress"]
         return [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
 
     base = paths("deploy/k8s/base/ingress.yaml")
@@ -180,18 +193,6 @@ def test_nginx_and_the_ingress_never_route_the_simulator_or_the_mailbox_outside_
     assert "ingress.yaml" in kustomization["resources"]
     assert "SAMBANG_ENVIRONMENT: development" in kustomization["patches"][0]["patch"]
     assert _yaml("deploy/k8s/base/config.yaml")["data"]["SAMBANG_ENVIRONMENT"] == "production"
-
-
-def test_each_k8s_service_reads_its_own_credentials_and_may_mount_a_broker_ca() -> None:
-    for d in PRODUCTION:
-        deployment = next(iter(yaml.safe_load_all((ROOT / f"deploy/k8s/base/{d.name}.yaml").read_text())))
-        pod = deployment["spec"]["template"]["spec"]
-        refs = [next(iter(r.values()))["name"] for r in pod["containers"][0]["envFrom"]]
-        assert refs == ["sambang-config", "sambang-secrets", f"sambang-{d.name}"]
-        assert pod["volumes"] == [{"name": "tls", "secret": {"secretName": "sambang-tls", "optional": True}}]
-        assert pod["containers"][0]["volumeMounts"][0]["mountPath"] == "/etc/sambang/tls"
-    config = _yaml("deploy/k8s/base/config.yaml")["data"]
-    assert "SAMBANG_DATABASE_URL" not in config and "SAMBANG_AMQP_URL" not in config
 
 
 def test_each_bus_user_publishes_only_its_families_and_never_through_the_default_exchange() -> None:
@@ -392,3 +393,41 @@ async def test_init_sh_gives_each_service_a_role_that_reaches_only_its_own_datab
                 await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
         finally:
             await admin.close()
+
+
+def test_definitions_hold_exactly_the_topology_the_code_declares() -> None:
+    """Same queues (with the runtime's arguments), exchanges, bindings, users and permissions: nothing
+    missing, nothing left over from a service or a key that is gone."""
+    from sambang_runtime.bus.amqp import queue_arguments
+    from sambang_runtime.settings import RuntimeSettings
+
+    runtime = RuntimeSettings(environment="test")
+    definitions = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
+    services = discover_services()
+    consumers = {d.name: d for d in services if d.spec is not None and d.spec().handlers}
+    queues = {q["name"]: q for q in definitions["queues"]}
+    expected_queues: dict[str, dict[str, Any]] = {}
+    for name in consumers:
+        queue = f"{runtime.queue_prefix}.{name}"
+        args = queue_arguments(queue, delivery_limit=runtime.delivery_limit, retry_delay_ms=runtime.retry_delay_ms)
+        expected_queues |= {queue: args["main"], f"{queue}.retry": args["retry"], f"{queue}.parked": args["parked"]}
+    assert {n: q["arguments"] for n, q in queues.items()} == expected_queues
+    assert all(q["durable"] and not q["auto_delete"] and q["vhost"] == "/" for q in queues.values())
+    assert queues[f"{runtime.queue_prefix}.queue"]["arguments"]["x-queue-type"] == "quorum"
+    exchanges = {(e["name"], e["type"]) for e in definitions["exchanges"]}
+    assert exchanges == {(runtime.exchange, "topic")} | {(f"sambang.{n}.direct", "direct") for n in consumers}
+    bindings = {(b["source"], b["destination"], b["routing_key"]) for b in definitions["bindings"]}
+    expected_bindings = {
+        (runtime.exchange, f"sambang.{n}", key)
+        for n, d in consumers.items()
+        for key in d.spec().handlers  # type: ignore[misc]
+    }
+    for n in consumers:
+        q = f"sambang.{n}"
+        expected_bindings |= {(f"{q}.direct", name, name) for name in (q, f"{q}.retry", f"{q}.parked")}
+    assert bindings == expected_bindings
+    users = {u["name"] for u in definitions["users"]}
+    assert users == {f"sambang-{d.name}" for d in services}
+    assert sorted(p["user"] for p in definitions["permissions"]) == sorted(users)
+    assert sorted(p["user"] for p in definitions["topic_permissions"]) == sorted(users)
+    assert definitions["vhosts"] == [{"name": "/"}]
