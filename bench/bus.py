@@ -127,7 +127,8 @@ async def ours(n: int, rate: float, seconds: float, run: str) -> tuple[dict[str,
     producer_md, consumer_md = new_metadata(), new_metadata()
     ptables, ctables = define_bus_tables(producer_md), define_bus_tables(consumer_md)
     sink = Sink()
-    pspec = ServiceSpec(name="benchproducer", metadata=producer_md, tables=ptables)
+    # Named after the owner of the events it emits: consumers park an event whose source is not its owner.
+    pspec = ServiceSpec(name="queue", metadata=producer_md, tables=ptables)
     cspec = ServiceSpec(
         name="benchconsumer",
         metadata=consumer_md,
@@ -249,7 +250,7 @@ async def produce(url: str, run: str, rate: float, seconds: float) -> None:
     """The producing service of phase 2: one committed transaction per event at a fixed rate."""
     md = new_metadata()
     runtime = ServiceRuntime(
-        ServiceSpec(name="benchproducer", metadata=md, tables=define_bus_tables(md)),
+        ServiceSpec(name="queue", metadata=md, tables=define_bus_tables(md)),  # the events' owner
         bench_settings("benchproducer", url, run),
     )
     await runtime.start()
