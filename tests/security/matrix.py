@@ -46,15 +46,17 @@ class Rule:
     office: Office = "none"
     approval: bool = False
     note: str = ""
+    #: The one token subject (``sub``) a ``service`` caller must have, when the route names one.
+    subject: str | None = None
 
 
 def public(note: str = "") -> Rule:
     return Rule("public", note=note)
 
 
-def roles(*allowed: str, office: Office, approval: bool = False, note: str = "") -> Rule:
+def roles(*allowed: str, office: Office, approval: bool = False, note: str = "", subject: str | None = None) -> Rule:
     assert allowed, "a protected route names at least one role"
-    return Rule("roles", frozenset(allowed), office, approval, note)
+    return Rule("roles", frozenset(allowed), office, approval, note, subject)
 
 
 def hmac(note: str = "") -> Rule:
@@ -130,7 +132,10 @@ MATRIX: dict[str, dict[str, Rule]] = {
         ),
         "GET /v1/captures/purge-report": roles("supervisor", "head_of_office", office="query"),
         "GET /internal/v1/captures/{receipt_number}/bundle": roles(
-            "service", office="resource", note="biometrics for SIMKIM: the gateway alone; never routed by the edge"
+            "service",
+            office="resource",
+            note="biometrics for SIMKIM: the gateway alone; never routed by the edge",
+            subject="simkim-gateway",
         ),
     },
     "payment": {

@@ -321,8 +321,8 @@ class Credentials:
         """HS256 whose HMAC key is the RSA public key's PEM: the algorithm-confusion forgery."""
         return _hmac_sign(_claims(sorted(ROLES)), RSA_PUBLIC_PEM)
 
-    def rs256(self, role: str, office: str = OFFICE) -> str:
-        claims = _claims([role], office, sub=f"security-{role}")
+    def rs256(self, role: str, office: str = OFFICE, *, sub: str | None = None) -> str:
+        claims = _claims([role], office, sub=sub or f"security-{role}")
         return jwt.encode(claims, RSA_PRIVATE_PEM, algorithm="RS256", headers={"kid": JWKS_KID})
 
     def approval(self) -> str:

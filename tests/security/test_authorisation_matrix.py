@@ -140,6 +140,21 @@ def test_every_table_entry_is_served() -> None:
     assert not stale, f"the matrix lists routes no service serves: {stale}"
 
 
+SUBJECT_OPS = [o for o in OPERATIONS if (r := rule_of(o.service, o.key)) is not None and r.subject]
+
+
+def test_the_biometric_bundle_names_its_one_caller() -> None:
+    assert [f"{o.service}:{o.key}" for o in SUBJECT_OPS] == [
+        "capture:GET /internal/v1/captures/{receipt_number}/bundle"
+    ]
+
+
+@pytest.mark.parametrize("op", SUBJECT_OPS, ids=[f"{o.service}:{o.key}" for o in SUBJECT_OPS])
+async def test_a_service_route_refuses_another_services_token(apps: Apps, op: Operation) -> None:
+    status, code, text = await _send(apps, op, apps.creds[op.service].role("service", sub="notifier"))
+    assert status == 403 and code == "forbidden", _where(op, "service as notifier", status, code, text)
+
+
 @pytest.mark.parametrize("op", OPERATIONS, ids=OP_IDS)
 def test_route_is_in_the_table(op: Operation) -> None:
     _rule(op)
@@ -168,7 +183,8 @@ async def test_forged_credentials_are_refused(apps: Apps, op: Operation, forgery
 @pytest.mark.parametrize("op", OPERATIONS, ids=OP_IDS)
 async def test_each_role_gets_what_the_table_says(apps: Apps, op: Operation, role: str) -> None:
     rule = _rule(op)
-    status, code, text = await _send(apps, op, apps.creds[op.service].role(role))
+    sub = rule.subject if role == "service" else None
+    status, code, text = await _send(apps, op, apps.creds[op.service].role(role, sub=sub))
     where = _where(op, role, status, code, text)
     if rule.kind == "public":
         assert not _refused(status, code), where
@@ -214,7 +230,7 @@ async def test_under_jwks_the_key_signs_and_its_public_half_forges_nothing(apps:
     app.state.token_verifier = jwks_verifier()
     try:
         role = sorted(rule.allowed)[0]
-        status, code, text = await _send(apps, op, creds.rs256(role))
+        status, code, text = await _send(apps, op, creds.rs256(role, sub=rule.subject))
         assert not _refused(status, code), _where(op, f"{role} (RS256 from the JWKS)", status, code, text)
         status, code, text = await _send(apps, op, creds.hs256_with_public_key())
         assert status == 401, _where(op, "HS256 keyed with the JWKS public key", status, code, text)

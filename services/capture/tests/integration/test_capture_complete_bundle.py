@@ -160,3 +160,21 @@ async def test_the_supervisor_reads_the_audit_trail_of_every_officer_action(capt
         ("bundle.read", "simkim-gateway"),
     ]
     assert all(e["receipt_number"] == receipt and e["office"] == receipt[:3] for e in trail)
+
+
+async def test_the_bundle_is_refused_to_another_services_token(capture: CaptureHarness) -> None:
+    # The notifier holds a service token (for the reminders' checklist); a network policy admits it to
+    # capture's port, and only this check keeps biometrics to the gateway.
+    receipt = await capture.register()
+    await capture.everything_but(receipt)
+    assert (await capture.complete(receipt)).status_code == 200
+    r = await capture.client.get(
+        f"/internal/v1/captures/{receipt}/bundle", headers=capture.auth("service", office="BLT", sub="notifier")
+    )
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert r.json()["required_subject"] == "simkim-gateway"
+    assert '"data"' not in r.text
+    r = await capture.client.get(
+        f"/internal/v1/captures/{receipt}/bundle", headers=capture.auth("service", office="BLT", sub="simkim-gateway")
+    )
+    assert r.status_code == 200

@@ -13,7 +13,7 @@ from sambang_runtime.logs import get_logger
 from sambang_runtime.service import UowDep
 
 from ..stores import applications, audit, items
-from .deps import ServiceCaller
+from .deps import BundleReader
 from .schemas import ManifestException
 
 log = get_logger(__name__)
@@ -42,12 +42,12 @@ class Bundle(contract.CaptureBundle):
     "/{receipt_number}/bundle",
     response_model=Bundle,
     responses={
-        403: {"description": "Any token without the service role"},
+        403: {"description": "Any token but the SIMKIM gateway's service token"},
         409: {"description": "The capture is not completed"},
         410: {"description": "Purged after the retention period"},
     },
 )
-async def biometric_bundle(caller: ServiceCaller, receipt: ReceiptPath, uow: UowDep, response: Response) -> Bundle:
+async def biometric_bundle(caller: BundleReader, receipt: ReceiptPath, uow: UowDep, response: Response) -> Bundle:
     """The biometric items of a completed capture for a service token (the gateway); nobody else."""
     # A service acts for every office (the gateway submits them all), so no office check; the
     # receipt's own office is written into the audit trail with the caller.

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sambang_runtime.auth import Principal, require_roles
 from sambang_runtime.http import read_limited_body
+from sambang_runtime.problems import ProblemError
 from sambang_runtime.service import UowDep
 
 from ..adapters.imaging.formats import ImageHeader, check_pixels, checked_format, read_header
@@ -23,6 +24,20 @@ Supervisor = Annotated[Principal, Depends(require_roles("supervisor"))]
 #: The office's supervisor or its head (Kepala Kantor): the daily purge report.
 OfficeHead = Annotated[Principal, Depends(require_roles("supervisor", "head_of_office"))]
 ServiceCaller = Annotated[Principal, Depends(require_roles("service"))]
+
+#: The one service that may take biometrics out of capture (to SIMKIM): its service token's subject.
+BUNDLE_READER = "simkim-gateway"
+
+
+def _bundle_reader(caller: ServiceCaller) -> Principal:
+    """A ``service`` token of the gateway; another service's (the notifier holds one for its reminders'
+    checklist) is refused: a network policy admits both to capture's port, and cannot see paths."""
+    if caller.sub != BUNDLE_READER:
+        raise ProblemError.common(403, "forbidden", extra={"required_subject": BUNDLE_READER})
+    return caller
+
+
+BundleReader = Annotated[Principal, Depends(_bundle_reader)]
 #: The checklist of a service type: officers, and the notifier (a ``service`` token) for the reminder the day
 #: before, so the applicant reads the same list the verifier ticks.
 ChecklistReader = Annotated[Principal, Depends(require_roles(*OFFICER_ROLES, "service"))]
