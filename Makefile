@@ -35,8 +35,8 @@ run: $(STAMP) ## embedded mode: every service + front door on :8000, in-memory b
 up: $(STAMP) servers ## each service its own process on RabbitMQ and PostgreSQL, front door on :8000 (development unless SAMBANG_ENVIRONMENT says production)
 	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher up
 
-secrets: $(STAMP) ## generate production keys and passwords into deploy/.env and deploy/secrets/ (git-ignored; kept unless FORCE=1; BROKER=amqps://...?cafile=...)
-	$(PY) -m sambang_runtime.deployment secrets deploy/.env $(if $(FORCE),--force) $(if $(BROKER),--broker "$(BROKER)")
+secrets: $(STAMP) ## generate production keys and passwords into deploy/.env and deploy/secrets/ (git-ignored; kept unless FORCE=1; BROKER=amqps://...?cafile=...; POSTGRES=host:port, {service} allowed)
+	$(PY) -m sambang_runtime.deployment secrets deploy/.env $(if $(FORCE),--force) $(if $(BROKER),--broker "$(BROKER)") $(if $(POSTGRES),--postgres "$(POSTGRES)")
 
 servers: ## start local PostgreSQL and RabbitMQ if they are down
 	@bash deploy/local/ensure-servers.sh
