@@ -29,12 +29,14 @@ from typing import Any
 import _harness as h
 import httpx
 from _harness import pct
+from sambang_contracts import ApprovalAction
 from sambang_contracts.values import generate_billing_code, generate_receipt_number
 from sambang_payment.app import create_app
 from sambang_payment.domain.notifications import signature_header
 from sambang_payment.models import BILL
 from sambang_payment.settings import PaymentSettings
-from sambang_runtime.auth import issue_dev_token
+from sambang_runtime.approvals import issue_approval
+from sambang_runtime.auth import Principal, issue_dev_token
 from sambang_runtime.db import drop_database
 from sambang_runtime.settings import RuntimeSettings
 from sambang_runtime.testing import BusProbe
@@ -167,11 +169,14 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(base_url=h.base_url(port), timeout=60) as client:
             assert settings.auth_hs256_secret is not None
-            admin = issue_dev_token(settings.auth_hs256_secret, sub="bench", office="BLT", roles=["admin"])
+            # A bank partner is registered by a national admin with a second one's approval (four eyes).
+            admin = issue_dev_token(settings.auth_hs256_secret, sub="bench", office="PST", roles=["national_admin"])
+            second = Principal(sub="bench-approver", office="PST", roles=frozenset({"national_admin"}))
+            approval = issue_approval(settings, second, action=ApprovalAction.PARTNER_CREATE, subject="BANKBENCH")
             r = await client.post(
                 "/v1/partners",
                 json={"partner_id": "BANKBENCH", "name": "Bench bank"},
-                headers={"Authorization": f"Bearer {admin}"},
+                headers={"Authorization": f"Bearer {admin}", "X-Supervisor-Approval": approval.token},
             )
             r.raise_for_status()
             key_id, secret = r.json()["key_id"], r.json()["secret"]
