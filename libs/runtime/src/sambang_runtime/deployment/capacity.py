@@ -4,8 +4,8 @@ The national figures: 151 offices, 13,292 passport applications a day in 2023 (~
 working day), and the worst minute of the year, when a month's quota (~22 working days x 13,292 ≈
 290,000 slots) is released and applicants book in its first minutes. Bookings go through ``queue``; each
 booking then costs one bill (``payment``), one e-mail (``notifier``) and later one capture, one SIMKIM
-submission. The per-replica rates measured by ``bench/`` (docs/capacity.md turns them into these
-numbers) replace the provisional ones below; keep the reasons beside the numbers.
+submission. docs/capacity.md turns the per-replica rates measured by ``bench/`` into these numbers;
+keep the reasons beside the numbers.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ OFFICE_REPLICAS = 1
 OFFICE_RESOURCES = Resources("50m", "192Mi", "500m", "384Mi")
 OFFICE_WEB_RESOURCES = Resources("20m", "64Mi", "200m", "128Mi")
 
-#: The national overlay: every Deployment's floor and ceiling. Provisional until docs/capacity.md
-#: (bench/ figures times replicas against the peak) confirms or replaces them.
+#: The national overlay: every Deployment's floor and ceiling. docs/capacity.md sets bench/'s measured
+#: per-replica rates against the national peak behind these numbers: change both together.
 NATIONAL: dict[str, Scale] = {
     "queue": Scale(
         6,
@@ -110,6 +110,14 @@ CPU_TARGET_PERCENT = 70
 #: PostgreSQL instances per CloudNativePG Cluster (a primary and two standbys, one synchronous).
 NATIONAL_DB_INSTANCES = 3
 NATIONAL_DB_RESOURCES = Resources("1", "2Gi", "2", "2Gi")
+#: Where one service's database needs more than that. The queue's primary takes every booking of the
+#: quota release: bench/booking.py's raw floor (one booking = UPDATE slot + INSERT application in one
+#: transaction) is ~1,900/s on two shared cores, about 1,000/s per core of PostgreSQL, and the release
+#: asks ~4,900/s at its peak (docs/capacity.md): five cores busy, eight to stay clear of the synchronous
+#: standby's round trips and the look-ups beside the rush.
+NATIONAL_DB_RESOURCES_BY_SERVICE: dict[str, Resources] = {
+    "queue": Resources("4", "8Gi", "8", "8Gi"),
+}
 NATIONAL_DB_STORAGE = "50Gi"
 OFFICE_DB_RESOURCES = Resources("250m", "512Mi", "1", "1Gi")
 OFFICE_DB_STORAGE = "10Gi"
