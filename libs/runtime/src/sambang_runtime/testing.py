@@ -396,11 +396,12 @@ class FakeClock:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that stop and start the shared broker's application run last.
+    """Tests that stop and start a broker (``broker_restart``) run last.
 
-    RabbitMQ 3.10 (Debian's) after ``stop_app``/``start_app`` was seen unable to add a vhost or declare a
-    quorum queue (``rabbit_fifo_dlx_sup`` gone): every test after it that needs a new vhost then failed.
-    The order is otherwise kept (a stable sort).
+    They stop a RabbitMQ node of their own (``ownservers.own_rabbit``), never the shared one: RabbitMQ
+    3.10 (Debian's) after ``stop_app``/``start_app`` was seen unable to add a vhost or declare a quorum
+    queue (``rabbit_fifo_dlx_sup`` gone), which failed every later test. Last still, as they are slow
+    and start an Erlang VM beside the shared node. The order is otherwise kept (a stable sort).
     """
     items.sort(key=lambda item: item.get_closest_marker("broker_restart") is not None)
 
