@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,44 +32,24 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import office as drive
 import pytest
-from reconcile import declare_probe, dsn, reconcile, settled, unsent_settled
+import steps
+from reconcile import dsn
+from run import RunServers, finish, log, scenario
 from sambang_runtime.service import discover_services
 from servers import PostgresPair, RabbitCluster, postgres_pair, rabbit_cluster
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-import office as drive
-import steps
-from stack import Stack, launched, ready
+from stack import Stack, ready
 
 JOURNEYS = int(os.environ.get("SAMBANG_FAULTS_CLUSTER_JOURNEYS", "120"))
 NODE_DOWN = float(os.environ.get("SAMBANG_FAULTS_NODE_DOWN_SECONDS", "15"))
 PROMOTE_AFTER = float(os.environ.get("SAMBANG_FAULTS_PROMOTE_AFTER_SECONDS", "5"))
-LEASE = 30
-ISSUANCE = 1.0
-
-
-class ClusterServers:
-    """What ``stack.launched`` needs of a ``Servers``: the cluster's node list and the pair's URL."""
-
-    def __init__(self, cluster: RabbitCluster, pair: PostgresPair) -> None:
-        self.run_id = uuid.uuid4().hex[:6]
-        self.base_pg = pair.url
-        self.databases: list[str] = []
-        self._amqp = cluster.url
-
-    def amqp_url(self) -> str:
-        return self._amqp
 
 
 @pytest.fixture(scope="module")
 def engines() -> Iterator[tuple[RabbitCluster, PostgresPair]]:
     with rabbit_cluster(3) as cluster, postgres_pair() as pair:
         yield cluster, pair
-
-
-def log(what: str, **fields: object) -> None:
-    print(json.dumps({"t": round(time.time(), 1), "fault": what, **fields}), file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -175,82 +154,42 @@ async def test_journeys_survive_lost_broker_nodes_and_a_database_failover(
     engines: tuple[RabbitCluster, PostgresPair], tmp_path: Path
 ) -> None:
     cluster, pair = engines
-    servers = ClusterServers(cluster, pair)
-    uniq = uuid.uuid4().hex[:6]
-    exchange, prefix = f"sambang.events.{uniq}", f"sambang.{uniq}"
-    await declare_probe(cluster.url, exchange)
-    await drive.declare_links(cluster.url, exchange)
-    env = {
-        "SAMBANG_EXCHANGE": exchange,
-        "SAMBANG_QUEUE_PREFIX": prefix,
-        "SAMBANG_DATABASE_POOL_SIZE": "10",
-        "SAMBANG_NOTIFIER_DISPATCH_POLL_SECONDS": "0.5",
-        "SAMBANG_NOTIFIER_SENDING_LEASE_SECONDS": str(LEASE),
-        "SAMBANG_NOTIFIER_HOUSEKEEPING_SECONDS": "5",
-    }
-    started = time.monotonic()
-    with launched(servers, tmp_path, env=env) as stack:  # type: ignore[arg-type]
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
-            await ready(client, stack, timeout=180)
-            await drive.call(client, "PUT", stack.url("/simkim/_admin/issuance"), json={"delay_seconds": ISSUANCE})
-            replicas = {
-                d.name: await asyncio.to_thread(cluster.quorum_members, f"{prefix}.{d.name}")
-                for d in discover_services()
-                if d.spec is not None and d.spec().handlers
-            }
-            log("quorum queue replicas", **replicas)
-            office, everyone = await drive.run_journeys(
-                client,
-                stack.front_door,
-                JOURNEYS,
-                spread_seconds=min(90.0, JOURNEYS * 0.5),
-                links_from=cluster.url,
+    async with scenario(RunServers(cluster.url, pair.url), tmp_path) as run:
+        replicas = {
+            d.name: await asyncio.to_thread(cluster.quorum_members, f"{run.prefix}.{d.name}")
+            for d in discover_services()
+            if d.spec is not None and d.spec().handlers
+        }
+        log("quorum queue replicas", **replicas)
+        office, everyone = await drive.run_journeys(
+            run.client, run.stack.front_door, JOURNEYS, spread_seconds=min(90.0, JOURNEYS * 0.5), links_from=cluster.url
+        )
+        probe = BookingProbe(run.stack.front_door, await steps.slot_today(run.client, run.stack.front_door))
+        probing = asyncio.create_task(probe.run())
+        try:
+            figures = await faults(run.client, run.stack, cluster, pair, probe)
+        finally:
+            probe.stop.set()
+            await probing
+        out = await finish(run, office, everyone)
+        queue_db = run.servers.service_databases()["queue"]
+        missing = await bookings_present(pair.url, queue_db, [r for _, r in probe.accepted])
+        log(
+            "reconciliation",
+            journeys=JOURNEYS,
+            probe_bookings=len(probe.accepted),
+            probe_refused=probe.refused,
+            **out.report.numbers,
+        )
+        assert all(n == len(cluster.nodes) for n in replicas.values()), replicas
+        assert not out.failed, f"{len(out.failed)} journeys failed, e.g. {out.failed[:3]}"
+        assert not missing, f"{len(missing)} accepted bookings are not in the promoted database: {missing[:3]}"
+        assert not out.report.problems, out.report.problems
+        assert len(out.receipts) == JOURNEYS
+        assert pair.promoted
+        with contextlib.suppress(Exception):
+            report = Path(os.environ.get("SAMBANG_FAULTS_CLUSTER_REPORT", tmp_path / "cluster-report.json"))
+            numbers = {"journeys": JOURNEYS, "seconds": round(out.seconds), "quorum_replicas": replicas}
+            report.write_text(
+                json.dumps({**numbers, "probe_bookings": len(probe.accepted), **figures, **out.report.numbers})
             )
-            slot_id = await steps.slot_today(client, stack.front_door)
-            probe = BookingProbe(stack.front_door, slot_id)
-            probing = asyncio.create_task(probe.run())
-            try:
-                figures = await faults(client, stack, cluster, pair, probe)
-            finally:
-                probe.stop.set()
-                await probing
-            await asyncio.wait_for(everyone, timeout=1800)
-            took = time.monotonic() - started
-            failed = [(j.applicant.receipt, j.error) for j in office.journeys if j.error]
-            log("journeys ended", seconds=round(took), failed=len(failed), retried=drive.COUNTS.retried)
-            databases = {
-                d.name: next(db for db in servers.databases if db.endswith("_" + d.name.replace("-", "_")))
-                for d in discover_services()
-            }
-            await settled(cluster.url, pair.url, databases, prefix, timeout=120)
-            await unsent_settled(pair.url, databases["notifier"], timeout=LEASE * 4)
-            receipts = [j.applicant.receipt for j in office.journeys if j.applicant.receipt]
-            report = await reconcile(cluster.url, pair.url, databases, prefix, receipts)
-            missing = await bookings_present(pair.url, databases["queue"], [r for _, r in probe.accepted])
-            log(
-                "reconciliation",
-                journeys=JOURNEYS,
-                probe_bookings=len(probe.accepted),
-                probe_refused=probe.refused,
-                **report.numbers,
-            )
-            assert all(n == len(cluster.nodes) for n in replicas.values()), replicas
-            assert not failed, f"{len(failed)} journeys failed, e.g. {failed[:3]}"
-            assert not missing, f"{len(missing)} accepted bookings are not in the promoted database: {missing[:3]}"
-            assert not report.problems, report.problems
-            assert len(receipts) == JOURNEYS
-            assert pair.promoted
-            with contextlib.suppress(Exception):
-                out = Path(os.environ.get("SAMBANG_FAULTS_CLUSTER_REPORT", tmp_path / "cluster-report.json"))
-                out.write_text(
-                    json.dumps(
-                        {
-                            "journeys": JOURNEYS,
-                            "seconds": round(took),
-                            "quorum_replicas": replicas,
-                            "probe_bookings": len(probe.accepted),
-                            **figures,
-                            **report.numbers,
-                        }
-                    )
-                )
