@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -325,3 +326,16 @@ def test_only_the_development_overlay_points_the_gateway_at_the_simulator(render
         assert env["SAMBANG_SIMKIM_GATEWAY_CAPTURE_URL"] == "http://capture:8002"
         simulator = env.get("SAMBANG_SIMKIM_GATEWAY_SIMKIM_URL")
         assert simulator == ("http://simkim-simulator:8099" if overlay == "development" else None), overlay
+
+
+def test_the_prometheus_scrape_policy_beside_the_overlays_is_valid(validate: Validate) -> None:
+    # deploy/observability/networkpolicy.yaml is applied by hand beside an overlay (the monitoring
+    # namespace's name is the cluster's): valid, and it opens only the services' and engines' ports.
+    import yaml  # type: ignore[import-untyped]
+
+    path = Path(__file__).resolve().parents[2] / "deploy" / "observability" / "networkpolicy.yaml"
+    [policy] = list(yaml.safe_load_all(path.read_text()))
+    assert not validate(policy)
+    ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert {d.port for d in PRODUCTION} <= ports
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
