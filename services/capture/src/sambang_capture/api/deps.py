@@ -29,7 +29,7 @@ ServiceCaller = Annotated[Principal, Depends(require_roles("service"))]
 BUNDLE_READER = "simkim-gateway"
 
 
-def _bundle_reader(caller: ServiceCaller) -> Principal:
+async def _bundle_reader(caller: ServiceCaller) -> Principal:
     """A ``service`` token of the gateway; another service's (the notifier holds one for its reminders'
     checklist) is refused: a network policy admits both to capture's port, and cannot see paths."""
     if caller.sub != BUNDLE_READER:

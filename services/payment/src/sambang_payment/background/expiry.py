@@ -8,7 +8,6 @@ that stays above 0 means the sweeps fail, a stamp that stops moving means the sw
 from __future__ import annotations
 
 import asyncio
-import time
 
 from prometheus_client import Gauge
 from sambang_runtime.logs import get_logger
@@ -76,7 +75,7 @@ async def run_expiry_sweeper(runtime: ServiceRuntime) -> None:
             # Counted after a failed round too: the backlog a failing sweeper leaves is what the alert watches.
             await measure_expiry_backlog(runtime)
             if swept:
-                EXPIRY_LAST_SWEEP.set(time.time())
+                EXPIRY_LAST_SWEEP.set_to_current_time()  # wall time: Prometheus compares it with time()
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -11,7 +11,6 @@ while keeps an old view, so the alert only believes views younger than a few ope
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from prometheus_client import Gauge
 from sambang_runtime.sql import upsert
@@ -37,7 +36,7 @@ BREAKER_CHECKED = Gauge(
 def observe(b: Breaker) -> Breaker:
     """Export the breaker as this replica sees it now (open or half open count as open); returns it."""
     BREAKER_OPEN.set(0 if b.state is BreakerState.CLOSED else 1)
-    BREAKER_CHECKED.set(time.time())
+    BREAKER_CHECKED.set_to_current_time()  # wall time: Prometheus compares it with time()
     return b
 
 
