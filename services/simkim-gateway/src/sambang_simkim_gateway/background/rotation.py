@@ -1,50 +1,23 @@
 """`make rotate-data-key` (ServiceSpec.rotate_data_key): re-encrypt every encrypted column of the gateway
-that is not yet under the cipher's active key, in batches, while the service runs."""
+that is not yet under the cipher's active key (``sambang_runtime.rotation``), while the service runs."""
 
 from __future__ import annotations
 
-from sambang_runtime.logs import get_logger
+from sambang_runtime.rotation import BATCH, SealedColumn, rotate_sealed
 from sambang_runtime.service import ServiceRuntime
 
 from ..handlers import biodata_context, violation_context
-from ..stores.sealed import SealedColumn, replace_sealed, sealed_columns, sealed_values
+from ..models import submission, violation_report
 
-log = get_logger(__name__)
-
-BATCH = 500
-
-
-async def _rotate_batch(
-    runtime: ServiceRuntime, sealed: SealedColumn, after: str | None, limit: int
-) -> tuple[int, str | None]:
-    """One batch in its own transaction: (values rewritten, the last key seen; None when done)."""
-    rewritten = 0
-    async with runtime.uow() as uow:
-        rows = await sealed_values(uow, sealed, after=after, limit=limit)
-        for row in rows:
-            if uow.cipher.is_current(row.token):
-                continue
-            new = uow.cipher.reencrypt(row.token, context=sealed.context(row.key))
-            if await replace_sealed(uow, sealed, row.key, row.token, new):
-                rewritten += 1
-        await uow.commit()
-    return rewritten, (rows[-1].key if len(rows) == limit else None)
+#: Every encrypted column of the gateway: an application's biodata (name, NIK, birth date) and a
+#: violation report's free text, with the contexts its handlers encrypt under.
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(submission, "receipt_number", "biodata_enc", biodata_context),
+    SealedColumn(violation_report, "id", "detail_enc", violation_context),
+)
 
 
 async def rotate_data_key(runtime: ServiceRuntime, *, batch: int = BATCH) -> int:
     """Re-encrypt every personal value (submissions' biodata, violation reports' detail) still under an
-    older key; returns how many were rewritten.
-
-    Each batch commits on its own; a row changed meanwhile keeps its newer value (already under the active
-    key, or dropped when its application ended). Safe to run again: values under the active key are skipped.
-    """
-    total = 0
-    for sealed in sealed_columns(biodata_context, violation_context):
-        after: str | None = None
-        while True:
-            rewritten, after = await _rotate_batch(runtime, sealed, after, batch)
-            total += rewritten
-            if after is None:
-                break
-    log.info("gateway.data_key_rotated", rewritten=total, key_id=runtime.cipher.active_key_id)
-    return total
+    older key; returns how many were rewritten (a row changed meanwhile keeps its newer value)."""
+    return await rotate_sealed(runtime, SEALED_COLUMNS, batch=batch)
