@@ -15,6 +15,7 @@ Used by tests/faults/test_faults.py and bench/journey.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 import uuid
@@ -72,6 +73,10 @@ async def call(
             if resp.status_code in ok or (resp.status_code < 500 and resp.status_code not in RETRYABLE):
                 return resp
             code = resp.json().get("code", "") if "json" in resp.headers.get("content-type", "") else ""
+            if resp.status_code == 429:  # which door refused: a limit an office would meet too
+                code += (
+                    " " + method + " " + re.sub(r"/[A-Z]{3}\d{13}|/\d+|/[0-9a-f-]{36}", "/{id}", httpx.URL(url).path)
+                )
             COUNTS.note(f"{resp.status_code} {code}".strip())
         if time.monotonic() > deadline:
             raise GaveUp(f"{method} {url} kept failing for {give_up_after:.0f} s")
