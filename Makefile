@@ -15,7 +15,7 @@ SERVERS_ENV := SAMBANG_DATABASE_URL="$${SAMBANG_DATABASE_URL:-postgresql+asyncpg
                SAMBANG_AMQP_URL="$${SAMBANG_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up secrets rotate-data-key test test-faults lint typecheck pytest browser-test bench migrate migration token replay-parked docs deploy-manifests constraints clean servers
+.PHONY: help install run up secrets rotate-data-key test test-faults lint typecheck pytest browser-test bench profile migrate migration token replay-parked docs deploy-manifests constraints clean servers
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,13 @@ browser-test: $(STAMP) ## the web clients in Debian's chromium against the embed
 
 bench: $(STAMP) servers ## every benchmark; each prints one JSON line last
 	@for b in bench/bus.py bench/booking.py bench/payments.py bench/capture.py bench/notify.py bench/gateway.py bench/journey.py bench/cluster.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+profile: $(STAMP) servers ## each bench under py-spy (every process sampled): docs/profiles/<bench>.svg, the top functions in docs/profiles/top.md
+	@mkdir -p docs/profiles
+	@for b in booking payments gateway bus journey; do echo "== $$b"; \
+	  $(VENV)/bin/py-spy record --subprocesses --nonblocking --rate 100 -o docs/profiles/$$b.svg -- $(PY) bench/$$b.py > /dev/null || exit 1; done
+	$(PY) bench/flametop.py --scrub docs/profiles/*.svg
+	$(PY) bench/flametop.py docs/profiles/booking.svg docs/profiles/payments.svg docs/profiles/gateway.svg docs/profiles/bus.svg docs/profiles/journey.svg > docs/profiles/top.md
 
 migrate: $(STAMP) ## apply migrations of every service (SERVICE=x for one) to SAMBANG_DATABASE_URL
 	$(SERVERS_ENV) SAMBANG_ENVIRONMENT="$${SAMBANG_ENVIRONMENT:-development}" $(PY) -m sambang_runtime.launcher migrate $(SERVICE)

@@ -158,7 +158,7 @@ async def measure(args: argparse.Namespace, servers: Servers, tmp: Path) -> dict
     uniq = h.run_id()
     exchange = f"sambang.events.{uniq}"
     env = {"SAMBANG_EXCHANGE": exchange, "SAMBANG_QUEUE_PREFIX": f"sambang.{uniq}", "SAMBANG_LOG_LEVEL": "ERROR"}
-    bus = RuntimeSettings(amqp_url=servers.amqp_url(), exchange=exchange)
+    bus = RuntimeSettings(environment="test", amqp_url=servers.amqp_url(), exchange=exchange)
     out: dict[str, Any] = {"bench": "journey"}
     with launched(servers, tmp, env=env) as stack:
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
