@@ -52,9 +52,9 @@ def frames(svg: str) -> Frame:
     if not found:
         raise ValueError("no frames: not a py-spy flame graph")
     levels = sorted({y for y, *_ in found})
-    # py-spy draws the root at one edge; depth grows away from it.
-    top_down = min(found, key=lambda f: f[0])[1] == "all" or found[0][1] == "all"
-    order = levels if top_down else list(reversed(levels))
+    # py-spy draws the root (``all``) at one edge; depth grows away from it.
+    root_y = next(y for y, name, *_ in found if name == "all")
+    order = levels if root_y == levels[0] else list(reversed(levels))
     depth_of = {y: i for i, y in enumerate(order)}
     by_depth: dict[int, list[Frame]] = {}
     for y, name, x, w in found:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -23,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Where Debian installs the RabbitMQ scripts (the /usr/sbin wrappers would switch to the rabbitmq user).
 RABBITMQ_BIN = Path(os.environ.get("SAMBANG_FAULTS_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
@@ -38,7 +40,8 @@ def _port_open(port: int) -> bool:
     return not _free(port)
 
 
-def _pg_bin() -> Path:
+def pg_bin() -> Path:
+    """The newest PostgreSQL server binaries (Debian: ``/usr/lib/postgresql/<major>/bin``)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
     if not found:
         raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin")
@@ -75,7 +78,7 @@ class OwnPostgres:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         subprocess.run(
-            _as_postgres([str(_pg_bin() / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]),
+            _as_postgres([str(pg_bin() / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"]),
             check=True,
             capture_output=True,
         )
@@ -89,7 +92,7 @@ class OwnPostgres:
         subprocess.run(
             _as_postgres(
                 [
-                    str(_pg_bin() / "pg_ctl"),
+                    str(pg_bin() / "pg_ctl"),
                     "-D",
                     str(self.data),
                     "-l",
@@ -107,7 +110,7 @@ class OwnPostgres:
 
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(
-            _as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
+            _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
             capture_output=True,
             timeout=120,
         )
@@ -260,7 +263,7 @@ class PostgresPair:
         subprocess.run(
             _as_postgres(
                 [
-                    str(_pg_bin() / "pg_basebackup"),
+                    str(pg_bin() / "pg_basebackup"),
                     "-h",
                     "127.0.0.1",
                     "-p",
@@ -292,7 +295,7 @@ class PostgresPair:
         """One statement on ``server`` by psql; its output, unaligned."""
         out = subprocess.run(
             _as_postgres(
-                [str(_pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-Atc", sql]
+                [str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-Atc", sql]
             ),
             check=True,
             capture_output=True,
@@ -319,7 +322,7 @@ class PostgresPair:
     def promote(self) -> None:
         """Promote the standby to primary (``pg_ctl promote``), waiting until it takes writes."""
         subprocess.run(
-            _as_postgres([str(_pg_bin() / "pg_ctl"), "-D", str(self.standby.data), "-w", "promote"]),
+            _as_postgres([str(pg_bin() / "pg_ctl"), "-D", str(self.standby.data), "-w", "promote"]),
             check=True,
             capture_output=True,
             timeout=120,
@@ -397,17 +400,21 @@ class RabbitCluster:
                     raise RuntimeError(f"{n.nodename} {args[0]}: {done.stderr.decode(errors='replace')[-400:]}")
         self.wait_running(len(self.nodes))
 
-    def running_nodes(self) -> int:
-        """How many nodes the cluster reports running (asked of any live node)."""
+    def _ask(self, *args: str) -> Any:
+        """The JSON answer of ``rabbitmqctl -q <args> --formatter json`` from the first live node that
+        gives one (None when none does)."""
         for n in self.nodes:
             if not n.running():
                 continue
-            out = n.ctl("-q", "cluster_status", "--formatter", "json", timeout=30)
+            out = n.ctl("-q", *args, "--formatter", "json", timeout=30)
             if out.returncode == 0:
-                import json
+                return json.loads(out.stdout.decode())
+        return None
 
-                return len(json.loads(out.stdout.decode()).get("running_nodes", []))
-        return 0
+    def running_nodes(self) -> int:
+        """How many nodes the cluster reports running (asked of any live node)."""
+        status = self._ask("cluster_status")
+        return len(status.get("running_nodes", [])) if status else 0
 
     def wait_running(self, count: int, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -428,17 +435,8 @@ class RabbitCluster:
 
     def quorum_members(self, queue: str) -> int:
         """How many nodes hold a replica of quorum queue ``queue``."""
-        for n in self.nodes:
-            if not n.running():
-                continue
-            out = n.ctl("-q", "list_queues", "name", "members", "--formatter", "json", timeout=30)
-            if out.returncode == 0:
-                import json
-
-                for q in json.loads(out.stdout.decode()):
-                    if q.get("name") == queue:
-                        return len(q.get("members") or [])
-        return 0
+        found = [q for q in self._ask("list_queues", "name", "members") or [] if q.get("name") == queue]
+        return len(found[0].get("members") or []) if found else 0
 
     def stop(self) -> None:
         for n in reversed(self.nodes):

@@ -8,7 +8,6 @@ primary and promotes the standby (about 3 s). The cluster itself is proven in ``
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import pytest
 from sambang_runtime.bus.amqp import AmqpTransport
 from sambang_runtime.bus.nodes import NodeListConnection, connect_nodes
 from sambang_runtime.db import asyncpg_dsn, create_engine
-from sambang_runtime.ownservers import PostgresPair, postgres_pair
+from sambang_runtime.ownservers import PostgresPair, pg_bin, postgres_pair
 from sambang_runtime.testing import Servers
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -75,8 +74,10 @@ async def test_the_transport_publishes_through_a_node_list(servers: Servers) -> 
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[PostgresPair]:
-    if shutil.which("runuser") is None and not shutil.which("pg_ctl"):
-        pytest.skip("no PostgreSQL server binaries to make a primary and a standby")
+    try:
+        pg_bin()
+    except RuntimeError as exc:  # a machine with a PostgreSQL server elsewhere, not its binaries
+        pytest.skip(str(exc))
     with postgres_pair() as p:
         yield p
 
